@@ -1,0 +1,1 @@
+"""tidal-sync: keeps a DJ's local library in step with their TIDAL account."""

@@ -1,0 +1,1 @@
+"""The Dagster assets of the sync, one module per side of the graph."""

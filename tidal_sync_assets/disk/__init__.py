@@ -1,0 +1,1 @@
+"""The library on disk: names, tags, scanning, matching, links, trash (no Dagster)."""

@@ -1,0 +1,54 @@
+"""What the scanner found at one path: the pure, Dagster-free scan types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class EntryKind(StrEnum):
+    FILE = "file"  # a regular file (a hardlink is a file with nlink > 1)
+    SYMLINK = "symlink"
+    OTHER = "other"  # fifo, socket, device: recorded, never touched
+    UNREADABLE = "unreadable"  # could not be stat'ed or listed; ``error`` says why
+
+
+class Ownership(StrEnum):
+    MANAGED = "managed"  # matched to a TIDAL track
+    USER = "user"  # no match: the user's own, never moved, renamed or removed
+    INTERNAL = "internal"  # the product's own temporary files
+
+
+@dataclass(frozen=True, slots=True)
+class AudioTags:
+    """The tags the product reads and writes, as one format-neutral record."""
+
+    title: str | None = None
+    artist: str | None = None
+    album: str | None = None
+    album_artist: str | None = None
+    track_number: int | None = None
+    isrc: str | None = None
+    tidal_track_id: int | None = None
+    duration: float | None = None  # seconds, from the stream info
+
+
+@dataclass(frozen=True, slots=True)
+class ScannedEntry:
+    """One entry under ``<root>/Playlists``.
+
+    ``path`` is POSIX and relative to the library root. Names that are not
+    valid UTF-8 are shown with ``\\x..`` escapes and are never acted on.
+    """
+
+    path: str
+    kind: EntryKind
+    size: int = 0
+    mtime_ns: int = 0
+    inode: int = 0
+    nlink: int = 0
+    link_target: str | None = None  # readlink() text, for symlinks
+    link_resolves_to: str | None = None  # root-relative final target, None if broken
+    link_outside_root: bool = False
+    tags: AudioTags | None = None
+    error: str | None = None

@@ -1,0 +1,1 @@
+"""A loopback TIDAL that speaks the part of the API tidalapi uses."""

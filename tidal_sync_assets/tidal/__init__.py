@@ -1,0 +1,1 @@
+"""The TIDAL side: session, fetching, retries and audio streams (no Dagster)."""

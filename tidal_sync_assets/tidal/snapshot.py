@@ -1,0 +1,66 @@
+"""What TIDAL says the account holds: the pure, Dagster-free snapshot types.
+
+The TIDAL client fills these; the snapshot store persists them; the planner
+reads them back. Nothing here talks to the network or the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TidalTrack:
+    """One TIDAL track with the metadata the library names and tags files by."""
+
+    tidal_id: int
+    title: str
+    artists: tuple[str, ...]
+    album: str | None = None
+    album_artist: str | None = None
+    track_number: int | None = None
+    isrc: str | None = None
+    duration: int | None = None  # seconds
+    version: str | None = None
+    allow_streaming: bool = True
+
+    @property
+    def artist(self) -> str:
+        """The artists as one display string, main artist first."""
+        return ", ".join(self.artists)
+
+
+@dataclass(frozen=True, slots=True)
+class TidalPlaylist:
+    """One playlist; ``track_ids`` is TIDAL order and keeps duplicates.
+
+    ``complete`` is False when fewer tracks came back than
+    ``number_of_tracks`` announced (or a page failed): such a playlist may
+    not cause removals. ``fetched`` is False when the tracks were not fetched
+    again because ``last_updated`` had not changed; ``track_ids`` then holds
+    the previously stored list.
+    """
+
+    tidal_id: str
+    name: str
+    number_of_tracks: int
+    last_updated: datetime | None
+    track_ids: tuple[int, ...]
+    description: str | None = None
+    complete: bool = True
+    fetched: bool = True
+    favourite: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TidalSnapshot:
+    """Everything fetched in one snapshot, plus how it went."""
+
+    playlists: tuple[TidalPlaylist, ...]
+    tracks: dict[int, TidalTrack] = field(default_factory=dict)
+    requests_made: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return all(p.complete for p in self.playlists)

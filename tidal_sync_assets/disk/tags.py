@@ -1,0 +1,203 @@
+"""Audio tags: one field table, read and written through mutagen.
+
+Each row of ``FIELDS`` names an ``AudioTags`` attribute and where it lives in
+the three tag systems (ID3 for MP3/AIFF/WAV, Vorbis comments for
+FLAC/Ogg/Opus, MP4 atoms for M4A). Adding a field is one row. The per-system
+classes below only know how each system stores a text or number value.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import mutagen
+from mutagen.aiff import AIFF
+from mutagen.flac import FLAC
+from mutagen.id3 import ID3, TXXX, Frames
+from mutagen.mp3 import MP3
+from mutagen.mp4 import MP4, MP4FreeForm
+from mutagen.oggopus import OggOpus
+from mutagen.oggvorbis import OggVorbis
+from mutagen.wave import WAVE
+
+from tidal_sync_assets.disk.entry import AudioTags
+
+
+class AudioReadError(Exception):
+    """The file is not audio mutagen can read: corrupt, truncated or unsupported."""
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """Where one ``AudioTags`` attribute lives in each tag system."""
+
+    name: str
+    id3: str
+    vorbis: str
+    mp4: str
+    numeric: bool = False
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("title", "TIT2", "TITLE", "©nam"),
+    Field("artist", "TPE1", "ARTIST", "©ART"),
+    Field("album", "TALB", "ALBUM", "©alb"),
+    Field("album_artist", "TPE2", "ALBUMARTIST", "aART"),
+    Field("track_number", "TRCK", "TRACKNUMBER", "trkn", numeric=True),
+    Field("isrc", "TSRC", "ISRC", "----:com.apple.iTunes:ISRC"),
+    Field("tidal_track_id", "TXXX:TIDAL_TRACK_ID", "TIDAL_TRACK_ID",
+          "----:com.apple.iTunes:TIDAL_TRACK_ID", numeric=True),
+)
+
+_EXTENSIONS: dict[type[mutagen.FileType], str] = {
+    FLAC: ".flac",
+    MP3: ".mp3",
+    MP4: ".m4a",
+    OggVorbis: ".ogg",
+    OggOpus: ".opus",
+    AIFF: ".aiff",
+    WAVE: ".wav",
+}
+_KINDS = list(_EXTENSIONS)
+
+
+class _TagSystem(Protocol):
+    def get(self, tags: Any, key: str) -> str | None: ...
+    def set(self, tags: Any, key: str, value: str | None) -> None: ...
+
+
+class _ID3System:
+    def get(self, tags: Any, key: str) -> str | None:
+        frame = tags.get(key)
+        return str(frame.text[0]) if frame is not None and frame.text else None
+
+    def set(self, tags: Any, key: str, value: str | None) -> None:
+        tags.delall(key)
+        if value is None:
+            return
+        frame_id, _, description = key.partition(":")
+        if frame_id == "TXXX":
+            tags.add(TXXX(encoding=3, desc=description, text=[value]))
+        else:
+            tags.add(Frames[frame_id](encoding=3, text=[value]))
+
+
+class _VorbisSystem:
+    def get(self, tags: Any, key: str) -> str | None:
+        values = tags.get(key)
+        return str(values[0]) if values else None
+
+    def set(self, tags: Any, key: str, value: str | None) -> None:
+        if value is None:
+            if key in tags:
+                del tags[key]
+        else:
+            tags[key] = [value]
+
+
+class _MP4System:
+    """Text atoms hold str, freeform (``----``) atoms hold bytes, ``trkn`` (n, total)."""
+
+    def get(self, tags: Any, key: str) -> str | None:
+        values = tags.get(key)
+        if not values:
+            return None
+        value = values[0]
+        if key == "trkn":
+            return str(value[0])
+        if isinstance(value, bytes):
+            return value.decode("utf-8", errors="replace")
+        return str(value)
+
+    def set(self, tags: Any, key: str, value: str | None) -> None:
+        if value is None:
+            tags.pop(key, None)
+        elif key == "trkn":
+            tags[key] = [(int(value), 0)]
+        elif key.startswith("----:"):
+            tags[key] = [MP4FreeForm(value.encode("utf-8"))]
+        else:
+            tags[key] = [value]
+
+
+_ID3, _VORBIS, _MP4 = _ID3System(), _VorbisSystem(), _MP4System()
+
+
+def read_tags(path: Path | str) -> AudioTags:
+    """The product's tags and the duration of the audio file at ``path``."""
+    audio = _open(path)
+    system, column = _system(audio)
+    values: dict[str, object] = {}
+    if audio.tags is not None:
+        for field in FIELDS:
+            text = system.get(audio.tags, getattr(field, column))
+            values[field.name] = _parse_number(text) if field.numeric else _clean(text)
+    length = getattr(audio.info, "length", None)
+    return AudioTags(duration=float(length) if length else None, **values)  # type: ignore[arg-type]
+
+
+def write_tags(path: Path | str, tags: AudioTags) -> None:
+    """Set every field of the table to ``tags`` (None removes it); other tags are kept."""
+    audio = _open(path)
+    if audio.tags is None:
+        audio.add_tags()
+    system, column = _system(audio)
+    for field in FIELDS:
+        value = getattr(tags, field.name)
+        system.set(audio.tags, getattr(field, column), None if value is None else str(value))
+    try:
+        audio.save(path)
+    except Exception as exc:  # mutagen raises assorted types on files it cannot rewrite
+        raise AudioReadError(f"{path}: cannot write tags: {exc}") from exc
+
+
+def detect_extension(path: Path | str) -> str:
+    """The extension (".flac", ".m4a", ...) of the codec in the file, judged by content only."""
+    audio = _open(path, by_name=False)
+    return _EXTENSIONS[type(audio)]
+
+
+class _NamelessReader(io.BufferedReader):
+    """A file mutagen must judge by its bytes: it cannot see a misleading extension."""
+
+    @property
+    def name(self) -> str:  # type: ignore[override]
+        return ""
+
+
+def _open(path: Path | str, by_name: bool = True) -> mutagen.FileType:
+    try:
+        with _NamelessReader(io.FileIO(path, "rb")) as nameless:
+            audio = mutagen.File(nameless, options=_KINDS)
+        if audio is None and by_name:
+            # An MP3 with neither an ID3 header nor a frame sync at byte 0.
+            audio = mutagen.File(path, options=_KINDS)
+    except Exception as exc:  # mutagen raises assorted types on hostile input
+        raise AudioReadError(f"{path}: not readable audio: {exc}") from exc
+    if audio is None:
+        raise AudioReadError(f"{path}: not a supported audio format")
+    return audio
+
+
+def _system(audio: mutagen.FileType) -> tuple[_TagSystem, str]:
+    if isinstance(audio, MP4):
+        return _MP4, "mp4"
+    if isinstance(audio.tags, ID3) or isinstance(audio, MP3 | AIFF | WAVE):
+        return _ID3, "id3"
+    return _VORBIS, "vorbis"
+
+
+def _clean(text: str | None) -> str | None:
+    return text.strip() or None if text is not None else None
+
+
+def _parse_number(text: str | None) -> int | None:
+    """``"5"``, ``"5/12"`` or ``" 05 "`` to 5; anything else to None."""
+    if text is None:
+        return None
+    head = text.split("/", 1)[0].strip()
+    return int(head) if head.isdigit() else None
+

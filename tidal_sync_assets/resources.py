@@ -1,0 +1,107 @@
+"""Dagster resources: the product database, TIDAL and the library on disk.
+
+Each resource is configured from the SPEC's environment variables through
+``EnvVar`` (so the launchpad can override them per run) and falls back to
+the SPEC's defaults when a variable is unset. Nothing here connects or
+touches the disk until an asset asks.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import tidalapi
+from dagster import ConfigurableResource, EnvVar
+from sqlalchemy import Engine
+
+from tidal_sync_assets.database import make_engine
+from tidal_sync_assets.database.migrations import upgrade
+from tidal_sync_assets.settings import (
+    LINK_MODES,
+    QUALITIES,
+    ConfigurationError,
+    LinkMode,
+    Quality,
+    default_database_url,
+)
+from tidal_sync_assets.tidal.session import open_session
+
+
+@cache
+def _migrated_engine(url: str) -> Engine:
+    # Once per process and URL: connect, then upgrade to head before any sync.
+    engine = make_engine(url)
+    upgrade(engine)
+    return engine
+
+
+class DatabaseResource(ConfigurableResource):  # type: ignore[type-arg]
+    """The product database (``TIDAL_SYNC_DATABASE_URL``), migrated to head on first use."""
+
+    url: str | None = None
+
+    def engine(self) -> Engine:
+        return _migrated_engine(self.url or default_database_url())
+
+
+class TidalResource(ConfigurableResource):  # type: ignore[type-arg]
+    """A logged-in TIDAL session built from the session file; no I/O until ``open``."""
+
+    session_file: str = "~/.config/tidal-sync/session.json"
+    api_base: str | None = None
+    quality: str = "LOSSLESS"
+    download_workers: int = 4
+    include_favourites: bool = False
+
+    def open(self) -> tidalapi.Session:
+        return open_session(Path(self.session_file).expanduser(), self.api_base or None)
+
+    def checked_quality(self) -> Quality:
+        if self.quality not in QUALITIES:
+            raise ConfigurationError(f"quality {self.quality!r} is not one of {QUALITIES}")
+        return self.quality  # type: ignore[return-value]
+
+
+class LibraryResource(ConfigurableResource):  # type: ignore[type-arg]
+    """The library root and how links are made; guard thresholds for removals."""
+
+    root: str = "./library"
+    link_mode: str = "symlink"
+    max_removal_share: float = 0.2
+
+    def root_path(self) -> Path:
+        return Path(self.root).expanduser().absolute()
+
+    def checked_link_mode(self) -> LinkMode:
+        if self.link_mode not in LINK_MODES:
+            raise ConfigurationError(f"link mode {self.link_mode!r} is not one of {LINK_MODES}")
+        return self.link_mode  # type: ignore[return-value]
+
+
+def _field(field: str, variable: str, *, integer: bool = False) -> dict[str, Any]:
+    # EnvVar keeps the value out of the definition (the UI shows the variable's
+    # name, never a secret) but insists the variable exists; unset → the
+    # resource field's own default (the SPEC's) applies.
+    if not os.environ.get(variable):
+        return {}
+    return {field: EnvVar.int(variable) if integer else EnvVar(variable)}
+
+
+def resources_from_env() -> dict[str, ConfigurableResource]:  # type: ignore[type-arg]
+    """The resources the definitions bind, each field tied to its variable."""
+    return {
+        "database": DatabaseResource(**_field("url", "TIDAL_SYNC_DATABASE_URL")),
+        "tidal": TidalResource(
+            **_field("session_file", "TIDAL_SYNC_SESSION_FILE"),
+            **_field("api_base", "TIDAL_SYNC_API_BASE"),
+            **_field("quality", "TIDAL_SYNC_QUALITY"),
+            **_field("download_workers", "TIDAL_SYNC_DOWNLOAD_WORKERS", integer=True),
+        ),
+        "library": LibraryResource(
+            **_field("root", "TIDAL_SYNC_LIBRARY_ROOT"),
+            **_field("link_mode", "TIDAL_SYNC_LINK_MODE"),
+        ),
+    }

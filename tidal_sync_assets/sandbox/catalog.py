@@ -1,0 +1,339 @@
+"""The sandbox's catalog: one user, their tracks and playlists, and how tests change them.
+
+A catalog file is JSON::
+
+    {
+      "user": {"id": 4242, "username": "dj.sandbox", "country": "US"},
+      "tracks": [
+        {"id": 1001, "title": "Strobe", "artists": ["deadmau5"], "album": "For Lack of a Better Name",
+         "album_artist": "deadmau5", "track_number": 10, "isrc": "USUS10900001",
+         "duration": 637, "version": "Extended Mix", "allowStreaming": true,
+         "audio_seconds": 1.5}
+      ],
+      "playlists": [
+        {"uuid": "0b6c...", "title": "Warm Up", "description": "", "lastUpdated":
+         "2024-03-01T20:15:00.000+00:00", "creator": 4242, "tracks": [1001, 1001],
+         "favourite": false}
+      ]
+    }
+
+* ``version`` may be ``null``; ``audio_seconds`` (length of the synthesized audio) is optional.
+  ``duration`` is the length TIDAL reports, not the length of the synthesized audio.
+* A playlist's ``tracks`` are track ids in playlist order; duplicates are allowed.
+* A playlist whose ``creator`` is the user is the user's own. A playlist of another creator is
+  listed only when ``favourite`` is true (the user favourited it); otherwise it can still be
+  fetched by its UUID.
+* ``created`` (ISO) is optional on a playlist and defaults to ``lastUpdated``.
+
+A :class:`Catalog` is shared by the server's threads: every change goes through its methods,
+which replace immutable records under a lock, and every change to a playlist moves its
+``lastUpdated`` strictly forward (as TIDAL does).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import threading
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+DEMO_CATALOG_PATH = Path(__file__).with_name("demo_catalog.json")
+DEFAULT_AUDIO_SECONDS = 1.5
+_ONE_MS = timedelta(milliseconds=1)
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    country: str
+
+
+@dataclass(frozen=True)
+class Track:
+    id: int
+    title: str
+    artists: tuple[str, ...]
+    album: str
+    album_artist: str
+    track_number: int
+    isrc: str
+    duration: int
+    version: str | None = None
+    allow_streaming: bool = True
+    audio_seconds: float = DEFAULT_AUDIO_SECONDS
+
+
+@dataclass(frozen=True)
+class Playlist:
+    uuid: str
+    title: str
+    description: str
+    last_updated: datetime
+    creator: int
+    track_ids: tuple[int, ...]
+    favourite: bool = False
+    created: datetime | None = None
+
+
+class Catalog:
+    """The live catalog the sandbox serves; safe to read and change from any thread."""
+
+    def __init__(self, user: User, tracks: Iterable[Track], playlists: Iterable[Playlist]):
+        self.user = user
+        self._lock = threading.Lock()
+        self._tracks: dict[int, Track] = {}
+        self._playlists: dict[str, Playlist] = {}
+        self._album_ids: dict[tuple[str, str], int] = {}
+        self._artist_ids: dict[str, int] = {}
+        for track in tracks:
+            if track.id in self._tracks:
+                raise ValueError(f"track {track.id} appears twice in the catalog")
+            self._add_track(track)
+        for playlist in playlists:
+            if playlist.uuid in self._playlists:
+                raise ValueError(f"playlist {playlist.uuid} appears twice in the catalog")
+            self._check_tracks_known(playlist.track_ids)
+            self._playlists[playlist.uuid] = playlist
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Catalog:
+        user = data["user"]
+        return cls(
+            User(id=int(user["id"]), username=str(user["username"]), country=user["country"]),
+            (_track_from_dict(t) for t in data["tracks"]),
+            (_playlist_from_dict(p) for p in data["playlists"]),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "user": {"id": self.user.id, "username": self.user.username,
+                     "country": self.user.country},
+            "tracks": [_track_to_dict(t) for t in self.tracks()],
+            "playlists": [_playlist_to_dict(p) for p in self.playlists()],
+        }
+
+    # Reading -------------------------------------------------------------------------------
+
+    def track(self, track_id: int) -> Track | None:
+        return self._tracks.get(track_id)
+
+    def tracks(self) -> list[Track]:
+        return list(self._tracks.values())
+
+    def playlist(self, playlist_uuid: str) -> Playlist | None:
+        return self._playlists.get(playlist_uuid)
+
+    def playlists(self) -> list[Playlist]:
+        return list(self._playlists.values())
+
+    def own_playlists(self) -> list[Playlist]:
+        return [p for p in self.playlists() if p.creator == self.user.id]
+
+    def listed_playlists(self) -> list[Playlist]:
+        """The user's own playlists and the ones they favourited, as TIDAL lists them."""
+        return [p for p in self.playlists() if p.creator == self.user.id or p.favourite]
+
+    def album_id(self, track: Track) -> int:
+        """The id of the track's album (albums are numbered in catalog order)."""
+        return self._album_ids[(track.album, track.album_artist)]
+
+    def artist_id(self, name: str) -> int:
+        """The id of an artist of a catalog track (numbered in catalog order)."""
+        return self._artist_ids[name]
+
+    def album_tracks(self, album_id: int) -> list[Track]:
+        return [t for t in self.tracks() if self.album_id(t) == album_id]
+
+    # Changing ------------------------------------------------------------------------------
+
+    def put_track(self, track: Track) -> None:
+        """Add a track, or replace the one with its id."""
+        with self._lock:
+            self._add_track(track)
+
+    def put_playlist(self, playlist: Playlist) -> None:
+        """Add a playlist, or replace the one with its UUID."""
+        with self._lock:
+            self._check_tracks_known(playlist.track_ids)
+            self._playlists[playlist.uuid] = playlist
+
+    def remove_playlist(self, playlist_uuid: str) -> None:
+        with self._lock:
+            self._require(playlist_uuid)
+            del self._playlists[playlist_uuid]
+
+    def update_playlist(
+        self,
+        playlist_uuid: str,
+        *,
+        title: str | None = None,
+        description: str | None = None,
+        track_ids: Sequence[int] | None = None,
+    ) -> Playlist:
+        """Change a playlist's title, description and/or tracks; bumps ``lastUpdated``."""
+        with self._lock:
+            current = self._require(playlist_uuid)
+            changes: dict[str, Any] = {}
+            if title is not None:
+                changes["title"] = title
+            if description is not None:
+                changes["description"] = description
+            if track_ids is not None:
+                self._check_tracks_known(track_ids)
+                changes["track_ids"] = tuple(track_ids)
+            now = datetime.now(UTC)
+            now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+            changes["last_updated"] = max(now, current.last_updated + _ONE_MS)
+            updated = dataclasses.replace(current, **changes)
+            self._playlists[playlist_uuid] = updated
+            return updated
+
+    def rename_playlist(self, playlist_uuid: str, title: str) -> Playlist:
+        return self.update_playlist(playlist_uuid, title=title)
+
+    def set_playlist_tracks(self, playlist_uuid: str, track_ids: Sequence[int]) -> Playlist:
+        return self.update_playlist(playlist_uuid, track_ids=track_ids)
+
+    def add_playlist_tracks(self, playlist_uuid: str, track_ids: Sequence[int]) -> Playlist:
+        """Append tracks at the end of the playlist."""
+        current = self._require(playlist_uuid)
+        return self.update_playlist(playlist_uuid, track_ids=(*current.track_ids, *track_ids))
+
+    def remove_playlist_tracks(self, playlist_uuid: str, track_ids: Iterable[int]) -> Playlist:
+        """Remove every occurrence of the given tracks from the playlist."""
+        gone = set(track_ids)
+        current = self._require(playlist_uuid)
+        kept = [t for t in current.track_ids if t not in gone]
+        return self.update_playlist(playlist_uuid, track_ids=kept)
+
+    def _add_track(self, track: Track) -> None:
+        self._tracks[track.id] = track
+        album_key = (track.album, track.album_artist)
+        self._album_ids.setdefault(album_key, 500_000 + len(self._album_ids))
+        for name in (*track.artists, track.album_artist):
+            self._artist_ids.setdefault(name, 900_000 + len(self._artist_ids))
+
+    def _require(self, playlist_uuid: str) -> Playlist:
+        playlist = self._playlists.get(playlist_uuid)
+        if playlist is None:
+            raise KeyError(f"no playlist {playlist_uuid}")
+        return playlist
+
+    def _check_tracks_known(self, track_ids: Iterable[int]) -> None:
+        unknown = {t for t in track_ids if t not in self._tracks}
+        if unknown:
+            raise ValueError(f"unknown track ids: {sorted(unknown)[:10]}")
+
+
+def load_catalog(path: Path) -> Catalog:
+    """Read a catalog file (format in this module's docstring)."""
+    return Catalog.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def synthetic_catalog(
+    n_playlists: int, n_tracks: int, entries_per_track: float = 2.0, seed: int = 0
+) -> Catalog:
+    """A large, deterministic catalog for benchmarks.
+
+    Each track lands in about ``entries_per_track`` playlists (possibly twice in one), spread
+    at random over ``n_playlists`` playlists owned by the user.
+    """
+    rng = random.Random(seed)
+    user = User(id=4242, username="dj.bench", country="US")
+    tracks = [
+        Track(
+            id=1_000_000 + i,
+            title=f"Track {i}",
+            artists=(f"Artist {i % 997}",),
+            album=f"Album {i // 12}",
+            album_artist=f"Artist {i % 997}",
+            track_number=i % 12 + 1,
+            isrc=f"QZBEN{i:07d}",
+            duration=180 + i % 300,
+            version="Extended Mix" if i % 7 == 0 else None,
+            audio_seconds=1.0,
+        )
+        for i in range(n_tracks)
+    ]
+    whole, fraction = divmod(entries_per_track, 1)
+    members: list[list[int]] = [[] for _ in range(n_playlists)]
+    for track in tracks:
+        count = int(whole) + (1 if rng.random() < fraction else 0)
+        for _ in range(count):
+            members[rng.randrange(n_playlists)].append(track.id)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    playlists = []
+    for index, track_ids in enumerate(members):
+        rng.shuffle(track_ids)
+        playlists.append(
+            Playlist(
+                uuid=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                title=f"Bench Playlist {index:04d}",
+                description="",
+                last_updated=start + timedelta(minutes=index),
+                creator=user.id,
+                track_ids=tuple(track_ids),
+            )
+        )
+    return Catalog(user, tracks, playlists)
+
+
+def parse_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _track_from_dict(data: Mapping[str, Any]) -> Track:
+    return Track(
+        id=int(data["id"]),
+        title=data["title"],
+        artists=tuple(data["artists"]),
+        album=data["album"],
+        album_artist=data["album_artist"],
+        track_number=int(data["track_number"]),
+        isrc=data["isrc"],
+        duration=int(data["duration"]),
+        version=data.get("version"),
+        allow_streaming=bool(data.get("allowStreaming", True)),
+        audio_seconds=float(data.get("audio_seconds", DEFAULT_AUDIO_SECONDS)),
+    )
+
+
+def _track_to_dict(track: Track) -> dict[str, Any]:
+    return {
+        "id": track.id, "title": track.title, "artists": list(track.artists),
+        "album": track.album, "album_artist": track.album_artist,
+        "track_number": track.track_number, "isrc": track.isrc, "duration": track.duration,
+        "version": track.version, "allowStreaming": track.allow_streaming,
+        "audio_seconds": track.audio_seconds,
+    }
+
+
+def _playlist_from_dict(data: Mapping[str, Any]) -> Playlist:
+    created = data.get("created")
+    return Playlist(
+        uuid=str(data["uuid"]),
+        title=data["title"],
+        description=data.get("description") or "",
+        last_updated=parse_time(data["lastUpdated"]),
+        creator=int(data["creator"]),
+        track_ids=tuple(int(t) for t in data["tracks"]),
+        favourite=bool(data.get("favourite", False)),
+        created=parse_time(created) if created else None,
+    )
+
+
+def _playlist_to_dict(playlist: Playlist) -> dict[str, Any]:
+    return {
+        "uuid": playlist.uuid, "title": playlist.title, "description": playlist.description,
+        "lastUpdated": playlist.last_updated.isoformat(), "creator": playlist.creator,
+        "tracks": list(playlist.track_ids), "favourite": playlist.favourite,
+        "created": playlist.created.isoformat() if playlist.created else None,
+    }

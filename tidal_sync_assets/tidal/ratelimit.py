@@ -1,0 +1,47 @@
+"""The one rate limit every TIDAL call goes through: a thread-safe token bucket.
+
+TIDAL answers bursts with 429s, so all sessions of a process share one bucket
+by default (``shared_limiter()``); tests and special callers pass their own.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+DEFAULT_REQUESTS_PER_SECOND = 10.0
+
+
+class RateLimiter:
+    """A token bucket: ``rate`` requests per second on average, bursts up to ``burst``."""
+
+    def __init__(self, rate: float = DEFAULT_REQUESTS_PER_SECOND, burst: float | None = None):
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = rate
+        self.burst = max(1.0, burst if burst is not None else rate)
+        self._tokens = self.burst
+        self._stamp = time.monotonic()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Take one token, sleeping until one is free; returns the seconds waited."""
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            self._tokens -= 1.0
+            # A negative balance is this caller's place in the queue: later callers
+            # see an even lower balance, so waits are handed out in arrival order.
+            wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
+        if wait > 0:
+            time.sleep(wait)
+        return wait
+
+
+_shared = RateLimiter()
+
+
+def shared_limiter() -> RateLimiter:
+    """The process-wide limiter that sessions use unless given another one."""
+    return _shared

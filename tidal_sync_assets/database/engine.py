@@ -51,9 +51,7 @@ def make_engine(url: str) -> Engine:
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(
-                parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
-            )
+            engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
             event.listen(engine, "connect", _sqlite_pragmas)
         else:
             engine = create_engine(parsed, pool_pre_ping=True)
@@ -66,7 +64,5 @@ def make_engine(url: str) -> Engine:
         ) from None
     except (SQLAlchemyError, OSError) as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        raise DatabaseUnavailable(
-            f"cannot open the database {redact(parsed)}: {reason}"
-        ) from None
+        raise DatabaseUnavailable(f"cannot open the database {redact(parsed)}: {reason}") from None
     return engine

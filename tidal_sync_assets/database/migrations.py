@@ -28,9 +28,7 @@ def alembic_config(engine: Engine) -> Config:
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as connection:
-        context = MigrationContext.configure(
-            connection, opts={"version_table": VERSION_TABLE}
-        )
+        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
         return context.get_current_revision()
 
 

@@ -133,6 +133,8 @@ class Playlist(Base):
     # lastUpdated as of the last *complete* fetch: a failed fetch never
     # advances it, so the next snapshot fetches that playlist again.
     fetched_last_updated: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # lastUpdated the library was last synced for: differs → the M3U8 is rewritten.
+    synced_last_updated: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     fetch_complete: Mapped[bool] = mapped_column(Boolean, default=False)
     removed_from_tidal: Mapped[bool] = mapped_column(Boolean, default=False)
     last_synced_filesystem: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -147,7 +149,9 @@ class PlaylistTrack(Base):
         ForeignKey("playlists.id", ondelete="CASCADE"), index=True
     )
     track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), index=True)
-    position: Mapped[int] = mapped_column(Integer)
+    # NULL once TIDAL dropped the entry: the row stays until its link or file
+    # has been cleaned up, so the product still knows what it placed.
+    position: Mapped[int | None] = mapped_column(Integer)
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
     symlink_path: Mapped[str | None] = mapped_column(Text)
     symlink_valid: Mapped[bool | None] = mapped_column(Boolean)

@@ -1,0 +1,57 @@
+"""Bulk writes that work the same on SQLite and PostgreSQL.
+
+One statement for many rows (``INSERT ... ON CONFLICT DO UPDATE``), in
+chunks that stay under SQLite's bound-parameter limit; never a session and a
+commit per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+ROWS_PER_STATEMENT = 500
+
+
+def chunks(
+    rows: Iterable[dict[str, Any]], size: int = ROWS_PER_STATEMENT
+) -> Iterator[list[dict[str, Any]]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def upsert(
+    connection: Connection,
+    table: Table,
+    rows: Iterable[dict[str, Any]],
+    keys: Sequence[str],
+    update: Sequence[str],
+) -> int:
+    """Insert ``rows``; where ``keys`` already exist, overwrite the ``update`` columns."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    written = 0
+    for batch in chunks(rows):
+        statement = dialect.insert(table).values(batch)
+        excluded = statement.excluded
+        if update:
+            statement = statement.on_conflict_do_update(
+                index_elements=list(keys), set_={c: excluded[c] for c in update}
+            )
+        else:
+            statement = statement.on_conflict_do_nothing(index_elements=list(keys))
+        connection.execute(statement)
+        written += len(batch)
+    return written
+
+
+def insert_many(connection: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> int:
+    written = 0
+    for batch in chunks(rows, 5_000):
+        connection.execute(table.insert(), batch)
+        written += len(batch)
+    return written

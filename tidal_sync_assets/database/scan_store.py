@@ -1,0 +1,144 @@
+"""Persisting file-system scans: one row per path under ``Playlists/``, in bulk.
+
+The table holds the latest scan (rows not seen again are deleted), which is
+also what the next scan compares against to skip re-reading unchanged files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, RowMapping, delete, select
+
+from tidal_sync_assets.database.bulk import upsert
+from tidal_sync_assets.database.models import ScannedFile, ScanRecord, Track
+from tidal_sync_assets.disk.entry import AudioTags, EntryKind, Ownership, ScannedEntry
+from tidal_sync_assets.disk.match import Match
+from tidal_sync_assets.disk.scan import ScanResult, is_internal
+from tidal_sync_assets.tidal.snapshot import TidalTrack
+
+_TAG_COLUMNS = {
+    "title": "title",
+    "artist": "artist",
+    "album": "album",
+    "album_artist": "album_artist",
+    "track_number": "track_number",
+    "isrc": "isrc",
+    "tidal_track_id": "tag_tidal_id",
+    "duration": "duration",
+}
+_ENTRY_COLUMNS = (
+    "kind",
+    "size",
+    "mtime_ns",
+    "inode",
+    "nlink",
+    "link_target",
+    "link_resolves_to",
+    "link_outside_root",
+    "error",
+)
+
+_UPDATED = (
+    *_ENTRY_COLUMNS,
+    *_TAG_COLUMNS.values(),
+    "matched_tidal_id",
+    "match_method",
+    "ownership",
+    "scan_id",
+)
+
+
+def ownership(entry: ScannedEntry, match: Match | None) -> Ownership:
+    if is_internal(entry.path):
+        return Ownership.INTERNAL
+    return Ownership.MANAGED if match is not None else Ownership.USER
+
+
+def _row(entry: ScannedEntry, match: Match | None, scan_id: int) -> dict[str, object]:
+    tags = entry.tags or AudioTags()
+    return {
+        "path": entry.path,
+        **{column: getattr(entry, column) for column in _ENTRY_COLUMNS},
+        **{column: getattr(tags, field) for field, column in _TAG_COLUMNS.items()},
+        "matched_tidal_id": match.track_id if match else None,
+        "match_method": match.method if match else None,
+        "ownership": ownership(entry, match),
+        "scan_id": scan_id,
+    }
+
+
+def load_entries(engine: Engine) -> dict[str, ScannedEntry]:
+    """The latest scan, by path."""
+    with engine.connect() as connection:
+        rows = connection.execute(select(ScannedFile.__table__)).mappings().all()
+    return {row["path"]: _entry(row) for row in rows}
+
+
+def _entry(row: RowMapping) -> ScannedEntry:
+    has_tags = any(row[column] is not None for column in _TAG_COLUMNS.values())
+    tags = (
+        AudioTags(**{field: row[column] for field, column in _TAG_COLUMNS.items()})
+        if has_tags
+        else None
+    )
+    values = {column: row[column] for column in _ENTRY_COLUMNS}
+    values["kind"] = EntryKind(str(values["kind"]))
+    return ScannedEntry(path=str(row["path"]), tags=tags, **values)
+
+
+def load_tracks(engine: Engine, tidal_ids: Iterable[int] | None = None) -> dict[int, TidalTrack]:
+    """Stored TIDAL tracks as snapshot records (all, or just ``tidal_ids``)."""
+    query = select(Track)
+    if tidal_ids is not None:
+        query = query.where(Track.tidal_id.in_(list(tidal_ids)))
+    with engine.connect() as connection:
+        rows = connection.execute(query).scalars().all()
+        return {
+            row.tidal_id: TidalTrack(
+                tidal_id=row.tidal_id,
+                title=row.title,
+                artists=(row.artist,),
+                album=row.album,
+                album_artist=row.album_artist,
+                track_number=row.track_number,
+                isrc=row.isrc,
+                duration=row.duration,
+                version=row.version,
+                allow_streaming=row.allow_streaming,
+            )
+            for row in rows
+        }
+
+
+def save_scan(
+    engine: Engine,
+    root: Path,
+    result: ScanResult,
+    matches: Mapping[str, Match],
+    started_at: datetime,
+) -> int:
+    """Store the scan; returns its id. Paths not seen this time are dropped."""
+    with engine.begin() as connection:
+        inserted = connection.execute(
+            ScanRecord.__table__.insert().values(  # type: ignore[attr-defined]
+                root=str(root),
+                started_at=started_at,
+                finished_at=datetime.now(UTC),
+                entries=len(result.entries),
+                reread=result.reread,
+                errors=len(result.errors),
+            )
+        ).inserted_primary_key
+        scan_id = int(inserted[0]) if inserted else 0
+        upsert(
+            connection,
+            ScannedFile.__table__,  # type: ignore[arg-type]
+            (_row(e, matches.get(e.path), scan_id) for e in result.entries),
+            keys=["path"],
+            update=_UPDATED,
+        )
+        connection.execute(delete(ScannedFile).where(ScannedFile.scan_id != scan_id))
+    return scan_id

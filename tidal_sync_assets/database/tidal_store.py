@@ -1,0 +1,261 @@
+"""Persisting TIDAL snapshots: playlists, tracks and positions, in bulk.
+
+A playlist's positions are replaced only after a *complete* fetch; an
+incomplete one keeps the stored list and does not advance the
+``fetched_last_updated`` watermark, so the next snapshot fetches it again.
+Entries TIDAL dropped keep their row (position NULL, ``needs_removal``)
+until the library has cleaned up what the product placed for them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine, delete, select, update
+
+from tidal_sync_assets.database.bulk import insert_many, upsert
+from tidal_sync_assets.database.models import (
+    Playlist,
+    PlaylistSyncStatus,
+    PlaylistTrack,
+    TidalSnapshotRecord,
+    Track,
+    TrackSyncStatus,
+)
+from tidal_sync_assets.tidal.snapshot import TidalPlaylist, TidalSnapshot
+
+_TRACK_FIELDS = (
+    "title",
+    "artist",
+    "album",
+    "album_artist",
+    "track_number",
+    "isrc",
+    "duration",
+    "version",
+    "allow_streaming",
+)
+_CARRIED = ("is_primary", "symlink_path", "symlink_valid", "sync_status", "synced_at")
+
+
+@dataclass(frozen=True, slots=True)
+class PlaylistChange:
+    tidal_id: str
+    name: str
+    change: str  # new, renamed, tracks changed, removed, incomplete
+    added: int = 0
+    dropped: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotOutcome:
+    snapshot_id: int
+    changes: tuple[PlaylistChange, ...]
+    partitions: tuple[str, ...]  # every playlist the library still has to serve
+    entries: int
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def previous_playlists(engine: Engine) -> dict[str, TidalPlaylist]:
+    """The stored playlists, for deciding which need their tracks fetched again."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                Playlist.id,
+                Playlist.tidal_id,
+                Playlist.name,
+                Playlist.number_of_tracks,
+                Playlist.fetched_last_updated,
+                Playlist.fetch_complete,
+            ).where(Playlist.removed_from_tidal.is_(False))
+        ).all()
+        positions = connection.execute(
+            select(PlaylistTrack.playlist_id, Track.tidal_id)
+            .join(Track, Track.id == PlaylistTrack.track_id)
+            .where(PlaylistTrack.position.is_not(None))
+            .order_by(PlaylistTrack.playlist_id, PlaylistTrack.position)
+        ).all()
+    tracks: dict[int, list[int]] = defaultdict(list)
+    for playlist_id, track in positions:
+        tracks[playlist_id].append(track)
+    return {
+        row.tidal_id: TidalPlaylist(
+            tidal_id=row.tidal_id,
+            name=row.name,
+            number_of_tracks=row.number_of_tracks,
+            last_updated=_utc(row.fetched_last_updated),
+            track_ids=tuple(tracks[row.id]),
+            complete=row.fetch_complete,
+        )
+        for row in rows
+    }
+
+
+def save_snapshot(engine: Engine, snapshot: TidalSnapshot) -> SnapshotOutcome:
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        before = {
+            row.tidal_id: row
+            for row in connection.execute(
+                select(Playlist.id, Playlist.tidal_id, Playlist.name, Playlist.removed_from_tidal)
+            )
+        }
+        upsert(
+            connection,
+            Track.__table__,  # type: ignore[arg-type]
+            (
+                {"tidal_id": t.tidal_id, **{f: getattr(t, f) for f in _TRACK_FIELDS}}
+                for t in snapshot.tracks.values()
+            ),
+            keys=["tidal_id"],
+            update=_TRACK_FIELDS,
+        )
+        upsert(
+            connection,
+            Playlist.__table__,  # type: ignore[arg-type]
+            (_playlist_row(p) for p in snapshot.playlists),
+            keys=["tidal_id"],
+            update=[
+                "name",
+                "description",
+                "number_of_tracks",
+                "favourite",
+                "last_updated_tidal",
+                "removed_from_tidal",
+            ],
+        )
+        for playlist in snapshot.playlists:
+            if playlist.fetched:
+                connection.execute(
+                    update(Playlist)
+                    .where(Playlist.tidal_id == playlist.tidal_id)
+                    .values(
+                        fetch_complete=playlist.complete,
+                        **(
+                            {"fetched_last_updated": playlist.last_updated}
+                            if playlist.complete
+                            else {}
+                        ),
+                    )
+                )
+        ids = dict(connection.execute(select(Playlist.tidal_id, Playlist.id)).tuples().all())
+        track_ids = dict(connection.execute(select(Track.tidal_id, Track.id)).tuples().all())
+        changes: list[PlaylistChange] = []
+        entries = 0
+        for playlist in snapshot.playlists:
+            old = before.get(playlist.tidal_id)
+            entries += len(playlist.track_ids)
+            if not playlist.complete:
+                changes.append(PlaylistChange(playlist.tidal_id, playlist.name, "incomplete"))
+                continue
+            added = dropped = 0
+            if playlist.fetched:
+                added, dropped = _replace_positions(
+                    connection, ids[playlist.tidal_id], playlist.track_ids, track_ids
+                )
+            if old is None or old.removed_from_tidal:
+                changes.append(PlaylistChange(playlist.tidal_id, playlist.name, "new", added))
+            elif old.name != playlist.name:
+                changes.append(
+                    PlaylistChange(playlist.tidal_id, playlist.name, "renamed", added, dropped)
+                )
+            elif added or dropped:
+                changes.append(
+                    PlaylistChange(
+                        playlist.tidal_id, playlist.name, "tracks changed", added, dropped
+                    )
+                )
+        seen = {p.tidal_id for p in snapshot.playlists}
+        gone = [
+            tid for tid, row in before.items() if tid not in seen and not row.removed_from_tidal
+        ]
+        if gone:
+            connection.execute(
+                update(Playlist)
+                .where(Playlist.tidal_id.in_(gone))
+                .values(removed_from_tidal=True, sync_status=PlaylistSyncStatus.NEEDS_REMOVAL)
+            )
+            changes += [PlaylistChange(tid, before[tid].name, "removed") for tid in gone]
+        record = connection.execute(
+            TidalSnapshotRecord.__table__.insert().values(  # type: ignore[attr-defined]
+                taken_at=now,
+                complete=snapshot.complete,
+                playlists=len(snapshot.playlists),
+                tracks=len(snapshot.tracks),
+                entries=entries,
+                playlists_fetched=sum(p.fetched for p in snapshot.playlists),
+                requests_made=snapshot.requests_made,
+                incomplete_playlists=json.dumps(
+                    [p.tidal_id for p in snapshot.playlists if not p.complete]
+                ),
+            )
+        )
+        partitions = tuple(sorted(ids))
+    return SnapshotOutcome(
+        snapshot_id=record.inserted_primary_key[0],  # type: ignore[index]
+        changes=tuple(changes),
+        partitions=partitions,
+        entries=entries,
+    )
+
+
+def _playlist_row(playlist: TidalPlaylist) -> dict[str, object]:
+    return {
+        "tidal_id": playlist.tidal_id,
+        "name": playlist.name,
+        "description": playlist.description,
+        "number_of_tracks": playlist.number_of_tracks,
+        "favourite": playlist.favourite,
+        "last_updated_tidal": playlist.last_updated,
+        "removed_from_tidal": False,
+    }
+
+
+def _replace_positions(
+    connection: Connection,
+    playlist_id: int,
+    wanted: tuple[int, ...],
+    track_ids: dict[int, int],
+) -> tuple[int, int]:
+    """Store ``wanted`` as the playlist's positions, carrying each entry's state over.
+
+    Returns (entries added, entries dropped) counted by track.
+    """
+    old_rows = connection.execute(
+        select(PlaylistTrack.track_id, *[getattr(PlaylistTrack, c) for c in _CARRIED]).where(
+            PlaylistTrack.playlist_id == playlist_id
+        )
+    ).all()
+    state = {row.track_id: {c: getattr(row, c) for c in _CARRIED} for row in old_rows}
+    wanted_db = [track_ids[t] for t in wanted]
+    connection.execute(delete(PlaylistTrack).where(PlaylistTrack.playlist_id == playlist_id))
+    rows = [
+        {
+            "playlist_id": playlist_id,
+            "track_id": track,
+            "position": position,
+            **state.get(track, {"sync_status": TrackSyncStatus.UNKNOWN, "is_primary": False}),
+        }
+        for position, track in enumerate(wanted_db)
+    ]
+    dropped = [t for t in state if t not in set(wanted_db)]
+    rows += [
+        {
+            "playlist_id": playlist_id,
+            "track_id": track,
+            "position": None,
+            **{**state[track], "sync_status": TrackSyncStatus.NEEDS_REMOVAL},
+        }
+        for track in dropped
+        if state[track]["symlink_path"] or state[track]["is_primary"]
+    ]
+    insert_many(connection, PlaylistTrack.__table__, rows)  # type: ignore[arg-type]
+    return len(set(wanted_db) - set(state)), len(dropped)

@@ -1,0 +1,55 @@
+"""The planner's input: what TIDAL wants, what the product placed, what the disk holds.
+
+Built by the store from the database (both snapshots and the previous
+placement); pure data, so the planner can be tested and benchmarked without
+Dagster, a database or a disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from tidal_sync_assets.disk.entry import ScannedEntry
+from tidal_sync_assets.disk.naming import MAX_COMPONENT_BYTES, sanitize_component
+from tidal_sync_assets.settings import LinkMode
+from tidal_sync_assets.tidal.snapshot import TidalTrack
+
+PLAYLISTS_DIR = "Playlists"
+M3U8_SUFFIX = ".m3u8"
+
+
+@dataclass(frozen=True, slots=True)
+class PlaylistState:
+    """One playlist as TIDAL has it, and the folder the product gave it before."""
+
+    tidal_id: str
+    name: str
+    track_ids: tuple[int, ...]
+    folder: str | None = None  # current folder name under Playlists/, None if never placed
+    removed: bool = False  # gone from TIDAL: its managed files go to the trash
+    changed: bool = True  # its tracks were fetched anew (TIDAL's lastUpdated moved)
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryState:
+    """Everything one plan is computed from."""
+
+    playlists: tuple[PlaylistState, ...]
+    tracks: Mapping[int, TidalTrack]
+    primaries: Mapping[int, str] = field(default_factory=dict)  # track -> primary path
+    links: Mapping[tuple[str, int], str] = field(default_factory=dict)  # (playlist, track) -> path
+    disk: Mapping[str, ScannedEntry] = field(default_factory=dict)  # scanned, by path
+    matches: Mapping[str, int] = field(default_factory=dict)  # scanned path -> matched track
+    link_mode: LinkMode = "symlink"
+    default_extension: str = ".flac"
+
+
+def folder_path(folder: str) -> str:
+    return f"{PLAYLISTS_DIR}/{folder}"
+
+
+def m3u8_path(folder: str) -> str:
+    """Each playlist's M3U8 sits in its own folder, named after the folder."""
+    name = sanitize_component(folder, MAX_COMPONENT_BYTES - len(M3U8_SUFFIX))
+    return f"{PLAYLISTS_DIR}/{folder}/{name}{M3U8_SUFFIX}"

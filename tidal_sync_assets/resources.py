@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import tidalapi
 from dagster import ConfigurableResource, EnvVar
@@ -38,7 +38,7 @@ def _migrated_engine(url: str) -> Engine:
     return engine
 
 
-class DatabaseResource(ConfigurableResource):  # type: ignore[type-arg]
+class DatabaseResource(ConfigurableResource):
     """The product database (``TIDAL_SYNC_DATABASE_URL``), migrated to head on first use."""
 
     url: str | None = None
@@ -47,7 +47,7 @@ class DatabaseResource(ConfigurableResource):  # type: ignore[type-arg]
         return _migrated_engine(self.url or default_database_url())
 
 
-class TidalResource(ConfigurableResource):  # type: ignore[type-arg]
+class TidalResource(ConfigurableResource):
     """A logged-in TIDAL session built from the session file; no I/O until ``open``."""
 
     session_file: str = "~/.config/tidal-sync/session.json"
@@ -62,10 +62,10 @@ class TidalResource(ConfigurableResource):  # type: ignore[type-arg]
     def checked_quality(self) -> Quality:
         if self.quality not in QUALITIES:
             raise ConfigurationError(f"quality {self.quality!r} is not one of {QUALITIES}")
-        return self.quality  # type: ignore[return-value]
+        return cast(Quality, self.quality)
 
 
-class LibraryResource(ConfigurableResource):  # type: ignore[type-arg]
+class LibraryResource(ConfigurableResource):
     """The library root and how links are made; guard thresholds for removals."""
 
     root: str = "./library"
@@ -78,7 +78,7 @@ class LibraryResource(ConfigurableResource):  # type: ignore[type-arg]
     def checked_link_mode(self) -> LinkMode:
         if self.link_mode not in LINK_MODES:
             raise ConfigurationError(f"link mode {self.link_mode!r} is not one of {LINK_MODES}")
-        return self.link_mode  # type: ignore[return-value]
+        return cast(LinkMode, self.link_mode)
 
 
 def _field(field: str, variable: str, *, integer: bool = False) -> dict[str, Any]:
@@ -90,7 +90,7 @@ def _field(field: str, variable: str, *, integer: bool = False) -> dict[str, Any
     return {field: EnvVar.int(variable) if integer else EnvVar(variable)}
 
 
-def resources_from_env() -> dict[str, ConfigurableResource]:  # type: ignore[type-arg]
+def resources_from_env() -> dict[str, ConfigurableResource]:
     """The resources the definitions bind, each field tied to its variable."""
     return {
         "database": DatabaseResource(**_field("url", "TIDAL_SYNC_DATABASE_URL")),

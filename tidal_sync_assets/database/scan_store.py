@@ -6,15 +6,22 @@ also what the next scan compares against to skip re-reading unchanged files.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, RowMapping, delete, select
 
 from tidal_sync_assets.database.bulk import upsert
-from tidal_sync_assets.database.models import ScannedFile, ScanRecord, Track
+from tidal_sync_assets.database.models import (
+    Playlist,
+    PlaylistTrack,
+    ScannedFile,
+    ScanRecord,
+    Track,
+)
 from tidal_sync_assets.disk.entry import AudioTags, EntryKind, Ownership, ScannedEntry
+from tidal_sync_assets.disk.m3u8 import m3u8_path_for
 from tidal_sync_assets.disk.match import Match
 from tidal_sync_assets.disk.scan import ScanResult, is_internal
 from tidal_sync_assets.tidal.snapshot import TidalTrack
@@ -51,13 +58,35 @@ _UPDATED = (
 )
 
 
-def ownership(entry: ScannedEntry, match: Match | None) -> Ownership:
+def ownership(entry: ScannedEntry, match: Match | None, managed: Set[str]) -> Ownership:
+    """Managed: placed by the product or matching a TIDAL track; else the user's."""
     if is_internal(entry.path):
         return Ownership.INTERNAL
-    return Ownership.MANAGED if match is not None else Ownership.USER
+    if match is not None or entry.path in managed:
+        return Ownership.MANAGED
+    return Ownership.USER
 
 
-def _row(entry: ScannedEntry, match: Match | None, scan_id: int) -> dict[str, object]:
+def load_managed_paths(engine: Engine) -> set[str]:
+    """Every path the product placed: primaries, links and playlists' M3U8s."""
+    with engine.connect() as connection:
+        primaries = connection.execute(select(Track.file_path).where(Track.file_path.is_not(None)))
+        links = connection.execute(
+            select(PlaylistTrack.symlink_path).where(PlaylistTrack.symlink_path.is_not(None))
+        )
+        folders = connection.execute(
+            select(Playlist.local_folder_path).where(Playlist.local_folder_path.is_not(None))
+        )
+        return (
+            {p for (p,) in primaries if p}
+            | {p for (p,) in links if p}
+            | {m3u8_path_for(f) for (f,) in folders if f}
+        )
+
+
+def _row(
+    entry: ScannedEntry, match: Match | None, managed: Set[str], scan_id: int
+) -> dict[str, object]:
     tags = entry.tags or AudioTags()
     return {
         "path": entry.path,
@@ -65,7 +94,7 @@ def _row(entry: ScannedEntry, match: Match | None, scan_id: int) -> dict[str, ob
         **{column: getattr(tags, field) for field, column in _TAG_COLUMNS.items()},
         "matched_tidal_id": match.track_id if match else None,
         "match_method": match.method if match else None,
-        "ownership": ownership(entry, match),
+        "ownership": ownership(entry, match, managed),
         "scan_id": scan_id,
     }
 
@@ -118,6 +147,7 @@ def save_scan(
     root: Path,
     result: ScanResult,
     matches: Mapping[str, Match],
+    managed: Set[str],
     started_at: datetime,
 ) -> int:
     """Store the scan; returns its id. Paths not seen this time are dropped."""
@@ -136,7 +166,7 @@ def save_scan(
         upsert(
             connection,
             ScannedFile.__table__,  # type: ignore[arg-type]
-            (_row(e, matches.get(e.path), scan_id) for e in result.entries),
+            (_row(e, matches.get(e.path), managed, scan_id) for e in result.entries),
             keys=["path"],
             update=_UPDATED,
         )

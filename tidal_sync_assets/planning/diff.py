@@ -70,14 +70,11 @@ def compute_diff(state: LibraryState) -> Diff:
         else:
             entries[(playlist, track)] = EntryState.WRONG_LINK
     moved_from = {src for how, src in sources.values() if src and how is not PrimarySource.IN_PLACE}
-    wanted = set(layout.entries.values())
+    wanted = set(layout.entries.values()) | set(layout.m3u8.values())
     unwanted = sorted(
         path
         for path in layout.managed
-        if path in disk
-        and path not in wanted
-        and path not in moved_from
-        and not path.endswith(".m3u8")
+        if path in disk and path not in wanted and path not in moved_from
     )
     return Diff(layout=layout, entries=entries, sources=sources, unwanted=tuple(unwanted))
 

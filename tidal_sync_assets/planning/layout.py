@@ -15,12 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tidal_sync_assets.disk.entry import EntryKind, ScannedEntry
+from tidal_sync_assets.disk.m3u8 import m3u8_path_for
 from tidal_sync_assets.disk.naming import assign_file_names, assign_folders, track_stem
 from tidal_sync_assets.planning.state import (
     PLAYLISTS_DIR,
     LibraryState,
     folder_path,
-    m3u8_path,
 )
 
 _PREFIX = PLAYLISTS_DIR + "/"
@@ -34,6 +34,7 @@ class Layout:
     primary_playlist: dict[int, str]  # track -> playlist holding its primary
     primary_path: dict[int, str]  # track -> future primary path
     entries: dict[tuple[str, int], str]  # (playlist, track) -> future path (primary or link)
+    m3u8: dict[str, str]  # playlist -> its M3U8's future path (playlists still on TIDAL)
     disk: dict[str, ScannedEntry]  # scanned entries keyed by future path
     managed: frozenset[str]  # future paths the product placed before (primaries, links, M3U8)
     adoptable: dict[int, list[str]]  # track -> unmanaged matching local files, by path
@@ -79,7 +80,11 @@ def compute_layout(state: LibraryState) -> Layout:
     links = {key: _future(path, renames) for key, path in state.links.items()}
     managed = frozenset(
         [*primaries.values(), *links.values()]
-        + [m3u8_path(names[p.tidal_id]) for p in state.playlists if p.folder is not None]
+        + [
+            _future(m3u8_path_for(folder_path(p.folder)), renames)
+            for p in state.playlists
+            if p.folder is not None
+        ]
     )
 
     active = [p for p in state.playlists if not p.removed]
@@ -135,6 +140,7 @@ def compute_layout(state: LibraryState) -> Layout:
         primary_playlist=primary_playlist,
         primary_path=primary_path,
         entries=entries,
+        m3u8={p.tidal_id: m3u8_path_for(folders[p.tidal_id]) for p in active},
         disk=disk,
         managed=managed,
         adoptable=adoptable,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from tidal_sync_assets.disk.entry import EntryKind
 from tidal_sync_assets.planning.actions import REMOVAL_KINDS, Action, ActionKind
 from tidal_sync_assets.planning.diff import Diff, EntryState, PrimarySource, compute_diff
-from tidal_sync_assets.planning.state import LibraryState, m3u8_path
+from tidal_sync_assets.planning.state import LibraryState
 
 _ORDER = [
     ActionKind.RENAME_FOLDER,
@@ -132,10 +132,6 @@ def _removal_actions(state: LibraryState, diff: Diff) -> Iterator[Action]:
         if not playlist.removed or playlist.folder is None:
             continue
         folder = layout.folders[playlist.tidal_id]
-        m3u8 = m3u8_path(folder.rpartition("/")[2])
-        if m3u8 in layout.disk:
-            removed_paths.add(m3u8)
-            yield _action(ActionKind.TRASH, playlist.tidal_id, source=m3u8)
         prefix = folder + "/"
         if all(path in removed_paths for path in layout.disk if path.startswith(prefix)):
             yield _action(ActionKind.REMOVE_FOLDER, playlist.tidal_id, source=folder)
@@ -147,8 +143,7 @@ def _m3u8_actions(state: LibraryState, diff: Diff, touched: set[str | None]) -> 
     for playlist in state.playlists:
         if playlist.removed:
             continue
-        folder = layout.folders[playlist.tidal_id]
-        target = m3u8_path(folder.rpartition("/")[2])
+        target = layout.m3u8[playlist.tidal_id]
         if playlist.changed or playlist.tidal_id in touched or target not in layout.disk:
             actions.append(_action(ActionKind.WRITE_M3U8, playlist.tidal_id, target=target))
     return actions

@@ -11,12 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from tidal_sync_assets.disk.entry import ScannedEntry
-from tidal_sync_assets.disk.naming import MAX_COMPONENT_BYTES, sanitize_component
 from tidal_sync_assets.settings import LinkMode
 from tidal_sync_assets.tidal.snapshot import TidalTrack
 
 PLAYLISTS_DIR = "Playlists"
-M3U8_SUFFIX = ".m3u8"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +45,3 @@ class LibraryState:
 
 def folder_path(folder: str) -> str:
     return f"{PLAYLISTS_DIR}/{folder}"
-
-
-def m3u8_path(folder: str) -> str:
-    """Each playlist's M3U8 sits in its own folder, named after the folder."""
-    name = sanitize_component(folder, MAX_COMPONENT_BYTES - len(M3U8_SUFFIX))
-    return f"{PLAYLISTS_DIR}/{folder}/{name}{M3U8_SUFFIX}"

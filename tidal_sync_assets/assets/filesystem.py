@@ -1,0 +1,74 @@
+"""The file-system side of the graph: ``filesystem_snapshot``."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+
+from dagster import Failure, MaterializeResult, asset
+from sqlalchemy import func, select
+
+from tidal_sync_assets.assets.metadata import markdown_table
+from tidal_sync_assets.database import ScanRecord
+from tidal_sync_assets.database.scan_store import (
+    load_entries,
+    load_managed_paths,
+    load_tracks,
+    ownership,
+    save_scan,
+)
+from tidal_sync_assets.disk.entry import Ownership
+from tidal_sync_assets.disk.match import match_entries
+from tidal_sync_assets.disk.scan import scan_library
+from tidal_sync_assets.resources import DatabaseResource, LibraryResource
+
+
+@asset(
+    group_name="filesystem",
+    kinds={"filesystem", "sql"},
+    owners=["team:tidal-sync"],
+    tags={"side": "filesystem"},
+    description=(
+        "Every entry under <root>/Playlists: files, links, hardlinks and their tags. "
+        "Incremental: unchanged files are not read again. Files that match no TIDAL "
+        "track are the user's own and are never touched."
+    ),
+)
+def filesystem_snapshot(database: DatabaseResource, library: LibraryResource) -> MaterializeResult:
+    engine = database.engine()
+    root = library.root_path()
+    if not root.is_dir():
+        with engine.connect() as connection:
+            scans = connection.execute(select(func.count()).select_from(ScanRecord)).scalar_one()
+        if scans:
+            raise Failure(
+                description=f"The library root {root} does not exist (is the drive mounted?). "
+                "Nothing was created or removed; mount it or set TIDAL_SYNC_LIBRARY_ROOT.",
+                allow_retries=False,
+            )
+        root.mkdir(parents=True)  # the first sync of a library the database has never seen
+    started = datetime.now(UTC)
+    result = scan_library(root, load_entries(engine))
+    matches = match_entries(result.entries, load_tracks(engine))
+    managed = load_managed_paths(engine)
+    save_scan(engine, root, result, matches, managed, started)
+    owners = {e.path: ownership(e, matches.get(e.path), managed) for e in result.entries}
+    by_owner = Counter(owners.values())
+    return MaterializeResult(
+        metadata={
+            "entries": len(result.entries),
+            "files re-read": result.reread,
+            "unreadable": len(result.errors),
+            "matched to TIDAL": by_owner[Ownership.MANAGED],
+            "user's own": by_owner[Ownership.USER],
+            "by kind": markdown_table(
+                ["kind", "entries"], sorted(Counter(e.kind.value for e in result.entries).items())
+            ),
+            "user's own files": markdown_table(
+                ["path"], [(p,) for p, o in sorted(owners.items()) if o is Ownership.USER]
+            ),
+            "unreadable files": markdown_table(
+                ["path", "reason"], [(e.path, e.error) for e in result.errors]
+            ),
+        }
+    )

@@ -1,0 +1,155 @@
+"""The planning side of the graph: ``library_diff`` and ``dedup_plan`` with its guard."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
+    Config,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from tidal_sync_assets.assets.filesystem import filesystem_snapshot
+from tidal_sync_assets.assets.metadata import markdown_table
+from tidal_sync_assets.assets.tidal import tidal_snapshot
+from tidal_sync_assets.database.plan_store import load_library_state, save_diff, save_plan
+from tidal_sync_assets.planning.actions import ActionKind
+from tidal_sync_assets.planning.diff import EntryState, PrimarySource, compute_diff
+from tidal_sync_assets.planning.guard import removal_hold
+from tidal_sync_assets.planning.plan import build_plan
+from tidal_sync_assets.planning.state import LibraryState
+from tidal_sync_assets.resources import DatabaseResource, LibraryResource, TidalResource
+
+GUARD_CHECK = "removals_within_limit"
+_LOSSY = {"LOW", "HIGH"}
+
+
+def _state(
+    database: DatabaseResource, library: LibraryResource, tidal: TidalResource
+) -> LibraryState:
+    extension = ".m4a" if tidal.checked_quality() in _LOSSY else ".flac"
+    return load_library_state(database.engine(), library.checked_link_mode(), extension)
+
+
+@asset(
+    deps=[tidal_snapshot, filesystem_snapshot],
+    group_name="planning",
+    kinds={"pandas", "sql"},
+    owners=["team:tidal-sync"],
+    description=(
+        "Every playlist entry against the disk: in place as primary or link, wrong link, "
+        "missing, outdated name or folder. Writes the seed's sync status fields."
+    ),
+)
+def library_diff(
+    database: DatabaseResource, library: LibraryResource, tidal: TidalResource
+) -> MaterializeResult:
+    state = _state(database, library, tidal)
+    diff = compute_diff(state)
+    save_diff(database.engine(), diff)
+    names = {p.tidal_id: p.name for p in state.playlists}
+    extra = Counter(diff.layout.owner_of(path) for path in diff.unwanted)
+    rows = []
+    for playlist in state.playlists:
+        counts = diff.counts(playlist.tidal_id)
+        missing = counts[EntryState.MISSING]
+        to_move = counts[EntryState.OUTDATED] + counts[EntryState.WRONG_LINK]
+        if missing or to_move or extra[playlist.tidal_id] or playlist.removed:
+            rows.append((names[playlist.tidal_id], missing, extra[playlist.tidal_id], to_move))
+    states = Counter(diff.entries.values())
+    return MaterializeResult(
+        metadata={
+            "entries": len(diff.entries),
+            **{f"entries {s.value}": states[s] for s in EntryState},
+            "folders renamed": len(diff.layout.renames),
+            "playlists out of step": len(rows),
+            "per playlist": markdown_table(["playlist", "missing", "extra", "to move"], rows),
+        }
+    )
+
+
+class PlanConfig(Config):
+    allow_mass_removal: bool = False
+
+
+@asset(
+    deps=[library_diff],
+    group_name="planning",
+    kinds={"pandas", "sql"},
+    owners=["team:tidal-sync"],
+    description=(
+        "The ordered actions that make the library right, each track stored once: "
+        "folders, moves, adoptions, downloads, links, trash, M3U8s. Held when it would "
+        "remove too much."
+    ),
+    check_specs=[
+        AssetCheckSpec(
+            GUARD_CHECK,
+            asset="dedup_plan",
+            blocking=True,
+            description="The plan removes at most the configured share of managed files "
+            "and no whole playlist folder, unless the run allows mass removal.",
+        )
+    ],
+)
+def dedup_plan(
+    config: PlanConfig,
+    database: DatabaseResource,
+    library: LibraryResource,
+    tidal: TidalResource,
+) -> MaterializeResult:
+    state = _state(database, library, tidal)
+    plan = build_plan(state)
+    managed = len(set(state.primaries.values()) | set(state.links.values()))
+    hold = removal_hold(plan, managed, library.max_removal_share)
+    held = None if config.allow_mass_removal else hold
+    plan_id = save_plan(
+        database.engine(), plan, held_reason=held, link_mode=state.link_mode, managed=managed
+    )
+    names = {p.tidal_id: p.name for p in state.playlists}
+    by_playlist = plan.by_playlist()
+    sources = Counter(how for how, _ in plan.diff.sources.values())
+    linked = sum(1 for state_ in plan.diff.entries.values() if state_ is EntryState.LINK) + sum(
+        1 for a in plan.actions if a.kind is ActionKind.LINK
+    )
+    bytes_saved = sum(
+        (plan.diff.layout.disk[src].size if src and src in plan.diff.layout.disk else 0)
+        for how, src in plan.diff.sources.values()
+        if how in (PrimarySource.IN_PLACE, PrimarySource.MOVE)
+    )
+    return MaterializeResult(
+        metadata={
+            "plan id": plan_id,
+            "actions": len(plan.actions),
+            **{f"actions {k.value}": n for k, n in sorted(plan.by_kind().items())},
+            "downloads": sources[PrimarySource.DOWNLOAD],
+            "downloads avoided by dedup": linked,
+            "bytes of primaries shared by links": MetadataValue.int(bytes_saved),
+            "held": held or "no",
+            "by playlist": markdown_table(
+                ["playlist", "actions", "kinds"],
+                [
+                    (
+                        names.get(pid or "", pid),
+                        len(actions),
+                        ", ".join(
+                            f"{k.value} {n}" for k, n in Counter(a.kind for a in actions).items()
+                        ),
+                    )
+                    for pid, actions in sorted(by_playlist.items(), key=lambda kv: kv[0] or "")
+                ],
+            ),
+        },
+        check_results=[
+            AssetCheckResult(
+                check_name=GUARD_CHECK,
+                passed=held is None,
+                description=held or ("allowed by the run" if hold else "within limits"),
+                metadata={"removals": len(plan.removals), "managed files": managed},
+            )
+        ],
+    )

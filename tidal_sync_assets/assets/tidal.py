@@ -1,0 +1,98 @@
+"""The TIDAL side of the graph: ``tidal_snapshot`` and its completeness check."""
+
+from __future__ import annotations
+
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+
+from tidal_sync_assets.assets.metadata import markdown_table
+from tidal_sync_assets.database.tidal_store import previous_playlists, save_snapshot
+from tidal_sync_assets.partitions import playlist_partitions
+from tidal_sync_assets.resources import DatabaseResource, TidalResource
+from tidal_sync_assets.tidal.fetch import fetch_snapshot
+from tidal_sync_assets.tidal.session import TidalLoginRequired, TidalUnavailable
+
+COMPLETE_CHECK = "snapshot_complete"
+
+
+@asset(
+    group_name="tidal",
+    kinds={"tidal", "sql"},
+    owners=["team:tidal-sync"],
+    tags={"side": "tidal"},
+    description=(
+        "The user's TIDAL playlists and their tracks. A playlist's tracks are fetched "
+        "again only when its lastUpdated changed; every fetch is paginated and compared "
+        "with numberOfTracks. Registers one library partition per playlist."
+    ),
+    check_specs=[
+        AssetCheckSpec(
+            COMPLETE_CHECK,
+            asset="tidal_snapshot",
+            blocking=True,
+            description="Every playlist came back whole; otherwise nothing downstream runs, "
+            "so an incomplete snapshot can never cause removals.",
+        )
+    ],
+)
+def tidal_snapshot(
+    context: AssetExecutionContext, database: DatabaseResource, tidal: TidalResource
+) -> MaterializeResult:
+    engine = database.engine()
+    try:
+        session = tidal.open()
+        snapshot = fetch_snapshot(
+            session, previous_playlists(engine), include_favourites=tidal.include_favourites
+        )
+    except (TidalLoginRequired, TidalUnavailable) as error:
+        raise Failure(description=str(error), allow_retries=False) from None
+    outcome = save_snapshot(engine, snapshot)
+    known = set(context.instance.get_dynamic_partitions(playlist_partitions.name))
+    new = [p for p in outcome.partitions if p not in known]
+    if new:
+        context.instance.add_dynamic_partitions(playlist_partitions.name, new)
+    incomplete = [p for p in snapshot.playlists if not p.complete]
+    return MaterializeResult(
+        metadata={
+            "playlists": len(snapshot.playlists),
+            "tracks fetched": len(snapshot.tracks),
+            "entries": outcome.entries,
+            "playlists fetched again": sum(p.fetched for p in snapshot.playlists),
+            "requests made": snapshot.requests_made,
+            "new partitions": len(new),
+            "changed since last snapshot": markdown_table(
+                ["playlist", "change", "added", "dropped"],
+                [(c.name, c.change, c.added, c.dropped) for c in outcome.changes],
+            ),
+        },
+        check_results=[
+            AssetCheckResult(
+                check_name=COMPLETE_CHECK,
+                passed=not incomplete,
+                severity=AssetCheckSeverity.ERROR,
+                description=None
+                if not incomplete
+                else "incomplete: " + ", ".join(p.name for p in incomplete),
+                metadata={
+                    "incomplete playlists": MetadataValue.json(
+                        [
+                            {
+                                "playlist": p.name,
+                                "got": len(p.track_ids),
+                                "expected": p.number_of_tracks,
+                            }
+                            for p in incomplete
+                        ]
+                    )
+                },
+            )
+        ],
+    )

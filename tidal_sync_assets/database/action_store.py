@@ -1,0 +1,249 @@
+"""Recording what the library executor did: action outcomes and the placement.
+
+The placement columns (``tracks.file_path``, ``playlist_tracks.symlink_path``
+and ``is_primary``, ``playlists.local_folder_path``) say what the product put
+on disk; the planner treats exactly those paths as managed. Outcomes are
+buffered and written in bulk; the next scan reconciles anything a killed
+process did not record.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, delete, func, select, update
+
+from tidal_sync_assets.database.models import (
+    ActionStatus,
+    DownloadStatus,
+    PlanAction,
+    Playlist,
+    PlaylistSyncStatus,
+    PlaylistTrack,
+    Track,
+    TrackSyncStatus,
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def action_statuses(engine: Engine, plan_id: int) -> dict[int, ActionStatus]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(PlanAction.seq, PlanAction.status).where(PlanAction.plan_id == plan_id)
+        ).tuples()
+        return dict(rows.all())
+
+
+def record_outcomes(engine: Engine, plan_id: int, outcomes: list[dict[str, Any]]) -> None:
+    """Store ``{"seq", "status", "error", "started_at"}`` per action, in one statement."""
+    if not outcomes:
+        return
+    with engine.begin() as connection:
+        connection.execute(
+            update(PlanAction)
+            .where(PlanAction.plan_id == plan_id)
+            .where(PlanAction.seq == bindparam("b_seq"))
+            .values(
+                status=bindparam("b_status"),
+                error=bindparam("b_error"),
+                started_at=bindparam("b_started"),
+                finished_at=bindparam("b_finished"),
+                attempts=PlanAction.attempts + 1,
+            )
+            .execution_options(synchronize_session=False),
+            [
+                {
+                    "b_seq": o["seq"],
+                    "b_status": o["status"],
+                    "b_error": o["error"],
+                    "b_started": o["started_at"],
+                    "b_finished": o["finished_at"],
+                }
+                for o in outcomes
+            ],
+        )
+
+
+def _track_pk(connection: Connection, tidal_id: int) -> int | None:
+    return connection.execute(select(Track.id).where(Track.tidal_id == tidal_id)).scalar()
+
+
+def _playlist_pk(connection: Connection, tidal_id: str) -> int | None:
+    return connection.execute(select(Playlist.id).where(Playlist.tidal_id == tidal_id)).scalar()
+
+
+def set_primary(
+    engine: Engine, track: int, playlist: str | None, path: str, size: int | None
+) -> None:
+    """``path`` is now ``track``'s primary, held by ``playlist``."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(Track)
+            .where(Track.tidal_id == track)
+            .values(
+                file_path=path,
+                file_size=size,
+                download_status=DownloadStatus.DOWNLOADED,
+                download_error=None,
+                downloaded_at=now(),
+                last_verified_at=now(),
+            )
+        )
+        track_pk = _track_pk(connection, track)
+        playlist_pk = _playlist_pk(connection, playlist) if playlist else None
+        holder = PlaylistTrack.playlist_id == playlist_pk
+        connection.execute(
+            update(PlaylistTrack)
+            .where(PlaylistTrack.track_id == track_pk, holder)
+            .values(
+                is_primary=True,
+                symlink_path=None,
+                symlink_valid=None,
+                sync_status=TrackSyncStatus.SYNCED,
+                synced_at=now(),
+            )
+        )
+        connection.execute(
+            update(PlaylistTrack)
+            .where(PlaylistTrack.track_id == track_pk, ~holder)
+            .values(is_primary=False)
+        )
+        _drop_cleaned_rows(connection)
+
+
+def set_download_state(
+    engine: Engine, track: int, status: DownloadStatus, error: str | None = None
+) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            update(Track)
+            .where(Track.tidal_id == track)
+            .values(download_status=status, download_error=error)
+        )
+
+
+def primary_path(engine: Engine, track: int) -> str | None:
+    with engine.connect() as connection:
+        return connection.execute(select(Track.file_path).where(Track.tidal_id == track)).scalar()
+
+
+def set_link(engine: Engine, playlist: str, track: int, path: str) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            update(PlaylistTrack)
+            .where(
+                PlaylistTrack.track_id == _track_pk(connection, track),
+                PlaylistTrack.playlist_id == _playlist_pk(connection, playlist),
+            )
+            .values(
+                symlink_path=path,
+                symlink_valid=True,
+                is_primary=False,
+                sync_status=TrackSyncStatus.SYNCED,
+                synced_at=now(),
+            )
+        )
+
+
+def forget_path(engine: Engine, path: str) -> None:
+    """Nothing the product placed is at ``path`` any more (unlinked or trashed)."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(Track)
+            .where(Track.file_path == path)
+            .values(file_path=None, download_status=DownloadStatus.NOT_DOWNLOADED)
+        )
+        connection.execute(
+            update(PlaylistTrack)
+            .where(PlaylistTrack.symlink_path == path)
+            .values(symlink_path=None, symlink_valid=None)
+        )
+        _drop_cleaned_rows(connection)
+
+
+def _drop_cleaned_rows(connection: Connection) -> None:
+    # Entries TIDAL dropped are kept only while something of theirs is on disk.
+    connection.execute(
+        delete(PlaylistTrack).where(
+            and_(
+                PlaylistTrack.position.is_(None),
+                PlaylistTrack.symlink_path.is_(None),
+                PlaylistTrack.track_id.not_in(select(Track.id).where(Track.file_path.is_not(None))),
+            )
+        )
+    )
+
+
+def rename_folder(engine: Engine, playlist: str, old: str, new: str) -> None:
+    """The folder ``old`` is now ``new``: every stored path below it follows."""
+    prefix = old + "/"
+    cut = len(prefix) + 1  # SQL substr is 1-based
+    with engine.begin() as connection:
+        connection.execute(
+            update(Track)
+            .where(Track.file_path.startswith(prefix, autoescape=True))
+            .values(file_path=new + "/" + func.substr(Track.file_path, cut))
+        )
+        connection.execute(
+            update(PlaylistTrack)
+            .where(PlaylistTrack.symlink_path.startswith(prefix, autoescape=True))
+            .values(symlink_path=new + "/" + func.substr(PlaylistTrack.symlink_path, cut))
+        )
+        connection.execute(
+            update(Playlist).where(Playlist.tidal_id == playlist).values(local_folder_path=new)
+        )
+
+
+def set_folder(engine: Engine, playlist: str, folder: str) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            update(Playlist).where(Playlist.tidal_id == playlist).values(local_folder_path=folder)
+        )
+
+
+def remove_playlist(engine: Engine, playlist: str) -> None:
+    """A playlist TIDAL dropped is cleaned up: its row (and entries) go."""
+    with engine.begin() as connection:
+        connection.execute(delete(Playlist).where(Playlist.tidal_id == playlist))
+
+
+def m3u8_entries(engine: Engine, playlist: str) -> list[tuple[str, str, str, int | None]]:
+    """(path, artist, title, duration) per position of ``playlist``, in TIDAL order."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                PlaylistTrack.is_primary,
+                PlaylistTrack.symlink_path,
+                Track.file_path,
+                Track.artist,
+                Track.title,
+                Track.duration,
+            )
+            .join(Track, Track.id == PlaylistTrack.track_id)
+            .join(Playlist, Playlist.id == PlaylistTrack.playlist_id)
+            .where(Playlist.tidal_id == playlist, PlaylistTrack.position.is_not(None))
+            .order_by(PlaylistTrack.position)
+        ).all()
+    entries = []
+    for row in rows:
+        path = row.file_path if row.is_primary else row.symlink_path
+        if path:
+            entries.append((path, row.artist, row.title, row.duration))
+    return entries
+
+
+def playlist_synced(engine: Engine, playlist: str, in_sync: bool) -> None:
+    with engine.begin() as connection:
+        values: dict[str, Any] = {"last_synced_filesystem": now()}
+        if in_sync:
+            values["sync_status"] = PlaylistSyncStatus.IN_SYNC
+            values["synced_last_updated"] = Playlist.last_updated_tidal
+        connection.execute(
+            update(Playlist)
+            .where(Playlist.tidal_id == playlist, Playlist.removed_from_tidal.is_(False))
+            .values(**values)
+        )

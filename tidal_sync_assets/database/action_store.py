@@ -169,11 +169,9 @@ def _drop_cleaned_rows(connection: Connection) -> None:
     # Entries TIDAL dropped are kept only while something of theirs is on disk.
     connection.execute(
         delete(PlaylistTrack).where(
-            and_(
-                PlaylistTrack.position.is_(None),
-                PlaylistTrack.symlink_path.is_(None),
-                PlaylistTrack.track_id.not_in(select(Track.id).where(Track.file_path.is_not(None))),
-            )
+            PlaylistTrack.position.is_(None),
+            PlaylistTrack.symlink_path.is_(None),
+            PlaylistTrack.is_primary.is_(False),
         )
     )
 

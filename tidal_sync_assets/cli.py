@@ -1,27 +1,36 @@
 """The ``tidal-sync`` command line: parses arguments and hands over to the product.
 
 Every command reads ``Settings`` from the environment. Failures a user can
-fix (a database that cannot be opened, a missing login) end as one sentence
-on stderr and exit code 3, never a traceback.
+fix (a database that cannot be opened, a missing login, a busy library)
+end as one sentence on stderr and exit code 3, never a traceback. ``sync``
+exits 0 when all is in sync, 1 when playlists failed, 2 when a guard held
+the plan.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 from tidal_sync_assets.database import DatabaseUnavailable, make_engine, redact
 from tidal_sync_assets.database.migrations import upgrade
+from tidal_sync_assets.disk.lock import LibraryBusy, library_lock
+from tidal_sync_assets.disk.paths import LibraryRootMissing
+from tidal_sync_assets.disk.trash import ALL, Trash
 from tidal_sync_assets.settings import ConfigurationError, Settings
+from tidal_sync_assets.tidal.session import TidalLoginRequired, TidalUnavailable
 
 EXIT_CANNOT_START = 3
+LOCK_WAIT_SECONDS = 10.0
 
 
 def _db_upgrade(_args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    engine = make_engine(settings.database_url)
-    before, after = upgrade(engine)
+    before, after = upgrade(make_engine(settings.database_url))
     where = redact(settings.database_url)
     if before == after:
         print(f"{where} is already at revision {after}")
@@ -30,17 +39,141 @@ def _db_upgrade(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _login(_args: argparse.Namespace) -> int:
+    from tidal_sync_assets.tidal.login import login
+
+    settings = Settings.from_env()
+    login(settings.session_file, settings.api_base)
+    print(f"Logged in; session saved to {settings.session_file}")
+    return 0
+
+
+def _sync(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    root = settings.library_root
+    if root.is_dir():
+        with library_lock(root, LOCK_WAIT_SECONDS):
+            return _sync_locked(args)
+    return _sync_locked(args)  # the library asset creates (first sync) or refuses the root
+
+
+def _sync_locked(args: argparse.Namespace) -> int:
+    from tidal_sync_assets.definitions import defs
+    from tidal_sync_assets.sync import run_sync
+
+    started = time.monotonic()
+    report = run_sync(
+        defs,
+        dry_run=args.dry_run,
+        playlists=args.playlist,
+        allow_mass_removal=args.allow_mass_removal,
+    )
+    if report.held:
+        print(f"tidal-sync: held by a guard: {report.held}", file=sys.stderr)
+        return report.exit_code
+    if args.dry_run:
+        for name, actions in report.plan:
+            print(f"{name}:")
+            for action in actions:
+                where = " -> ".join(p for p in (action.source, action.target) if p)
+                track = f" [track {action.track_id}]" if action.track_id else ""
+                print(f"  {action.kind.value:<14}{track} {where}")
+        total = sum(len(actions) for _, actions in report.plan)
+        print(f"dry run: {total} actions planned, nothing changed")
+        return 0
+    for line in report.summary:
+        print(line)
+    for name, reason in report.failed.items():
+        print(f"tidal-sync: {name} failed: {reason}", file=sys.stderr)
+    if report.exit_code == 0:
+        print(f"in sync ({time.monotonic() - started:.1f} s)")
+    return report.exit_code
+
+
+def _status(_args: argparse.Namespace) -> int:
+    from tidal_sync_assets.status import playlist_statuses, render
+
+    engine = make_engine(Settings.from_env().database_url)
+    upgrade(engine)
+    print(render(playlist_statuses(engine)))
+    return 0
+
+
+def _trash(args: argparse.Namespace) -> int:
+    root = Settings.from_env().library_root
+    trash = Trash(root)
+    if args.trash_command == "list":
+        for entry in trash.list():
+            print(f"{entry.id}  {entry.batch}  {entry.original_path}  ({entry.reason})")
+        return 0
+    with library_lock(root, LOCK_WAIT_SECONDS):
+        if args.trash_command == "restore":
+            outcome = trash.restore(args.which)
+            for entry in outcome.restored:
+                print(f"restored {entry.original_path}")
+            for entry in outcome.conflicts:
+                print(f"kept in trash (something is at {entry.original_path})", file=sys.stderr)
+            return 1 if outcome.conflicts else 0
+        print(f"emptied {trash.empty()} files from the trash")
+        return 0
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from tidal_sync_assets.sandbox.server import serve
+
+    serve(args.port, Path(args.catalog), host=args.host)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from tidal_sync_assets.demo import demo_environment, run_ui
+
+    if args.ui:
+        return run_ui()
+    with demo_environment():
+        sync = argparse.Namespace(dry_run=False, playlist=[], allow_mass_removal=False)
+        code = _sync(sync)
+    print(f"demo library: {Settings.from_env().library_root}")
+    return code
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tidal-sync", description="Keep a local music library in step with TIDAL."
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    db = commands.add_parser("db", help="the product database")
-    db_commands = db.add_subparsers(dest="db_command", required=True)
-    db_commands.add_parser("upgrade", help="migrate the database to head").set_defaults(
-        handler=_db_upgrade
+    def command(name: str, handler: Callable[[argparse.Namespace], int], text: str) -> Any:
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    command("login", _login, "log in to TIDAL (device code) and save the session file")
+    sync = command("sync", _sync, "bring the library in step with TIDAL")
+    sync.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    sync.add_argument(
+        "--playlist", action="append", default=[], metavar="UUID|NAME", help="only these"
     )
+    sync.add_argument(
+        "--allow-mass-removal", action="store_true", help="let a plan that removes much run"
+    )
+    command("status", _status, "per playlist: sync status, tracks, missing, failed")
+    demo = command("demo", _demo, "sync the bundled sandbox TIDAL into ./demo-library")
+    demo.add_argument("--ui", action="store_true", help="the same, inside `dagster dev`")
+    sandbox = command("sandbox", _sandbox, "run the sandbox TIDAL server alone")
+    sandbox.add_argument("--port", type=int, required=True)
+    sandbox.add_argument("--catalog", required=True)
+    sandbox.add_argument("--host", default="127.0.0.1")
+    trash = command("trash", _trash, "list, restore or empty removed files")
+    trash_commands = trash.add_subparsers(dest="trash_command", required=True)
+    trash_commands.add_parser("list")
+    trash_commands.add_parser("restore").add_argument(
+        "which", nargs="?", default=ALL, help="an entry id, a batch id, or all (default)"
+    )
+    trash_commands.add_parser("empty")
+    db = command("db", _db_upgrade, "the product database")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="migrate the database to head")
     return parser
 
 
@@ -49,9 +182,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
-    except (DatabaseUnavailable, ConfigurationError) as error:
-        print(f"tidal-sync: {error}", file=sys.stderr)
+    except (
+        DatabaseUnavailable,
+        ConfigurationError,
+        TidalLoginRequired,
+        TidalUnavailable,
+        LibraryBusy,
+        LibraryRootMissing,
+        KeyError,
+        ValueError,
+    ) as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"tidal-sync: {message}", file=sys.stderr)
         return EXIT_CANNOT_START
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

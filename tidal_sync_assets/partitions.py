@@ -2,4 +2,6 @@
 
 from dagster import DynamicPartitionsDefinition
 
-playlist_partitions = DynamicPartitionsDefinition(name="tidal_playlists")
+PLAYLIST_PARTITIONS = "tidal_playlists"
+
+playlist_partitions = DynamicPartitionsDefinition(name=PLAYLIST_PARTITIONS)

@@ -1,7 +1,5 @@
 """The file-system side of the graph: ``filesystem_snapshot``."""
 
-from __future__ import annotations
-
 from collections import Counter
 from datetime import UTC, datetime
 

@@ -1,7 +1,5 @@
 """Small builders for the metadata people read in the Dagster UI."""
 
-from __future__ import annotations
-
 from collections.abc import Iterable, Sequence
 
 from dagster import MetadataValue

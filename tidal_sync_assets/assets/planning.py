@@ -1,7 +1,5 @@
 """The planning side of the graph: ``library_diff`` and ``dedup_plan`` with its guard."""
 
-from __future__ import annotations
-
 from collections import Counter
 
 from dagster import (

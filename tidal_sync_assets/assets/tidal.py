@@ -1,7 +1,5 @@
 """The TIDAL side of the graph: ``tidal_snapshot`` and its completeness check."""
 
-from __future__ import annotations
-
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -15,7 +13,7 @@ from dagster import (
 
 from tidal_sync_assets.assets.metadata import markdown_table
 from tidal_sync_assets.database.tidal_store import previous_playlists, save_snapshot
-from tidal_sync_assets.partitions import playlist_partitions
+from tidal_sync_assets.partitions import PLAYLIST_PARTITIONS
 from tidal_sync_assets.resources import DatabaseResource, TidalResource
 from tidal_sync_assets.tidal.fetch import fetch_snapshot
 from tidal_sync_assets.tidal.session import TidalLoginRequired, TidalUnavailable
@@ -55,10 +53,10 @@ def tidal_snapshot(
     except (TidalLoginRequired, TidalUnavailable) as error:
         raise Failure(description=str(error), allow_retries=False) from None
     outcome = save_snapshot(engine, snapshot)
-    known = set(context.instance.get_dynamic_partitions(playlist_partitions.name))
+    known = set(context.instance.get_dynamic_partitions(PLAYLIST_PARTITIONS))
     new = [p for p in outcome.partitions if p not in known]
     if new:
-        context.instance.add_dynamic_partitions(playlist_partitions.name, new)
+        context.instance.add_dynamic_partitions(PLAYLIST_PARTITIONS, new)
     incomplete = [p for p in snapshot.playlists if not p.complete]
     return MaterializeResult(
         metadata={

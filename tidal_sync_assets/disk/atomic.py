@@ -106,9 +106,11 @@ def atomic_move(src: PathArg, dst: PathArg, *, root: Path, overwrite: bool = Fal
     except FileNotFoundError:
         pass
     else:
-        same_file = (target_stat.st_dev, target_stat.st_ino) == (source_stat.st_dev, source_stat.st_ino)
+        same_file = os.path.samestat(source_stat, target_stat)
         if not same_file and not overwrite:
-            raise DestinationExists(errno.EEXIST, f"will not replace {target} with {source}", str(target))
+            raise DestinationExists(
+                errno.EEXIST, f"will not replace {target} with {source}", str(target)
+            )
     library.make_parents(target)
     try:
         os.rename(source, target)

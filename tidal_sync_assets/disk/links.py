@@ -111,7 +111,7 @@ def link_is_valid(primary: PathArg, link: PathArg, mode: LinkMode, *, root: Path
         )
     if not stat.S_ISREG(target_stat.st_mode):
         return False
-    same_inode = (target_stat.st_dev, target_stat.st_ino) == (source_stat.st_dev, source_stat.st_ino)
+    same_inode = os.path.samestat(source_stat, target_stat)
     if mode == "hardlink":
         return same_inode
     return (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from typing import TypeVar
 
 from tidal_sync_assets.tidal.snapshot import TidalTrack
@@ -29,7 +29,7 @@ _DEVICE_NAMES = frozenset(
 )
 _SUFFIX_NUMBER = re.compile(r" \(([1-9][0-9]{0,5})\)")
 
-K = TypeVar("K", bound=Hashable)
+K = TypeVar("K", str, int)
 
 
 def sanitize_component(name: str, max_bytes: int = MAX_COMPONENT_BYTES) -> str:
@@ -39,9 +39,7 @@ def sanitize_component(name: str, max_bytes: int = MAX_COMPONENT_BYTES) -> str:
     """
     text = unicodedata.normalize("NFC", name)
     text = "".join(
-        _REPLACEMENT
-        if ch in _FORBIDDEN or unicodedata.category(ch) in _DROPPED_CATEGORIES
-        else ch
+        _REPLACEMENT if ch in _FORBIDDEN or unicodedata.category(ch) in _DROPPED_CATEGORIES else ch
         for ch in text
     )
     text = _trim(_truncate(text.strip(), max_bytes))
@@ -70,8 +68,8 @@ def assign_folders(playlists: Sequence[tuple[str, str, str | None]]) -> dict[str
     A playlist whose current folder is its sanitized name, or a disambiguated
     variant of it, keeps that folder; the others get the first free name in
     ``Name``, ``Name (2)``, ``Name (3)``... where "free" ignores case (the
-    library must survive a case-insensitive file system). Results do not
-    depend on the input order.
+    library must survive a case-insensitive file system), in order of
+    ``tidal_id``, so results do not depend on the input order.
     """
     wanted = [(key, sanitize_component(name), current) for key, name, current in playlists]
     return _assign(wanted, split_extension=False)
@@ -88,7 +86,7 @@ def assign_file_names(files: Sequence[tuple[int, str, str | None]]) -> dict[int,
 
 
 def _assign(items: Sequence[tuple[K, str, str | None]], split_extension: bool) -> dict[K, str]:
-    ordered = sorted(items, key=lambda item: (item[1].casefold(), item[1], repr(item[0])))
+    ordered = sorted(items, key=lambda item: item[0])  # the lowest id wins a collision
     taken: set[str] = set()
     result: dict[K, str] = {}
     for key, wanted, current in ordered:

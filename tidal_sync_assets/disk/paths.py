@@ -90,12 +90,16 @@ class LibraryPaths:
         if isinstance(path, str):
             pure = PurePosixPath(path)
             if pure.is_absolute():
-                raise OutsideLibraryRoot(path, self.root, "an absolute path where a root-relative one belongs")
+                raise OutsideLibraryRoot(
+                    path, self.root, "an absolute path where a root-relative one belongs"
+                )
             parts = pure.parts
         elif path.is_absolute():
             parts = path.parts
         else:
-            raise OutsideLibraryRoot(path, self.root, "a relative Path; pass a str for root-relative paths")
+            raise OutsideLibraryRoot(
+                path, self.root, "a relative Path; pass a str for root-relative paths"
+            )
         if ".." in parts:
             raise OutsideLibraryRoot(path, self.root, "'..' is not allowed")
         candidate = self.root.joinpath(*parts) if isinstance(path, str) else Path(*parts)

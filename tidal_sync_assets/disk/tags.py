@@ -9,6 +9,7 @@ classes below only know how each system stores a text or number value.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -16,7 +17,7 @@ from typing import Any, Protocol
 import mutagen
 from mutagen.aiff import AIFF
 from mutagen.flac import FLAC
-from mutagen.id3 import ID3, TXXX, Frames
+from mutagen.id3 import TXXX, Frames
 from mutagen.mp3 import MP3
 from mutagen.mp4 import MP4, MP4FreeForm
 from mutagen.oggopus import OggOpus
@@ -28,6 +29,10 @@ from tidal_sync_assets.disk.entry import AudioTags
 
 class AudioReadError(Exception):
     """The file is not audio mutagen can read: corrupt, truncated or unsupported."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +53,13 @@ FIELDS: tuple[Field, ...] = (
     Field("album_artist", "TPE2", "ALBUMARTIST", "aART"),
     Field("track_number", "TRCK", "TRACKNUMBER", "trkn", numeric=True),
     Field("isrc", "TSRC", "ISRC", "----:com.apple.iTunes:ISRC"),
-    Field("tidal_track_id", "TXXX:TIDAL_TRACK_ID", "TIDAL_TRACK_ID",
-          "----:com.apple.iTunes:TIDAL_TRACK_ID", numeric=True),
+    Field(
+        "tidal_track_id",
+        "TXXX:TIDAL_TRACK_ID",
+        "TIDAL_TRACK_ID",
+        "----:com.apple.iTunes:TIDAL_TRACK_ID",
+        numeric=True,
+    ),
 )
 
 _EXTENSIONS: dict[type[mutagen.FileType], str] = {
@@ -65,14 +75,17 @@ _KINDS = list(_EXTENSIONS)
 
 
 class _TagSystem(Protocol):
-    def get(self, tags: Any, key: str) -> str | None: ...
+    def reader(self, tags: Any) -> Callable[[str], str | None]: ...
     def set(self, tags: Any, key: str, value: str | None) -> None: ...
 
 
 class _ID3System:
-    def get(self, tags: Any, key: str) -> str | None:
-        frame = tags.get(key)
-        return str(frame.text[0]) if frame is not None and frame.text else None
+    def reader(self, tags: Any) -> Callable[[str], str | None]:
+        def get(key: str) -> str | None:
+            frame = tags.get(key)
+            return str(frame.text[0]) if frame is not None and frame.text else None
+
+        return get
 
     def set(self, tags: Any, key: str, value: str | None) -> None:
         tags.delall(key)
@@ -86,9 +99,12 @@ class _ID3System:
 
 
 class _VorbisSystem:
-    def get(self, tags: Any, key: str) -> str | None:
-        values = tags.get(key)
-        return str(values[0]) if values else None
+    def reader(self, tags: Any) -> Callable[[str], str | None]:
+        # One pass over the comment list: its own lookups rescan it per key.
+        first: dict[str, str] = {}
+        for key, value in tags:
+            first.setdefault(key.upper(), value)
+        return first.get
 
     def set(self, tags: Any, key: str, value: str | None) -> None:
         if value is None:
@@ -101,16 +117,19 @@ class _VorbisSystem:
 class _MP4System:
     """Text atoms hold str, freeform (``----``) atoms hold bytes, ``trkn`` (n, total)."""
 
-    def get(self, tags: Any, key: str) -> str | None:
-        values = tags.get(key)
-        if not values:
-            return None
-        value = values[0]
-        if key == "trkn":
-            return str(value[0])
-        if isinstance(value, bytes):
-            return value.decode("utf-8", errors="replace")
-        return str(value)
+    def reader(self, tags: Any) -> Callable[[str], str | None]:
+        def get(key: str) -> str | None:
+            values = tags.get(key)
+            if not values:
+                return None
+            value = values[0]
+            if key == "trkn":
+                return str(value[0])
+            if isinstance(value, bytes):
+                return value.decode("utf-8", errors="replace")
+            return str(value)
+
+        return get
 
     def set(self, tags: Any, key: str, value: str | None) -> None:
         if value is None:
@@ -131,12 +150,17 @@ def read_tags(path: Path | str) -> AudioTags:
     audio = _open(path)
     system, column = _system(audio)
     values: dict[str, object] = {}
-    if audio.tags is not None:
-        for field in FIELDS:
-            text = system.get(audio.tags, getattr(field, column))
-            values[field.name] = _parse_number(text) if field.numeric else _clean(text)
-    length = getattr(audio.info, "length", None)
-    return AudioTags(duration=float(length) if length else None, **values)  # type: ignore[arg-type]
+    try:
+        if audio.tags is not None:
+            get = system.reader(audio.tags)
+            for field in FIELDS:
+                text = get(getattr(field, column))
+                values[field.name] = _parse_number(text) if field.numeric else _clean(text)
+        length = getattr(audio.info, "length", None)
+        duration = float(length) if length else None
+    except Exception as exc:  # a tag of an unexpected type in a hand-edited file
+        raise AudioReadError(path, f"unreadable tags: {exc}") from exc
+    return AudioTags(duration=duration, **values)  # type: ignore[arg-type]
 
 
 def write_tags(path: Path | str, tags: AudioTags) -> None:
@@ -151,12 +175,12 @@ def write_tags(path: Path | str, tags: AudioTags) -> None:
     try:
         audio.save(path)
     except Exception as exc:  # mutagen raises assorted types on files it cannot rewrite
-        raise AudioReadError(f"{path}: cannot write tags: {exc}") from exc
+        raise AudioReadError(path, f"cannot write tags: {exc}") from exc
 
 
 def detect_extension(path: Path | str) -> str:
     """The extension (".flac", ".m4a", ...) of the codec in the file, judged by content only."""
-    audio = _open(path, by_name=False)
+    audio = _open(path)
     return _EXTENSIONS[type(audio)]
 
 
@@ -164,28 +188,28 @@ class _NamelessReader(io.BufferedReader):
     """A file mutagen must judge by its bytes: it cannot see a misleading extension."""
 
     @property
-    def name(self) -> str:  # type: ignore[override]
+    def name(self) -> str:
         return ""
 
 
-def _open(path: Path | str, by_name: bool = True) -> mutagen.FileType:
+def _open(path: Path | str) -> mutagen.FileType:
     try:
         with _NamelessReader(io.FileIO(path, "rb")) as nameless:
             audio = mutagen.File(nameless, options=_KINDS)
-        if audio is None and by_name:
-            # An MP3 with neither an ID3 header nor a frame sync at byte 0.
-            audio = mutagen.File(path, options=_KINDS)
+            if audio is None:
+                # MPEG audio without an ID3 header has no magic bytes to score:
+                # the last resort is syncing to its frames.
+                nameless.seek(0)
+                audio = MP3(nameless)
     except Exception as exc:  # mutagen raises assorted types on hostile input
-        raise AudioReadError(f"{path}: not readable audio: {exc}") from exc
-    if audio is None:
-        raise AudioReadError(f"{path}: not a supported audio format")
+        raise AudioReadError(path, str(exc) or type(exc).__name__) from exc
     return audio
 
 
 def _system(audio: mutagen.FileType) -> tuple[_TagSystem, str]:
     if isinstance(audio, MP4):
         return _MP4, "mp4"
-    if isinstance(audio.tags, ID3) or isinstance(audio, MP3 | AIFF | WAVE):
+    if isinstance(audio, MP3 | AIFF | WAVE):
         return _ID3, "id3"
     return _VORBIS, "vorbis"
 
@@ -200,4 +224,3 @@ def _parse_number(text: str | None) -> int | None:
         return None
     head = text.split("/", 1)[0].strip()
     return int(head) if head.isdigit() else None
-

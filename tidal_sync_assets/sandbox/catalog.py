@@ -5,10 +5,10 @@ A catalog file is JSON::
     {
       "user": {"id": 4242, "username": "dj.sandbox", "country": "US"},
       "tracks": [
-        {"id": 1001, "title": "Strobe", "artists": ["deadmau5"], "album": "For Lack of a Better Name",
-         "album_artist": "deadmau5", "track_number": 10, "isrc": "USUS10900001",
-         "duration": 637, "version": "Extended Mix", "allowStreaming": true,
-         "audio_seconds": 1.5}
+        {"id": 1001, "title": "Afterglow", "artists": ["Kollektiv Nacht"],
+         "album": "Afterglow EP", "album_artist": "Kollektiv Nacht", "track_number": 1,
+         "isrc": "QZSBX2400001", "duration": 412, "version": "Extended Mix",
+         "allowStreaming": true, "audio_seconds": 1.5}
       ],
       "playlists": [
         {"uuid": "0b6c...", "title": "Warm Up", "description": "", "lastUpdated":
@@ -87,7 +87,7 @@ class Catalog:
 
     def __init__(self, user: User, tracks: Iterable[Track], playlists: Iterable[Playlist]):
         self.user = user
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._tracks: dict[int, Track] = {}
         self._playlists: dict[str, Playlist] = {}
         self._album_ids: dict[tuple[str, str], int] = {}
@@ -107,16 +107,19 @@ class Catalog:
         user = data["user"]
         return cls(
             User(id=int(user["id"]), username=str(user["username"]), country=user["country"]),
-            (_track_from_dict(t) for t in data["tracks"]),
-            (_playlist_from_dict(p) for p in data["playlists"]),
+            (track_from_dict(t) for t in data["tracks"]),
+            (playlist_from_dict(p) for p in data["playlists"]),
         )
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "user": {"id": self.user.id, "username": self.user.username,
-                     "country": self.user.country},
-            "tracks": [_track_to_dict(t) for t in self.tracks()],
-            "playlists": [_playlist_to_dict(p) for p in self.playlists()],
+            "user": {
+                "id": self.user.id,
+                "username": self.user.username,
+                "country": self.user.country,
+            },
+            "tracks": [track_to_dict(t) for t in self.tracks()],
+            "playlists": [playlist_to_dict(p) for p in self.playlists()],
         }
 
     # Reading -------------------------------------------------------------------------------
@@ -203,15 +206,17 @@ class Catalog:
 
     def add_playlist_tracks(self, playlist_uuid: str, track_ids: Sequence[int]) -> Playlist:
         """Append tracks at the end of the playlist."""
-        current = self._require(playlist_uuid)
-        return self.update_playlist(playlist_uuid, track_ids=(*current.track_ids, *track_ids))
+        with self._lock:
+            current = self._require(playlist_uuid)
+            return self.update_playlist(playlist_uuid, track_ids=(*current.track_ids, *track_ids))
 
     def remove_playlist_tracks(self, playlist_uuid: str, track_ids: Iterable[int]) -> Playlist:
         """Remove every occurrence of the given tracks from the playlist."""
         gone = set(track_ids)
-        current = self._require(playlist_uuid)
-        kept = [t for t in current.track_ids if t not in gone]
-        return self.update_playlist(playlist_uuid, track_ids=kept)
+        with self._lock:
+            current = self._require(playlist_uuid)
+            kept = [t for t in current.track_ids if t not in gone]
+            return self.update_playlist(playlist_uuid, track_ids=kept)
 
     def _add_track(self, track: Track) -> None:
         self._tracks[track.id] = track
@@ -290,7 +295,7 @@ def parse_time(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _track_from_dict(data: Mapping[str, Any]) -> Track:
+def track_from_dict(data: Mapping[str, Any]) -> Track:
     return Track(
         id=int(data["id"]),
         title=data["title"],
@@ -306,17 +311,23 @@ def _track_from_dict(data: Mapping[str, Any]) -> Track:
     )
 
 
-def _track_to_dict(track: Track) -> dict[str, Any]:
+def track_to_dict(track: Track) -> dict[str, Any]:
     return {
-        "id": track.id, "title": track.title, "artists": list(track.artists),
-        "album": track.album, "album_artist": track.album_artist,
-        "track_number": track.track_number, "isrc": track.isrc, "duration": track.duration,
-        "version": track.version, "allowStreaming": track.allow_streaming,
+        "id": track.id,
+        "title": track.title,
+        "artists": list(track.artists),
+        "album": track.album,
+        "album_artist": track.album_artist,
+        "track_number": track.track_number,
+        "isrc": track.isrc,
+        "duration": track.duration,
+        "version": track.version,
+        "allowStreaming": track.allow_streaming,
         "audio_seconds": track.audio_seconds,
     }
 
 
-def _playlist_from_dict(data: Mapping[str, Any]) -> Playlist:
+def playlist_from_dict(data: Mapping[str, Any]) -> Playlist:
     created = data.get("created")
     return Playlist(
         uuid=str(data["uuid"]),
@@ -330,10 +341,14 @@ def _playlist_from_dict(data: Mapping[str, Any]) -> Playlist:
     )
 
 
-def _playlist_to_dict(playlist: Playlist) -> dict[str, Any]:
+def playlist_to_dict(playlist: Playlist) -> dict[str, Any]:
     return {
-        "uuid": playlist.uuid, "title": playlist.title, "description": playlist.description,
-        "lastUpdated": playlist.last_updated.isoformat(), "creator": playlist.creator,
-        "tracks": list(playlist.track_ids), "favourite": playlist.favourite,
+        "uuid": playlist.uuid,
+        "title": playlist.title,
+        "description": playlist.description,
+        "lastUpdated": playlist.last_updated.isoformat(),
+        "creator": playlist.creator,
+        "tracks": list(playlist.track_ids),
+        "favourite": playlist.favourite,
         "created": playlist.created.isoformat() if playlist.created else None,
     }

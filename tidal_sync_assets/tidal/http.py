@@ -88,7 +88,7 @@ class TidalAdapter(HTTPAdapter):
         """How many HTTP requests this adapter has sent, retries included."""
         return self._count
 
-    def send(  # type: ignore[override]
+    def send(
         self,
         request: requests.PreparedRequest,
         stream: bool = False,
@@ -117,7 +117,10 @@ class TidalAdapter(HTTPAdapter):
                 wait = self.policy.backoff(attempt)
                 log.info(
                     "TIDAL %s %s failed (%s), retrying in %.2fs",
-                    request.method, _path(request), describe_failure(exc), wait,
+                    request.method,
+                    _path(request),
+                    describe_failure(exc),
+                    wait,
                 )
                 time.sleep(wait)
                 continue
@@ -127,7 +130,10 @@ class TidalAdapter(HTTPAdapter):
             response.close()
             log.info(
                 "TIDAL %s %s answered %d, retrying in %.2fs",
-                request.method, _path(request), response.status_code, wait_for,
+                request.method,
+                _path(request),
+                response.status_code,
+                wait_for,
             )
             time.sleep(wait_for)
 

@@ -1,0 +1,100 @@
+"""Playlist files: one M3U8 per playlist, in TIDAL order.
+
+This module owns the M3U8's place and content.
+
+Place: ``<root>/Playlists/<playlist folder>/<playlist folder>.m3u8`` — inside
+the playlist's own folder and named after it. DJ software (Rekordbox, Engine
+DJ, Serato, Traktor) names an imported playlist after the file, and because
+each entry is then a bare file name relative to the M3U8's folder, the folder
+is self-contained: copied to a USB stick or another computer, the playlist
+still resolves. If ``<folder>.m3u8`` would exceed 255 bytes, the name before
+``.m3u8`` is shortened at a character boundary (see :func:`m3u8_path_for`).
+
+Content: UTF-8 without BOM, ``\\n`` line ends, ``#EXTM3U`` then per track
+``#EXTINF:<seconds>,<Artist> - <Title>`` (``-1`` when the duration is unknown)
+and its path relative to the M3U8's folder. A path that starts with ``#``
+gets a ``./`` prefix so no reader takes it for a comment. A file is rewritten
+only when its content changes, so its mtime says when the playlist last
+changed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from tidal_sync_assets.disk.atomic import atomic_write_bytes
+from tidal_sync_assets.disk.paths import LibraryPaths, PathArg
+
+M3U8_SUFFIX = ".m3u8"
+_MAX_NAME_BYTES = 255
+_LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
+
+
+@dataclass(frozen=True, slots=True)
+class M3UEntry:
+    """One track of a playlist; ``path`` is POSIX and relative to the library root."""
+
+    path: str
+    artist: str
+    title: str
+    duration: float | None = None  # seconds
+
+
+def m3u8_path_for(playlist_folder: str) -> str:
+    """The root-relative M3U8 path for a root-relative playlist folder.
+
+    ``Playlists/Deep House`` → ``Playlists/Deep House/Deep House.m3u8``.
+    """
+    folder = PurePosixPath(playlist_folder)
+    budget = _MAX_NAME_BYTES - len(M3U8_SUFFIX)
+    stem = folder.name.encode()[:budget].decode("utf-8", "ignore").rstrip(". ")
+    return (folder / f"{stem}{M3U8_SUFFIX}").as_posix()
+
+
+def render_m3u8(entries: Sequence[M3UEntry], m3u8_path: str) -> str:
+    """The M3U8 text for ``entries`` (in order), written at root-relative ``m3u8_path``."""
+    folder = PurePosixPath(m3u8_path).parent
+    lines = ["#EXTM3U"]
+    for entry in entries:
+        seconds = -1 if entry.duration is None else round(entry.duration)
+        label = " - ".join(
+            part for part in (_one_line(entry.artist), _one_line(entry.title)) if part
+        )
+        lines.append(f"#EXTINF:{seconds},{label}")
+        lines.append(_location(PurePosixPath(entry.path), folder))
+    return "\n".join(lines) + "\n"
+
+
+def write_m3u8(path: PathArg, text: str, *, root: Path) -> bool:
+    """Write ``text`` to ``path`` atomically unless it already holds exactly that.
+
+    Returns whether it wrote; an unchanged file keeps its mtime.
+    """
+    data = text.encode()
+    try:
+        if LibraryPaths(root).resolve(path).read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    atomic_write_bytes(path, data, root=root)
+    return True
+
+
+def _one_line(text: str) -> str:
+    return _LINE_BREAKING.sub(" ", text).strip()
+
+
+def _location(path: PurePosixPath, folder: PurePosixPath) -> str:
+    """``path`` relative to ``folder``, both root-relative (``..`` where they part)."""
+    if _LINE_BREAKING.search(str(path)):
+        raise ValueError(f"a path with a control character cannot go into an M3U8: {str(path)!r}")
+    common = 0
+    for ours, theirs in zip(path.parts, folder.parts, strict=False):
+        if ours != theirs:
+            break
+        common += 1
+    location = "/".join([".."] * (len(folder.parts) - common) + list(path.parts[common:]))
+    return f"./{location}" if location.startswith("#") else location

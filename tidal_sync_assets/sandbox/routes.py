@@ -1,0 +1,355 @@
+"""The TIDAL endpoints tidalapi 0.8.11 calls, answered from the catalog.
+
+OAuth (``/v1/oauth2/...``) and audio (``/_audio/...``) need no token; every other endpoint
+answers 401 without a valid Bearer token, as TIDAL does. List endpoints page with
+``limit``/``offset`` and clamp ``limit`` to TIDAL's maximum for the endpoint
+(``/items`` 100, ``playlistsAndFavoritePlaylists`` and v2 folders 50, others 10000).
+``order``/``orderDirection`` are honoured for v2 folders; playlists keep their own order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from tidal_sync_assets.sandbox import manifests, payloads
+from tidal_sync_assets.sandbox.audio import dash_parts, track_flac
+from tidal_sync_assets.sandbox.auth import ACCESS_TOKEN_SECONDS, Grant, TokenAuthority, TokenState
+from tidal_sync_assets.sandbox.catalog import Catalog, Playlist
+from tidal_sync_assets.sandbox.exchange import Request, Response, json_response
+
+Handler = Callable[["TidalApi", Request, re.Match[str]], Response]
+_DEFAULT_MAX_LIMIT = 10_000
+_DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def not_found(what: str) -> Response:
+    return json_response(404, payloads.error(404, 2001, f"{what} was not found"))
+
+
+def token_expired() -> Response:
+    # tidalapi refreshes only when userMessage starts with "The token has expired."
+    message = "The token has expired. (Expired on time)"
+    return json_response(401, payloads.error(401, 11003, message))
+
+
+class TidalApi:
+    """Answers one request against the live catalog; stateless apart from the tokens."""
+
+    def __init__(self, catalog: Catalog, tokens: TokenAuthority, base_url: str) -> None:
+        self.catalog = catalog
+        self.tokens = tokens
+        self.base_url = base_url
+
+    def handle(self, request: Request) -> Response:
+        for method, pattern, needs_token, handler in _ROUTES:
+            match = pattern.fullmatch(request.path)
+            if match is None or method != request.method:
+                continue
+            if needs_token:
+                refusal = self._refuse_token(request)
+                if refusal is not None:
+                    return refusal
+            return handler(self, request, match)
+        return not_found(f"{request.method} {request.path}")
+
+    def _refuse_token(self, request: Request) -> Response | None:
+        check = self.tokens.check(request.headers.get("authorization"))
+        if check.state is TokenState.VALID:
+            return None
+        if check.state is TokenState.EXPIRED:
+            return token_expired()
+        message = (
+            "Missing authorization"
+            if check.state is TokenState.MISSING
+            else ("Token could not be verified")
+        )
+        return json_response(401, payloads.error(401, 11002, message))
+
+    # OAuth ---------------------------------------------------------------------------------
+
+    def device_authorization(self, request: Request, _: re.Match[str]) -> Response:
+        code = self.tokens.start_device_login()
+        user_code = code[:5].upper()
+        return json_response(
+            200,
+            {
+                "deviceCode": code,
+                "userCode": user_code,
+                "verificationUri": "link.tidal.com",
+                "verificationUriComplete": f"link.tidal.com/{user_code}",
+                "expiresIn": 300,
+                "interval": 2,
+            },
+        )
+
+    def token(self, request: Request, _: re.Match[str]) -> Response:
+        form = request.form()
+        grant_type = form.get("grant_type")
+        if grant_type == _DEVICE_GRANT:
+            grant = self.tokens.redeem_device_code(form.get("device_code", ""))
+            if grant is None:
+                return _oauth_error("expired_token", "Device code expired or unknown")
+            return json_response(200, self._token_document(grant, with_refresh=True))
+        if grant_type == "refresh_token":
+            grant = self.tokens.refresh(form.get("refresh_token", ""))
+            if grant is None:
+                return _oauth_error("invalid_grant", "Token could not be verified")
+            return json_response(200, self._token_document(grant, with_refresh=False))
+        return _oauth_error("unsupported_grant_type", "Unsupported grant type")
+
+    def _token_document(self, grant: Grant, *, with_refresh: bool) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            "scope": "r_usr w_usr w_sub",
+            "user": payloads.token_user(self.catalog),
+            "clientName": "tidal-sync sandbox",
+            "token_type": "Bearer",
+            "access_token": grant.access_token,
+            "expires_in": ACCESS_TOKEN_SECONDS,
+            "user_id": grant.user_id,
+        }
+        if with_refresh:
+            document["refresh_token"] = grant.refresh_token
+        return document
+
+    # Session and user ----------------------------------------------------------------------
+
+    def sessions(self, request: Request, _: re.Match[str]) -> Response:
+        check = self.tokens.check(request.headers.get("authorization"))
+        user = self.catalog.user
+        return json_response(
+            200,
+            {
+                "sessionId": check.session_id,
+                "userId": user.id,
+                "countryCode": user.country,
+                "channelId": 1000,
+                "partnerId": 1,
+                "client": {
+                    "id": 1,
+                    "name": "tidal-sync sandbox",
+                    "authorizedForOffline": True,
+                    "authorizedForOfflineDate": None,
+                },
+            },
+        )
+
+    def user(self, request: Request, match: re.Match[str]) -> Response:
+        if not self._is_user(match):
+            return not_found("User")
+        return json_response(200, payloads.user_json(self.catalog))
+
+    def subscription(self, request: Request, match: re.Match[str]) -> Response:
+        if not self._is_user(match):
+            return not_found("User")
+        return json_response(
+            200,
+            {
+                "validUntil": "2099-01-01T00:00:00.000+0000",
+                "status": "ACTIVE",
+                "subscription": {"type": "HIFI_PLUS", "offlineGracePeriod": 30},
+                "highestSoundQuality": manifests.HI_RES,
+                "premiumAccess": True,
+                "canGetTrial": False,
+                "paymentType": "ADYEN_CREDIT_CARD",
+            },
+        )
+
+    def user_playlists(self, request: Request, match: re.Match[str]) -> Response:
+        if not self._is_user(match):
+            return not_found("User")
+        items = [payloads.playlist_json(self.catalog, p) for p in self.catalog.own_playlists()]
+        return json_response(200, _page(request, items))
+
+    def playlists_and_favourites(self, request: Request, match: re.Match[str]) -> Response:
+        if not self._is_user(match):
+            return not_found("User")
+        own = self.catalog.user.id
+        items = [
+            {
+                "type": "USER_CREATED" if p.creator == own else "USER_FAVORITE",
+                "created": payloads.tidal_time(p.created or p.last_updated),
+                "playlist": payloads.playlist_json(self.catalog, p),
+            }
+            for p in self.catalog.listed_playlists()
+        ]
+        return json_response(200, _page(request, items, max_limit=50))
+
+    def collection_folders(self, request: Request, _: re.Match[str]) -> Response:
+        if request.query.get("folderId", "root") != "root" or (
+            request.query.get("includeOnly") == "FOLDER"
+        ):
+            playlists: list[Playlist] = []
+        else:
+            playlists = self.catalog.listed_playlists()
+        by_name = request.query.get("order") == "NAME"
+        playlists.sort(
+            key=lambda p: p.title.casefold() if by_name else (p.created or p.last_updated),
+            reverse=request.query.get("orderDirection") == "DESC",
+        )
+        items = [
+            {
+                "trn": f"trn:playlist:{p.uuid}",
+                "itemType": "PLAYLIST",
+                "addedAt": payloads.tidal_time(p.created or p.last_updated),
+                "lastModifiedAt": payloads.tidal_time(p.last_updated),
+                "name": p.title,
+                "parent": None,
+                "data": {
+                    **payloads.playlist_json(self.catalog, p),
+                    "itemType": "PLAYLIST",
+                    "trn": f"trn:playlist:{p.uuid}",
+                },
+            }
+            for p in playlists
+        ]
+        document = _page(request, items, max_limit=50)
+        document["cursor"] = None
+        return json_response(200, document)
+
+    def _is_user(self, match: re.Match[str]) -> bool:
+        return int(match["user"]) == self.catalog.user.id
+
+    # Playlists -----------------------------------------------------------------------------
+
+    def playlist(self, request: Request, match: re.Match[str]) -> Response:
+        playlist = self.catalog.playlist(match["uuid"])
+        if playlist is None:
+            return not_found(f"Playlist with uuid {match['uuid']}")
+        return json_response(
+            200, payloads.playlist_json(self.catalog, playlist), {"ETag": payloads.etag(playlist)}
+        )
+
+    def playlist_tracks(self, request: Request, match: re.Match[str]) -> Response:
+        playlist = self.catalog.playlist(match["uuid"])
+        if playlist is None:
+            return not_found(f"Playlist with uuid {match['uuid']}")
+        positions = range(len(playlist.track_ids))
+        document = _page(
+            request,
+            positions,
+            render=lambda position: payloads.playlist_entry_json(self.catalog, playlist, position),
+        )
+        return json_response(200, document, {"ETag": payloads.etag(playlist)})
+
+    def playlist_items(self, request: Request, match: re.Match[str]) -> Response:
+        playlist = self.catalog.playlist(match["uuid"])
+        if playlist is None:
+            return not_found(f"Playlist with uuid {match['uuid']}")
+        created = payloads.tidal_time(playlist.created or playlist.last_updated)
+        positions = range(len(playlist.track_ids))
+        document = _page(
+            request,
+            positions,
+            max_limit=100,
+            render=lambda position: {
+                "item": payloads.playlist_entry_json(self.catalog, playlist, position),
+                "type": "track",
+                "cut": None,
+                "created": created,
+            },
+        )
+        return json_response(200, document, {"ETag": payloads.etag(playlist)})
+
+    # Tracks, albums and audio --------------------------------------------------------------
+
+    def track(self, request: Request, match: re.Match[str]) -> Response:
+        track = self.catalog.track(int(match["id"]))
+        if track is None:
+            return not_found(f"Track with id {match['id']}")
+        return json_response(200, payloads.track_json(self.catalog, track))
+
+    def tracks_by_isrc(self, request: Request, _: re.Match[str]) -> Response:
+        isrc = request.query.get("filter[isrc]", "")
+        data = [
+            {"id": str(t.id), "type": "tracks"} for t in self.catalog.tracks() if t.isrc == isrc
+        ]
+        return json_response(200, {"data": data, "links": {"self": "/tracks"}})
+
+    def album(self, request: Request, match: re.Match[str]) -> Response:
+        tracks = self.catalog.album_tracks(int(match["id"]))
+        if not tracks:
+            return not_found(f"Album with id {match['id']}")
+        return json_response(200, payloads.album_json(self.catalog, tracks[0], len(tracks)))
+
+    def playback_info(self, request: Request, match: re.Match[str]) -> Response:
+        track = self.catalog.track(int(match["id"]))
+        if track is None:
+            return not_found(f"Track with id {match['id']}")
+        if not track.allow_streaming:
+            return json_response(401, payloads.error(401, 4005, "Asset is not ready for playback"))
+        quality = request.query.get("audioquality", "HIGH")
+        if quality not in manifests.QUALITIES:
+            return json_response(400, payloads.error(400, 1002, f"Invalid audioquality {quality}"))
+        return json_response(200, manifests.playback_info(self.base_url, track, quality))
+
+    def audio_file(self, request: Request, match: re.Match[str]) -> Response:
+        flac = self._streamable_flac(int(match["id"]))
+        if flac is None:
+            return not_found("Audio")
+        return Response(200, flac, content_type="audio/flac")
+
+    def audio_part(self, request: Request, match: re.Match[str]) -> Response:
+        flac = self._streamable_flac(int(match["id"]))
+        parts = dash_parts(flac) if flac is not None else []
+        part = int(match["part"])
+        if part >= len(parts):
+            return not_found("Audio segment")
+        return Response(200, parts[part], content_type="audio/flac")
+
+    def _streamable_flac(self, track_id: int) -> bytes | None:
+        track = self.catalog.track(track_id)
+        if track is None or not track.allow_streaming:
+            return None
+        return track_flac(track.id, track.audio_seconds)
+
+
+def _page(
+    request: Request,
+    items: Sequence[Any],
+    *,
+    max_limit: int = _DEFAULT_MAX_LIMIT,
+    render: Callable[[Any], Any] | None = None,
+) -> dict[str, Any]:
+    offset = max(0, request.int_param("offset", 0))
+    limit = min(max(0, request.int_param("limit", max_limit)), max_limit)
+    window = items[offset : offset + limit]
+    return {
+        "limit": limit,
+        "offset": offset,
+        "totalNumberOfItems": len(items),
+        "items": [render(item) for item in window] if render else list(window),
+    }
+
+
+def _oauth_error(error: str, description: str) -> Response:
+    return json_response(
+        400, {"status": 400, "error": error, "sub_status": 1002, "error_description": description}
+    )
+
+
+_USER = r"/v1/users/(?P<user>\d+)"
+_PLAYLIST = r"/v1/playlists/(?P<uuid>[0-9A-Za-z-]+)"
+_ROUTES: list[tuple[str, re.Pattern[str], bool, Handler]] = [
+    (method, re.compile(path), needs_token, handler)
+    for method, path, needs_token, handler in [
+        ("POST", r"/v1/oauth2/device_authorization", False, TidalApi.device_authorization),
+        ("POST", r"/v1/oauth2/token", False, TidalApi.token),
+        ("GET", r"/v1/sessions", True, TidalApi.sessions),
+        ("GET", _USER, True, TidalApi.user),
+        ("GET", _USER + "/subscription", True, TidalApi.subscription),
+        ("GET", _USER + "/playlists", True, TidalApi.user_playlists),
+        ("GET", _USER + "/playlistsAndFavoritePlaylists", True, TidalApi.playlists_and_favourites),
+        ("GET", r"/v2/my-collection/playlists/folders", True, TidalApi.collection_folders),
+        ("GET", _PLAYLIST, True, TidalApi.playlist),
+        ("GET", _PLAYLIST + "/tracks", True, TidalApi.playlist_tracks),
+        ("GET", _PLAYLIST + "/items", True, TidalApi.playlist_items),
+        ("GET", r"/v1/tracks/(?P<id>\d+)", True, TidalApi.track),
+        ("GET", r"/v1/tracks/(?P<id>\d+)/playbackinfopostpaywall", True, TidalApi.playback_info),
+        ("GET", r"/v1/albums/(?P<id>\d+)", True, TidalApi.album),
+        ("GET", r"/openapi/v2/tracks", True, TidalApi.tracks_by_isrc),
+        ("GET", r"/_audio/(?P<id>\d+)\.flac", False, TidalApi.audio_file),
+        ("GET", r"/_audio/(?P<id>\d+)/dash/(?P<part>\d+)\.flac", False, TidalApi.audio_part),
+    ]
+]

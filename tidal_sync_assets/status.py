@@ -1,0 +1,55 @@
+"""``tidal-sync status``: per playlist, its sync status, tracks, missing and failed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, case, func, select
+
+from tidal_sync_assets.database import DownloadStatus, Playlist, PlaylistTrack, Track
+
+
+@dataclass(frozen=True, slots=True)
+class PlaylistStatus:
+    name: str
+    sync_status: str
+    tracks: int
+    missing: int
+    failed: int
+
+
+def playlist_statuses(engine: Engine) -> list[PlaylistStatus]:
+    missing = func.sum(case((Track.file_path.is_(None), 1), else_=0))
+    failed = func.sum(case((Track.download_status == DownloadStatus.ERROR, 1), else_=0))
+    query = (
+        select(
+            Playlist.name,
+            Playlist.sync_status,
+            func.count(PlaylistTrack.id),
+            func.coalesce(missing, 0),
+            func.coalesce(failed, 0),
+        )
+        .select_from(Playlist)
+        .outerjoin(
+            PlaylistTrack,
+            (PlaylistTrack.playlist_id == Playlist.id) & PlaylistTrack.position.is_not(None),
+        )
+        .outerjoin(Track, Track.id == PlaylistTrack.track_id)
+        .group_by(Playlist.id, Playlist.name, Playlist.sync_status)
+        .order_by(Playlist.name)
+    )
+    with engine.connect() as connection:
+        return [
+            PlaylistStatus(name, str(status.value if hasattr(status, "value") else status), *nums)
+            for name, status, *nums in connection.execute(query).tuples()
+        ]
+
+
+def render(statuses: list[PlaylistStatus]) -> str:
+    header = ("playlist", "status", "tracks", "missing", "failed")
+    rows = [(s.name, s.sync_status, str(s.tracks), str(s.missing), str(s.failed)) for s in statuses]
+    widths = [min(48, max(len(r[i]) for r in [header, *rows])) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell[:48].ljust(width) for cell, width in zip(row, widths, strict=True))
+        for row in [header, *rows]
+    )

@@ -1,0 +1,164 @@
+"""``tidal-sync sync``: the graph materialized in-process on the DAGSTER_HOME instance.
+
+Two runs, both visible in the Dagster UI: the planning run (both snapshots,
+the diff and the plan, with their blocking checks), then — unless a guard
+held the plan or this is a dry run — one library run over every playlist
+partition (a single run, not one per playlist).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from dagster import AssetKey, DagsterInstance, Definitions
+from sqlalchemy import Engine, select
+
+from tidal_sync_assets.assets.planning import GUARD_CHECK
+from tidal_sync_assets.assets.tidal import COMPLETE_CHECK
+from tidal_sync_assets.database import PlanAction, Playlist, make_engine
+from tidal_sync_assets.database.migrations import upgrade
+from tidal_sync_assets.database.plan_store import latest_plan, load_actions
+from tidal_sync_assets.partitions import PLAYLIST_PARTITIONS
+from tidal_sync_assets.planning.actions import Action
+from tidal_sync_assets.settings import Settings, dagster_home
+
+PLANNING_ASSETS = ("tidal_snapshot", "filesystem_snapshot", "library_diff", "dedup_plan")
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
+
+@dataclass
+class SyncReport:
+    held: str | None = None  # why a guard stopped the sync
+    error: str | None = None  # why the planning run failed
+    failed: dict[str, str] = field(default_factory=dict)  # playlist name -> reason
+    summary: list[str] = field(default_factory=list)  # one line per playlist that changed
+    plan: list[tuple[str, list[Action]]] = field(default_factory=list)  # dry run
+
+    @property
+    def exit_code(self) -> int:
+        if self.held:
+            return 2
+        return 1 if (self.failed or self.error) else 0
+
+
+def instance() -> DagsterInstance:
+    home = dagster_home()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return DagsterInstance.get()
+
+
+def run_sync(
+    defs: Definitions,
+    *,
+    dry_run: bool = False,
+    playlists: Sequence[str] = (),
+    allow_mass_removal: bool = False,
+) -> SyncReport:
+    settings = Settings.from_env()
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    dagster = instance()
+    report = SyncReport()
+    planning = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=dagster,
+        asset_selection=[AssetKey(name) for name in PLANNING_ASSETS],
+        run_config={"ops": {"dedup_plan": {"config": {"allow_mass_removal": allow_mass_removal}}}},
+        raise_on_error=False,
+        tags={"tidal-sync/step": "plan"},
+    )
+    failed_checks = {
+        e.check_name: e.description or e.check_name
+        for e in planning.get_asset_check_evaluations()
+        if not e.passed
+    }
+    if COMPLETE_CHECK in failed_checks:
+        report.held = (
+            f"the TIDAL snapshot is incomplete ({failed_checks[COMPLETE_CHECK]}); "
+            "nothing was changed, run the sync again later"
+        )
+        return report
+    if GUARD_CHECK in failed_checks:
+        report.held = failed_checks[GUARD_CHECK]
+        return report
+    if not planning.success:
+        failure = planning.get_run_failure_event()
+        steps = planning.get_step_failure_events()
+        reason = steps[0].step_failure_data.error if steps else None
+        report.error = (
+            reason.message.strip() if reason else (failure.message if failure else "failed")
+        )
+        return report
+    latest = latest_plan(engine)
+    assert latest is not None  # the planning run just stored one
+    names = _playlist_names(engine)
+    selected = _resolve(playlists, names)
+    actions = load_actions(engine, latest[0])
+    if dry_run:
+        grouped: dict[str, list[Action]] = defaultdict(list)
+        for action in actions:
+            if not selected or action.playlist_id in selected:
+                grouped[names.get(action.playlist_id or "", "(library)")].append(action)
+        report.plan = sorted(grouped.items())
+        return report
+    keys = dagster.get_dynamic_partitions(PLAYLIST_PARTITIONS)
+    if keys:
+        library = defs.resolve_job_def("sync").execute_in_process(
+            instance=dagster,
+            asset_selection=[AssetKey("playlist_library")],
+            run_config={"ops": {"playlist_library": {"config": {"playlists": sorted(selected)}}}},
+            raise_on_error=False,
+            tags={RANGE_START: keys[0], RANGE_END: keys[-1], "tidal-sync/step": "library"},
+        )
+        if not library.success:
+            steps = library.get_step_failure_events()
+            if steps and steps[0].step_failure_data.error:
+                report.error = steps[0].step_failure_data.error.message.strip()
+    report.summary, report.failed = _outcomes(engine, latest[0], names)
+    if report.error and not report.failed:
+        report.failed = {"(run)": report.error}
+    return report
+
+
+def _playlist_names(engine: Engine) -> dict[str, str]:
+    with engine.connect() as connection:
+        return dict(connection.execute(select(Playlist.tidal_id, Playlist.name)).tuples().all())
+
+
+def _resolve(wanted: Sequence[str], names: dict[str, str]) -> set[str]:
+    by_name = {name.casefold(): uuid for uuid, name in names.items()}
+    found = set()
+    for item in wanted:
+        uuid = item if item in names else by_name.get(item.casefold())
+        if uuid is None:
+            raise ValueError(f"no playlist called {item!r} (give its name or UUID)")
+        found.add(uuid)
+    return found
+
+
+def _outcomes(
+    engine: Engine, plan_id: int, names: dict[str, str]
+) -> tuple[list[str], dict[str, str]]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                PlanAction.playlist_tidal_id, PlanAction.kind, PlanAction.status, PlanAction.error
+            ).where(PlanAction.plan_id == plan_id)
+        ).all()
+    done: dict[str, Counter[str]] = defaultdict(Counter)
+    failed: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        name = names.get(row.playlist_tidal_id or "", row.playlist_tidal_id or "(library)")
+        if row.status == "done":
+            done[name][row.kind] += 1
+        elif row.status == "failed":
+            failed[name].append(f"{row.kind}: {row.error}")
+    summary = [
+        f"{name}: " + ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+        for name, kinds in sorted(done.items())
+    ]
+    return summary, {name: "; ".join(errors[:3]) for name, errors in sorted(failed.items())}

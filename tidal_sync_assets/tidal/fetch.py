@@ -1,0 +1,225 @@
+"""Fetching what the TIDAL account holds into a ``TidalSnapshot``.
+
+Owns the listing of the user's playlists, the explicit limit/offset paging of
+each playlist's tracks (tidalapi's threaded helpers swallow failed pages and
+return short lists, so they are not used), the rule that a playlist whose
+``lastUpdated`` is unchanged is not fetched again, and the conversion of
+tidalapi tracks into ``TidalTrack``. A playlist whose pages fail or come back
+short is kept but marked incomplete; only failing to list the playlists at all
+is an error (``TidalUnavailable``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+import tidalapi
+from tidalapi.exceptions import AuthenticationError, TidalAPIError
+
+from tidal_sync_assets.tidal.http import describe_failure, requests_made
+from tidal_sync_assets.tidal.session import (
+    REAL_TIDAL_ORIGIN,
+    TidalLoginRequired,
+    TidalUnavailable,
+)
+from tidal_sync_assets.tidal.snapshot import TidalPlaylist, TidalSnapshot, TidalTrack
+
+log = logging.getLogger(__name__)
+
+# What a page of TIDAL JSON can fail with once the transport has given up:
+# HTTP/transport errors, tidalapi's own errors, and malformed or cut JSON.
+_PAGE_ERRORS = (requests.RequestException, TidalAPIError, ValueError, KeyError, TypeError)
+
+# TIDAL refuses more than 50 playlists per page.
+_PLAYLIST_PAGE_LIMIT = 50
+
+
+_REFUSED = "TIDAL refused the saved login; run `tidal-sync login` again."
+
+
+class _ShortListing(Exception):
+    """TIDAL announced more playlists than its pages held."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Listed:
+    playlist: tidalapi.Playlist
+    favourite: bool
+
+
+def fetch_snapshot(
+    session: tidalapi.Session,
+    previous: Mapping[str, TidalPlaylist],
+    *,
+    include_favourites: bool = False,
+    page_size: int = 100,
+) -> TidalSnapshot:
+    """Fetch the user's playlists (and favourited ones if asked) with their tracks.
+
+    ``previous`` maps playlist UUIDs to the last stored playlists: one whose
+    ``lastUpdated`` has not changed and that was complete is not fetched again.
+    Raises ``TidalUnavailable`` when the playlists cannot be listed and
+    ``TidalLoginRequired`` when TIDAL refuses the login.
+    """
+    if page_size < 1:
+        raise ValueError("page_size must be at least 1")
+    before = requests_made(session.request_session)
+    try:
+        listed = list(_list_playlists(session, include_favourites))
+    except _ShortListing as exc:
+        raise TidalUnavailable(_origin(session), str(exc)) from None
+    except AuthenticationError:
+        raise TidalLoginRequired(_REFUSED) from None
+    except requests.HTTPError as exc:
+        if exc.response is not None and exc.response.status_code == 401:
+            raise TidalLoginRequired(_REFUSED) from None
+        raise TidalUnavailable.from_error(exc, _origin(session)) from None
+    except _PAGE_ERRORS as exc:
+        raise TidalUnavailable.from_error(exc, _origin(session)) from None
+
+    playlists: list[TidalPlaylist] = []
+    tracks: dict[int, TidalTrack] = {}
+    for entry in listed:
+        known = previous.get(str(entry.playlist.id))
+        if known is not None and _unchanged(known, entry.playlist):
+            playlists.append(_to_playlist(entry, known.track_ids, complete=True, fetched=False))
+            continue
+        fetched, complete = _fetch_tracks(session, entry.playlist, page_size)
+        for track in fetched:
+            tracks[track.tidal_id] = track
+        track_ids = tuple(t.tidal_id for t in fetched)
+        playlists.append(_to_playlist(entry, track_ids, complete=complete, fetched=True))
+    return TidalSnapshot(
+        playlists=tuple(playlists),
+        tracks=tracks,
+        requests_made=requests_made(session.request_session) - before,
+    )
+
+
+def _list_playlists(session: tidalapi.Session, include_favourites: bool) -> Iterator[_Listed]:
+    """The user's playlists page by page; favourited ones too when asked."""
+    user = session.user
+    if user is None:
+        raise TidalAPIError("the session is not logged in")
+    endpoint = (
+        f"users/{user.id}/playlistsAndFavoritePlaylists"
+        if include_favourites
+        else f"users/{user.id}/playlists"
+    )
+    parser = session.playlist()
+    seen: set[str] = set()
+    offset = 0
+    while True:
+        body = session.request.request(
+            "GET", endpoint, params={"limit": _PLAYLIST_PAGE_LIMIT, "offset": offset}
+        ).json()
+        items = body["items"]
+        for item in items:
+            data = item.get("playlist", item)
+            playlist = parser.parse(data)
+            if str(playlist.id) in seen:
+                continue
+            seen.add(str(playlist.id))
+            yield _Listed(playlist, favourite=item.get("type") == "USER_FAVORITE")
+        offset += len(items)
+        total = body.get("totalNumberOfItems")
+        if total is not None and offset >= int(total):
+            return
+        if not items:
+            if total is not None:
+                # A playlist missing from the list would look deleted: never trust a short list.
+                raise _ShortListing(f"the playlist list stopped at {offset} of {total}")
+            return
+
+
+def _unchanged(known: TidalPlaylist, playlist: tidalapi.Playlist) -> bool:
+    return (
+        known.complete
+        and playlist.last_updated is not None
+        and known.last_updated == playlist.last_updated
+        and len(known.track_ids) == playlist.num_tracks
+    )
+
+
+def _fetch_tracks(
+    session: tidalapi.Session, playlist: tidalapi.Playlist, page_size: int
+) -> tuple[list[TidalTrack], bool]:
+    """All tracks of ``playlist`` in order, and whether exactly all of them came back."""
+    expected = playlist.num_tracks
+    path = f"playlists/{playlist.id}/tracks"
+    fetched: list[TidalTrack] = []
+    consistent = True
+    try:
+        while len(fetched) < expected:
+            body = session.request.request(
+                "GET", path, params={"limit": page_size, "offset": len(fetched)}
+            ).json()
+            total = body.get("totalNumberOfItems")
+            if total is not None and int(total) != expected:
+                # The playlist changed while we were paging it: the pages don't fit together.
+                consistent = False
+            items = body["items"]
+            if not items:
+                break
+            fetched.extend(_to_track(session.parse_track(item), item) for item in items)
+    except _PAGE_ERRORS as exc:
+        log.warning(
+            "Playlist %r: tracks from position %d could not be fetched (%s); "
+            "it is marked incomplete.",
+            playlist.name,
+            len(fetched),
+            describe_failure(exc),
+        )
+        return fetched, False
+    complete = consistent and len(fetched) == expected
+    if not complete:
+        log.warning(
+            "Playlist %r: TIDAL announced %d tracks but %d came back; it is marked incomplete.",
+            playlist.name,
+            expected,
+            len(fetched),
+        )
+    return fetched, complete
+
+
+def _to_playlist(
+    entry: _Listed, track_ids: tuple[int, ...], *, complete: bool, fetched: bool
+) -> TidalPlaylist:
+    playlist = entry.playlist
+    return TidalPlaylist(
+        tidal_id=str(playlist.id),
+        name=playlist.name or "",
+        number_of_tracks=playlist.num_tracks,
+        last_updated=playlist.last_updated,
+        track_ids=track_ids,
+        description=playlist.description or None,
+        complete=complete,
+        fetched=fetched,
+        favourite=entry.favourite,
+    )
+
+
+def _to_track(track: tidalapi.Track, raw: Mapping[str, Any]) -> TidalTrack:
+    """Convert a parsed track; ``raw`` fills what tidalapi skips for unavailable tracks."""
+    album = track.album
+    album_artist = album.artist.name if album is not None and album.artist else None
+    return TidalTrack(
+        tidal_id=int(track.id),
+        title=track.title,
+        artists=tuple(a.name for a in track.artists or () if a.name),
+        album=album.name if album is not None else None,
+        album_artist=album_artist,
+        track_number=track.track_num,
+        isrc=track.isrc or raw.get("isrc") or None,
+        duration=track.duration,
+        version=track.version or raw.get("version") or None,
+        allow_streaming=bool(track.allow_streaming and track.stream_ready),
+    )
+
+
+def _origin(session: tidalapi.Session) -> str:
+    return getattr(session, "api_origin", REAL_TIDAL_ORIGIN)

@@ -1,0 +1,198 @@
+"""The logged-in tidalapi session: where it points, how it is loaded and kept on disk.
+
+Owns the session file (tidalapi's own format, mode 0600, rewritten atomically
+whenever tidalapi refreshes the access token), the rebasing of every TIDAL URL
+onto ``TIDAL_SYNC_API_BASE`` and the errors a person sees when TIDAL cannot be
+used: ``TidalLoginRequired`` and ``TidalUnavailable``. Their messages name a
+file or an origin, never a token.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import requests
+import tidalapi
+from tidalapi.exceptions import AuthenticationError, TidalAPIError
+
+from tidal_sync_assets.tidal.http import (
+    RetryPolicy,
+    TidalAdapter,
+    describe_failure,
+    mount,
+    origin_of,
+)
+from tidal_sync_assets.tidal.ratelimit import RateLimiter, shared_limiter
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 30.0
+REAL_TIDAL_ORIGIN = "https://api.tidal.com"
+
+# Each real TIDAL URL prefix and the path it keeps under TIDAL_SYNC_API_BASE.
+# The auth host is hard-coded in tidalapi (device authorization), so rebasing
+# happens on every outgoing request rather than only in tidalapi's Config.
+_REBASED_PREFIXES = (
+    ("https://api.tidal.com/v1/", "/v1/"),
+    ("https://api.tidal.com/v2/", "/v2/"),
+    ("https://openapi.tidal.com/v2/", "/openapi/v2/"),
+    ("https://auth.tidal.com/v1/", "/v1/"),
+)
+
+
+class TidalLoginRequired(Exception):
+    """There is no usable TIDAL login; the user has to run ``tidal-sync login``."""
+
+
+class TidalUnavailable(Exception):
+    """TIDAL (or the configured API base) could not be reached or kept failing."""
+
+    def __init__(self, origin: str, reason: str) -> None:
+        super().__init__(
+            f"TIDAL could not be reached at {origin} ({reason}); try again later "
+            "or check TIDAL_SYNC_API_BASE."
+        )
+        self.origin = origin
+        self.reason = reason
+
+    @classmethod
+    def from_error(cls, exc: BaseException, fallback_origin: str) -> TidalUnavailable:
+        """Describe a failed request without its URL, headers or body."""
+        return cls(origin_of(exc) or fallback_origin, describe_failure(exc))
+
+
+def rebase_url(url: str, api_base: str) -> str:
+    """Move a real TIDAL API/auth URL onto ``api_base``, keeping its path."""
+    base = api_base.rstrip("/")
+    for prefix, path in _REBASED_PREFIXES:
+        if url.startswith(prefix):
+            return base + path + url[len(prefix) :]
+    return url
+
+
+class _RebasedRequests(requests.Session):
+    """A requests session that sends TIDAL API/auth URLs to ``api_base`` instead."""
+
+    def __init__(self, api_base: str) -> None:
+        super().__init__()
+        self.api_base = api_base
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        prepared = super().prepare_request(request)
+        prepared.url = rebase_url(prepared.url or "", self.api_base)
+        return prepared
+
+
+class PersistedSession(tidalapi.Session):
+    """A tidalapi session that writes refreshed tokens back to its session file."""
+
+    def __init__(self, session_file: Path, api_origin: str) -> None:
+        # A fresh Config each time: tidalapi's default argument is one shared instance.
+        super().__init__(tidalapi.Config())
+        self.session_file = session_file
+        self.api_origin = api_origin
+
+    def token_refresh(self, refresh_token: str) -> bool:
+        refreshed = super().token_refresh(refresh_token)
+        if refreshed:
+            save_session_file(self, self.session_file)
+            log.info("TIDAL access token refreshed; saved to %s", self.session_file)
+        return refreshed
+
+
+def new_session(
+    session_file: Path,
+    api_base: str | None,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    retry: RetryPolicy | None = None,
+    limiter: RateLimiter | None = None,
+) -> PersistedSession:
+    """A session that is not logged in yet, wired to ``api_base`` and the HTTP policy."""
+    origin = api_base.rstrip("/") if api_base else REAL_TIDAL_ORIGIN
+    session = PersistedSession(session_file, origin)
+    if api_base:
+        session.request_session = _RebasedRequests(api_base)
+    adapter = TidalAdapter(limiter or shared_limiter(), retry or RetryPolicy(), timeout)
+    mount(session.request_session, adapter)
+    return session
+
+
+def open_session(
+    session_file: Path,
+    api_base: str | None,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    retry: RetryPolicy | None = None,
+    limiter: RateLimiter | None = None,
+) -> tidalapi.Session:
+    """Load the saved TIDAL login from ``session_file`` and check it with TIDAL.
+
+    Raises ``TidalLoginRequired`` when there is no file or TIDAL rejects it, and
+    ``TidalUnavailable`` when TIDAL cannot be reached.
+    """
+    if not session_file.is_file():
+        raise TidalLoginRequired(
+            f"No TIDAL login found at {session_file}; run `tidal-sync login` first."
+        )
+    _restrict_mode(session_file)
+    session = new_session(session_file, api_base, timeout=timeout, retry=retry, limiter=limiter)
+    try:
+        loaded = session.load_session_from_file(session_file)
+    except AuthenticationError:  # the refresh token was refused
+        loaded = False
+    except requests.HTTPError as exc:
+        if not _is_auth_error(exc):
+            raise TidalUnavailable.from_error(exc, session.api_origin) from None
+        loaded = False
+    except (requests.RequestException, TidalAPIError, ValueError) as exc:
+        raise TidalUnavailable.from_error(exc, session.api_origin) from None
+    if not loaded:
+        raise TidalLoginRequired(
+            f"The TIDAL login in {session_file} is no longer valid; run `tidal-sync login` again."
+        )
+    return session
+
+
+def save_session_file(session: tidalapi.Session, session_file: Path) -> None:
+    """Write the session's tokens in tidalapi's session-file format, atomically, mode 0600."""
+    data: dict[str, dict[str, Any]] = {
+        "token_type": {"data": session.token_type},
+        "session_id": {"data": session.session_id},
+        "access_token": {"data": session.access_token},
+        "refresh_token": {"data": session.refresh_token},
+        "is_pkce": {"data": session.is_pkce},
+    }
+    session_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # mkstemp creates the file 0600, so the tokens are never readable by others.
+    fd, tmp = tempfile.mkstemp(prefix=".session-", suffix=".tmp", dir=session_file.parent)
+    try:
+        with os.fdopen(fd, "w") as out:
+            json.dump(data, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, session_file)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _restrict_mode(session_file: Path) -> None:
+    mode = stat.S_IMODE(session_file.stat().st_mode)
+    if mode & 0o077:
+        session_file.chmod(0o600)
+        log.warning(
+            "TIDAL session file %s was readable by others (mode %o); set it to 0600.",
+            session_file,
+            mode,
+        )
+
+
+def _is_auth_error(exc: requests.HTTPError) -> bool:
+    return exc.response is not None and exc.response.status_code in (400, 401, 403)

@@ -1,0 +1,132 @@
+"""Downloading one track's audio from its ``Track.get_stream()`` manifest.
+
+Owns the quality names, reading BTS (direct URLs) and DASH (initialization +
+segments) manifests through tidalapi, and streaming every part into the
+caller's temporary file in chunks, checking each part's length against its
+``Content-Length``. The requests go through the session's TIDAL adapter, so
+they share the rate limit and retry policy of every other TIDAL call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import requests
+import tidalapi
+from tidalapi.exceptions import (
+    ObjectNotFound,
+    StreamNotAvailable,
+    TidalAPIError,
+    URLNotAvailable,
+)
+from tidalapi.media import Quality
+
+from tidal_sync_assets.tidal.http import describe_failure
+
+QUALITIES: dict[str, Quality] = {
+    "LOW": Quality.low_96k,
+    "HIGH": Quality.low_320k,
+    "LOSSLESS": Quality.high_lossless,
+    "HI_RES_LOSSLESS": Quality.hi_res_lossless,
+}
+
+_CHUNK_BYTES = 64 * 1024
+
+
+class TrackUnavailable(Exception):
+    """TIDAL will not stream this track; ``reason`` says why."""
+
+    def __init__(self, track_id: int, reason: str) -> None:
+        super().__init__(f"TIDAL track {track_id} cannot be downloaded: {reason}.")
+        self.track_id = track_id
+        self.reason = reason
+
+
+class DownloadFailed(Exception):
+    """An audio part could not be fetched; the message names no URL (they carry tokens)."""
+
+
+class TruncatedDownload(DownloadFailed):
+    """A part of the audio ended before its announced length."""
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadResult:
+    bytes_written: int
+    codec: str
+    mime_type: str
+
+
+def download_track(
+    session: tidalapi.Session, track_id: int, quality: str, dest: Path
+) -> DownloadResult:
+    """Write track ``track_id`` at ``quality`` into ``dest`` (overwritten).
+
+    Raises ``TrackUnavailable`` when TIDAL will not stream it, ``DownloadFailed``
+    when a part cannot be fetched and ``TruncatedDownload`` when one came back short.
+    """
+    try:
+        wanted = QUALITIES[quality]
+    except KeyError:
+        raise ValueError(f"unknown quality {quality!r}; one of {', '.join(QUALITIES)}") from None
+    if session.audio_quality != wanted:
+        session.audio_quality = wanted
+    try:
+        track = session.track(str(track_id))
+    except ObjectNotFound:
+        raise TrackUnavailable(track_id, "it is not in TIDAL's catalog") from None
+    if not track.allow_streaming:
+        raise TrackUnavailable(track_id, "TIDAL does not allow streaming it")
+    try:
+        manifest = track.get_stream().get_stream_manifest()
+    except (StreamNotAvailable, URLNotAvailable) as exc:
+        raise TrackUnavailable(track_id, "TIDAL offers no stream for it") from exc
+    except TidalAPIError as exc:
+        raise TrackUnavailable(track_id, f"its stream manifest is unusable ({exc})") from exc
+    if manifest.is_encrypted:
+        raise TrackUnavailable(track_id, "its stream is encrypted")
+    written = 0
+    with dest.open("wb") as out:
+        for url in _part_urls(manifest):
+            written += _copy_part(session.request_session, url, out)
+    return DownloadResult(
+        bytes_written=written,
+        codec=str(manifest.get_codecs()),
+        mime_type=str(manifest.mime_type),
+    )
+
+
+def _part_urls(manifest: tidalapi.media.StreamManifest) -> list[str]:
+    """The URLs whose bodies, concatenated in order, make the audio file."""
+    urls = list(manifest.get_urls())
+    dash = manifest.dash_info if manifest.is_mpd else None
+    # tidalapi lists the DASH segments from number 0; when the initialization
+    # segment is not segment 0 it has to be fetched first.
+    if dash is not None and dash.first_url and dash.first_url not in urls:
+        urls.insert(0, dash.first_url)
+    return urls
+
+
+def _copy_part(http: requests.Session, url: str, out: BinaryIO) -> int:
+    try:
+        response = http.get(url, stream=True)
+        with response:
+            response.raise_for_status()
+            expected = response.headers.get("Content-Length")
+            written = 0
+            for chunk in response.iter_content(_CHUNK_BYTES):
+                out.write(chunk)
+                written += len(chunk)
+    except requests.exceptions.ChunkedEncodingError:
+        raise TruncatedDownload("an audio part ended before its announced length") from None
+    except requests.RequestException as exc:
+        reason = describe_failure(exc)
+        raise DownloadFailed(f"an audio part could not be fetched ({reason})") from None
+    encoded = "Content-Encoding" in response.headers
+    if expected is not None and not encoded and written != int(expected):
+        raise TruncatedDownload(
+            f"an audio part has {written} bytes where {expected} were announced"
+        )
+    return written

@@ -28,6 +28,8 @@ from tidal_sync_assets.settings import Settings, dagster_home
 PLANNING_ASSETS = ("tidal_snapshot", "filesystem_snapshot", "library_diff", "dedup_plan")
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
+# The CLI prints its own one-line outcomes; the full event log is in the UI.
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 @dataclass
@@ -67,7 +69,10 @@ def run_sync(
     planning = defs.resolve_implicit_global_asset_job_def().execute_in_process(
         instance=dagster,
         asset_selection=[AssetKey(name) for name in PLANNING_ASSETS],
-        run_config={"ops": {"dedup_plan": {"config": {"allow_mass_removal": allow_mass_removal}}}},
+        run_config={
+            **QUIET,
+            "ops": {"dedup_plan": {"config": {"allow_mass_removal": allow_mass_removal}}},
+        },
         raise_on_error=False,
         tags={"tidal-sync/step": "plan"},
     )
@@ -110,7 +115,10 @@ def run_sync(
         library = defs.resolve_job_def("sync").execute_in_process(
             instance=dagster,
             asset_selection=[AssetKey("playlist_library")],
-            run_config={"ops": {"playlist_library": {"config": {"playlists": sorted(selected)}}}},
+            run_config={
+                **QUIET,
+                "ops": {"playlist_library": {"config": {"playlists": sorted(selected)}}},
+            },
             raise_on_error=False,
             tags={RANGE_START: keys[0], RANGE_END: keys[-1], "tidal-sync/step": "library"},
         )

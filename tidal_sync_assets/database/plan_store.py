@@ -233,11 +233,12 @@ def latest_plan(engine: Engine) -> tuple[int, PlanStatus, str | None] | None:
 
 def load_actions(engine: Engine, plan_id: int, playlist: str | None = None) -> list[Action]:
     """A plan's actions in order: all of them, or one playlist's."""
-    query = select(PlanAction).where(PlanAction.plan_id == plan_id).order_by(PlanAction.seq)
+    table = PlanAction.__table__
+    query = select(table).where(table.c.plan_id == plan_id).order_by(table.c.seq)
     if playlist is not None:
-        query = query.where(PlanAction.playlist_tidal_id == playlist)
+        query = query.where(table.c.playlist_tidal_id == playlist)
     with engine.connect() as connection:
-        rows = connection.execute(query).scalars().all()
+        rows = connection.execute(query).all()
     return [
         Action(
             seq=row.seq,

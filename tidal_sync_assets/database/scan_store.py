@@ -120,11 +120,11 @@ def _entry(row: RowMapping) -> ScannedEntry:
 
 def load_tracks(engine: Engine, tidal_ids: Iterable[int] | None = None) -> dict[int, TidalTrack]:
     """Stored TIDAL tracks as snapshot records (all, or just ``tidal_ids``)."""
-    query = select(Track)
+    query = select(Track.__table__)
     if tidal_ids is not None:
         query = query.where(Track.tidal_id.in_(list(tidal_ids)))
     with engine.connect() as connection:
-        rows = connection.execute(query).scalars().all()
+        rows = connection.execute(query).all()
         return {
             row.tidal_id: TidalTrack(
                 tidal_id=row.tidal_id,

@@ -1,0 +1,305 @@
+"""The sandbox TIDAL, driven by the real tidalapi over HTTP."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import time
+import unicodedata
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import mutagen.flac
+import pytest
+import requests
+import tidalapi
+from tidalapi.exceptions import ObjectNotFound, TooManyRequests
+
+from tests.fixtures.sandbox import log_in, sandbox_session
+from tidal_sync_assets.sandbox.catalog import (
+    DEMO_CATALOG_PATH,
+    Catalog,
+    Playlist,
+    load_catalog,
+    synthetic_catalog,
+)
+from tidal_sync_assets.sandbox.faults import FaultRule
+from tidal_sync_assets.sandbox.server import SandboxServer
+
+WARM_UP = "5a1d0b00-0000-4000-8000-000000000001"
+UNSTREAMABLE_TRACK = 1042
+
+
+def download(url: str) -> bytes:
+    response = requests.get(url, timeout=5)
+    response.raise_for_status()
+    assert int(response.headers["Content-Length"]) == len(response.content)
+    return response.content
+
+
+def flac_seconds(data: bytes) -> float:
+    return float(mutagen.flac.FLAC(io.BytesIO(data)).info.length)
+
+
+# Login and the session file ------------------------------------------------------------------
+
+
+def test_device_login_writes_a_private_session_file_that_logs_in_again(
+    sandbox: SandboxServer, sandbox_session_file: Path
+) -> None:
+    assert sandbox_session_file.stat().st_mode & 0o777 == 0o600
+    saved = json.loads(sandbox_session_file.read_text())
+    assert saved["token_type"]["data"] == "Bearer"
+
+    again = sandbox_session(sandbox.base_url)
+    assert again.login_session_file(sandbox_session_file, fn_print=pytest.fail)
+    assert again.user is not None and again.user.id == sandbox.catalog.user.id
+
+
+def test_a_session_file_survives_a_sandbox_restart(sandbox_session_file: Path) -> None:
+    with SandboxServer(load_catalog(DEMO_CATALOG_PATH)) as restarted:
+        session = sandbox_session(restarted.base_url)
+        assert session.load_session_from_file(sandbox_session_file)
+        assert session.check_login()
+
+
+def test_requests_without_a_valid_token_are_refused(sandbox: SandboxServer) -> None:
+    missing = requests.get(f"{sandbox.base_url}/v1/tracks/1001", timeout=5)
+    forged = requests.get(f"{sandbox.base_url}/v1/tracks/1001", timeout=5,
+                          headers={"Authorization": "Bearer sbx-at.e30.0000"})
+    assert (missing.status_code, forged.status_code) == (401, 401)
+
+
+# The catalog through tidalapi ----------------------------------------------------------------
+
+
+def test_the_user_sees_own_and_favourite_playlists_with_hostile_names_intact(
+    sandbox_tidal_session: tidalapi.Session,
+) -> None:
+    user = sandbox_tidal_session.user
+    assert isinstance(user, tidalapi.LoggedInUser)
+    own = user.playlists()
+    listed = user.playlist_and_favorite_playlists()
+    favourites_v2 = user.favorites.playlists()
+
+    own_names = {p.name for p in own}
+    assert len(own) == 11 and all(isinstance(p, tidalapi.UserPlaylist) for p in own)
+    assert {"AC/DC Essentials", "..", "CON", "Late Night.", "Deep House", "deep house",
+            "🔥 夜のドライブ"} <= own_names
+    nfd = "Cafe\u0301 del Mar"
+    assert nfd in own_names and unicodedata.normalize("NFC", nfd) not in own_names
+    assert any(len(name.encode()) > 255 for name in own_names if name)
+    assert {p.name for p in listed} == {p.name for p in favourites_v2}
+    assert "Label Picks: Spring 2024" in {p.name for p in listed} - own_names
+
+
+def test_a_playlist_carries_its_etag_counts_and_duplicates(
+    sandbox_tidal_session: tidalapi.Session,
+) -> None:
+    playlist = sandbox_tidal_session.playlist(WARM_UP)
+    tracks = playlist.tracks()
+    ids = [t.id for t in tracks]
+    assert playlist.num_tracks == len(tracks) == 11
+    assert playlist._etag and playlist.last_updated is not None
+    assert len(ids) > len(set(ids)), "the demo's Warm Up holds a track twice"
+    assert all(t.isrc and t.album and t.artist for t in tracks)
+    with pytest.raises(ObjectNotFound):
+        sandbox_tidal_session.playlist("00000000-0000-4000-8000-000000000000")
+
+
+def test_a_2500_track_playlist_is_fetched_page_by_page(
+    sandbox: SandboxServer, sandbox_tidal_session: tidalapi.Session
+) -> None:
+    track_ids = [t.id for t in sandbox.catalog.tracks()]
+    order = tuple(track_ids[i % len(track_ids)] for i in range(2500))
+    big = Playlist(uuid="b16b16b1-0000-4000-8000-000000002500", title="Marathon",
+                   description="", last_updated=sandbox.catalog.playlists()[0].last_updated,
+                   creator=sandbox.catalog.user.id, track_ids=order)
+    sandbox.catalog.put_playlist(big)
+
+    playlist = sandbox_tidal_session.playlist(big.uuid)
+    fetched: list[int] = []
+    while len(fetched) < playlist.num_tracks:
+        fetched += [t.id for t in playlist.tracks(limit=1000, offset=len(fetched))]
+    assert tuple(fetched) == order
+    assert len(playlist.items(limit=500, offset=2450)) == 50
+    assert len(playlist.items(limit=500)) == 100, "/items pages are capped at 100"
+
+
+def test_changing_a_playlist_moves_last_updated_and_the_etag(
+    sandbox: SandboxServer, sandbox_tidal_session: tidalapi.Session
+) -> None:
+    before = sandbox_tidal_session.playlist(WARM_UP)
+    sandbox.catalog.rename_playlist(WARM_UP, "Warm Up (Sunday)")
+    sandbox.catalog.remove_playlist_tracks(WARM_UP, [1003])
+    after = sandbox_tidal_session.playlist(WARM_UP)
+    assert after.name == "Warm Up (Sunday)"
+    assert after.num_tracks == before.num_tracks - 2
+    assert after.last_updated and before.last_updated
+    assert after.last_updated > before.last_updated and after._etag != before._etag
+
+
+# Streams and audio ---------------------------------------------------------------------------
+
+
+def test_a_lossless_bts_stream_downloads_a_distinct_flac(
+    sandbox_tidal_session: tidalapi.Session,
+) -> None:
+    files = []
+    for track_id in (1001, 1002):
+        stream = sandbox_tidal_session.track(str(track_id)).get_stream()
+        manifest = stream.get_stream_manifest()
+        assert stream.is_bts and manifest.codecs == "FLAC" and manifest.file_extension == ".flac"
+        files.append(download(manifest.urls[0]))
+    assert files[0] != files[1]
+    assert all(0.5 < flac_seconds(f) < 3 for f in files)
+
+
+def test_a_hi_res_dash_stream_reassembles_into_one_flac(sandbox: SandboxServer) -> None:
+    session = log_in(sandbox_session(sandbox.base_url, quality="HI_RES_LOSSLESS"))
+    stream = session.track("1001").get_stream()
+    manifest = stream.get_stream_manifest()
+    assert stream.is_mpd and manifest.codecs == "FLAC" and len(manifest.urls) > 2
+
+    whole = b"".join(download(url) for url in manifest.urls)
+    assert flac_seconds(whole) > 0.5
+    session.audio_quality = "LOSSLESS"
+    bts_url = session.track("1001").get_stream().get_stream_manifest().urls[0]
+    assert whole == download(bts_url)
+
+
+def test_an_unavailable_track_answers_like_tidal(sandbox_tidal_session: tidalapi.Session) -> None:
+    track = sandbox_tidal_session.track(str(UNSTREAMABLE_TRACK))
+    assert not track.allow_streaming
+    with pytest.raises(requests.HTTPError) as refused:
+        track.get_stream()
+    answer = refused.value.response
+    assert answer is not None and answer.status_code == 401
+    assert answer.json()["subStatus"] == 4005
+
+
+# Faults --------------------------------------------------------------------------------------
+
+
+def test_429_carries_retry_after_to_tidalapi(
+    sandbox: SandboxServer, sandbox_tidal_session: tidalapi.Session
+) -> None:
+    sandbox.faults.add(FaultRule(path=r"^/v1/tracks/1001\b", status=429, retry_after=3))
+    with pytest.raises(TooManyRequests) as limited:
+        sandbox_tidal_session.track("1001")
+    assert limited.value.retry_after == 3
+    assert sandbox_tidal_session.track("1001").id == 1001, "the rule fires once"
+
+
+def test_5xx_fires_as_many_times_as_asked(
+    sandbox: SandboxServer, sandbox_tidal_session: tidalapi.Session
+) -> None:
+    sandbox.faults.add(FaultRule(path="/v1/playlists/", status=503, times=2))
+    for _ in range(2):
+        with pytest.raises(requests.HTTPError):
+            sandbox_tidal_session.playlist(WARM_UP)
+    assert sandbox_tidal_session.playlist(WARM_UP).name == "Warm Up"
+    assert [s for _, p, s in sandbox.request_log if p.startswith("/v1/playlists/")] == [
+        503, 503, 200, 200]  # the last: UserPlaylist re-reads itself
+
+
+def test_a_truncated_body_is_shorter_than_its_content_length(
+    sandbox: SandboxServer, sandbox_tidal_session: tidalapi.Session
+) -> None:
+    url = sandbox_tidal_session.track("1001").get_stream().get_stream_manifest().urls[0]
+    sandbox.faults.add(FaultRule(path=r"^/_audio/", kind="truncate", after_bytes=1000))
+    connection = http.client.HTTPConnection(urlsplit(url).netloc, timeout=5)
+    connection.request("GET", urlsplit(url).path)
+    response = connection.getresponse()
+    with pytest.raises(http.client.IncompleteRead) as cut:
+        response.read()
+    connection.close()
+    assert len(cut.value.partial) == 1000 < int(response.headers["Content-Length"])
+    sandbox.faults.add(FaultRule(path=r"^/_audio/", kind="truncate", after_bytes=1000))
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        requests.get(url, timeout=5)
+
+
+def test_an_expired_token_is_refreshed_by_tidalapi(
+    sandbox: SandboxServer, sandbox_tidal_session: tidalapi.Session
+) -> None:
+    old_token = sandbox_tidal_session.access_token
+    sandbox.faults.add(FaultRule(path=r"^/v1/tracks/1002\b", kind="expire_token"))
+    assert sandbox_tidal_session.track("1002").id == 1002
+    assert sandbox_tidal_session.access_token != old_token
+    calls = [(m, p.partition("?")[0], s) for m, p, s in sandbox.request_log[-3:]]
+    assert calls == [("GET", "/v1/tracks/1002", 401), ("POST", "/v1/oauth2/token", 200),
+                     ("GET", "/v1/tracks/1002", 200)]
+    expired = requests.get(f"{sandbox.base_url}/v1/tracks/1002", timeout=5,
+                           headers={"Authorization": f"Bearer {old_token}"})
+    assert expired.json()["userMessage"].startswith("The token has expired.")
+
+
+def test_slow_and_reset_connections(sandbox: SandboxServer) -> None:
+    sandbox.faults.add(FaultRule(path="^/_audio/", kind="slow", delay=0.5))
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.get(f"{sandbox.base_url}/_audio/1001.flac", timeout=0.1)
+    sandbox.faults.add(FaultRule(path="^/_audio/", kind="slow", delay=0.2, during_body=True))
+    assert flac_seconds(download(f"{sandbox.base_url}/_audio/1001.flac")) > 0.5
+    sandbox.faults.add(FaultRule(path="^/_audio/", kind="reset"))
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.get(f"{sandbox.base_url}/_audio/1001.flac", timeout=5)
+    assert sandbox.request_log[-1] == ("GET", "/_audio/1001.flac", 0)
+
+
+def test_tokens_never_reach_the_request_log(
+    sandbox: SandboxServer, sandbox_tidal_session: tidalapi.Session
+) -> None:
+    token = sandbox_tidal_session.access_token
+    assert token is not None
+    requests.get(f"{sandbox.base_url}/v1/sessions?access_token={token}", timeout=5)
+    assert not any(token in path for _, path, _ in sandbox.request_log)
+
+
+# Control over HTTP ---------------------------------------------------------------------------
+
+
+def test_a_separate_process_can_drive_faults_and_the_catalog_over_http(
+    sandbox: SandboxServer, sandbox_tidal_session: tidalapi.Session
+) -> None:
+    control = f"{sandbox.base_url}/_sandbox"
+    rule: dict[str, str | int] = {"path": "^/v1/tracks/1003", "kind": "status", "status": 500}
+    assert requests.post(f"{control}/faults", json=rule, timeout=5).status_code == 201
+    with pytest.raises(requests.HTTPError):
+        sandbox_tidal_session.track("1003")
+
+    changed = requests.post(f"{control}/catalog/playlists/{WARM_UP}", timeout=5,
+                            json={"title": "Opening Set", "tracks": [1001, 1002]})
+    assert changed.status_code == 200
+    playlist = sandbox_tidal_session.playlist(WARM_UP)
+    assert (playlist.name, [t.id for t in playlist.tracks()]) == ("Opening Set", [1001, 1002])
+
+    logged = requests.get(f"{control}/requests", timeout=5).json()["requests"]
+    assert {"method": "GET", "path": "/v1/tracks/1003?sessionId=" + str(
+        sandbox_tidal_session.session_id) + "&countryCode=US&limit=1000",
+        "status": 500} in logged
+    assert requests.delete(f"{control}/faults", timeout=5).json() == {"faults": []}
+    bad = requests.post(f"{control}/catalog/playlists/{WARM_UP}", json={"tracks": [1]},
+                        timeout=5)
+    assert bad.status_code == 400
+
+
+# Scale ---------------------------------------------------------------------------------------
+
+
+def test_a_benchmark_catalog_builds_and_serves_fast() -> None:
+    started = time.perf_counter()
+    catalog: Catalog = synthetic_catalog(1000, 50_000, entries_per_track=3, seed=1)
+    assert time.perf_counter() - started < 5
+    assert len(catalog.playlists()) == 1000 and len(catalog.tracks()) == 50_000
+
+    with SandboxServer(catalog) as sandbox:
+        session = log_in(sandbox_session(sandbox.base_url))
+        largest = max(catalog.playlists(), key=lambda p: len(p.track_ids))
+        started = time.perf_counter()
+        listing = session.request.request("GET", f"users/{catalog.user.id}/playlists").json()
+        tracks = session.request.request("GET", f"playlists/{largest.uuid}/tracks").json()
+        assert time.perf_counter() - started < 2
+    assert listing["totalNumberOfItems"] == 1000
+    assert [t["id"] for t in tracks["items"]] == list(largest.track_ids)

@@ -1,0 +1,439 @@
+"""The TIDAL client against the sandbox TIDAL, over HTTP, with the real tidalapi.
+
+Scenarios: login and the session file, paging big playlists, not fetching
+unchanged playlists again, short and failing pages, 429 / 5xx / expired
+tokens, and the clear sentences a person sees when TIDAL can't be used.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import stat
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+import tidalapi
+
+from tidal_sync_assets.sandbox.catalog import Playlist, Track
+from tidal_sync_assets.sandbox.faults import FaultRule
+from tidal_sync_assets.sandbox.server import SandboxServer
+from tidal_sync_assets.tidal.fetch import fetch_snapshot
+from tidal_sync_assets.tidal.http import RetryPolicy, retry_after_seconds
+from tidal_sync_assets.tidal.login import login
+from tidal_sync_assets.tidal.ratelimit import RateLimiter
+from tidal_sync_assets.tidal.session import (
+    TidalLoginRequired,
+    TidalUnavailable,
+    open_session,
+    rebase_url,
+)
+
+FAST_RETRY = RetryPolicy(max_attempts=4, backoff_base=0.01, backoff_max=0.05, retry_after_cap=5)
+BIG_PLAYLIST = "b19b19b1-0000-4000-8000-000000002500"
+
+
+def fast_limiter() -> RateLimiter:
+    return RateLimiter(rate=10_000)
+
+
+@pytest.fixture
+def session_file(sandbox: SandboxServer, tmp_path: Path) -> Path:
+    """A session file written by our own device-code login against the sandbox."""
+    path = tmp_path / "config" / "session.json"
+    login(path, sandbox.base_url, print_fn=lambda _: None)
+    return path
+
+
+@pytest.fixture
+def session(sandbox: SandboxServer, session_file: Path) -> tidalapi.Session:
+    return open_session(session_file, sandbox.base_url, retry=FAST_RETRY, limiter=fast_limiter())
+
+
+@pytest.fixture
+def big_playlist(sandbox: SandboxServer) -> Iterator[Playlist]:
+    """A 2,500-track playlist of the user's (one track in it twice)."""
+    first = 5_000_000
+    for i in range(2_499):
+        sandbox.catalog.put_track(
+            Track(
+                id=first + i,
+                title=f"Tool {i}",
+                artists=("Loop Unit",),
+                album="Tools",
+                album_artist="Loop Unit",
+                track_number=i % 12 + 1,
+                isrc=f"QZTST{i:07d}",
+                duration=200,
+                audio_seconds=0.2,
+            )
+        )
+    ids = (*range(first, first + 2_499), first)
+    playlist = Playlist(
+        uuid=BIG_PLAYLIST,
+        title="Everything",
+        description="all of it",
+        last_updated=datetime(2024, 5, 1, tzinfo=UTC),
+        creator=sandbox.catalog.user.id,
+        track_ids=ids,
+    )
+    sandbox.catalog.put_playlist(playlist)
+    yield playlist
+
+
+def track_requests(sandbox: SandboxServer, uuid: str = "") -> list[tuple[str, str, int]]:
+    return [
+        e
+        for e in sandbox.request_log
+        if e[1].startswith(f"/v1/playlists/{uuid}") and "/tracks" in e[1]
+    ]
+
+
+def test_login_writes_a_private_session_file_that_opens(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "new" / "session.json"
+    printed: list[str] = []
+    login(path, sandbox.base_url, print_fn=printed.append)
+
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "link.tidal.com/" in printed[0]
+    assert {"token_type", "access_token", "refresh_token", "session_id", "is_pkce"} <= set(
+        json.loads(path.read_text())
+    )
+    session = open_session(path, sandbox.base_url, limiter=fast_limiter())
+    assert session.check_login()
+    # Every request went to the sandbox, including tidalapi's hard-coded auth URL.
+    assert ("POST", "/v1/oauth2/device_authorization", 200) in sandbox.request_log
+
+
+def test_a_session_file_readable_by_others_is_made_private_with_a_warning(
+    sandbox: SandboxServer, session_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    session_file.chmod(0o644)
+    with caplog.at_level(logging.WARNING):
+        open_session(session_file, sandbox.base_url, limiter=fast_limiter())
+    assert stat.S_IMODE(session_file.stat().st_mode) == 0o600
+    assert "0600" in caplog.text
+
+
+def test_every_tidal_url_is_rebased_keeping_its_path() -> None:
+    base = "http://127.0.0.1:9"
+    assert rebase_url("https://api.tidal.com/v1/sessions?x=1", base) == f"{base}/v1/sessions?x=1"
+    assert rebase_url("https://api.tidal.com/v2/feed", base + "/") == f"{base}/v2/feed"
+    assert rebase_url("https://openapi.tidal.com/v2/tracks", base) == f"{base}/openapi/v2/tracks"
+    assert rebase_url("https://auth.tidal.com/v1/oauth2/token", base) == f"{base}/v1/oauth2/token"
+    assert (
+        rebase_url("https://auth.tidal.com/v1/oauth2/device_authorization", base)
+        == f"{base}/v1/oauth2/device_authorization"
+    )
+    assert rebase_url("https://cdn.example/a.flac", base) == "https://cdn.example/a.flac"
+
+
+def test_a_missing_session_file_asks_for_login_in_one_sentence(tmp_path: Path) -> None:
+    with pytest.raises(TidalLoginRequired) as caught:
+        open_session(tmp_path / "nope.json", None)
+    message = str(caught.value)
+    assert "`tidal-sync login`" in message
+    assert message.count(". ") == 0 and message.endswith(".")
+
+
+def test_a_rejected_session_asks_for_login_again(sandbox: SandboxServer, tmp_path: Path) -> None:
+    path = tmp_path / "session.json"
+    path.write_text(
+        json.dumps(
+            {
+                "token_type": {"data": "Bearer"},
+                "access_token": {"data": "forged"},
+                "refresh_token": {"data": "forged-too"},
+                "session_id": {"data": None},
+                "is_pkce": {"data": False},
+            }
+        )
+    )
+    path.chmod(0o600)
+    with pytest.raises(TidalLoginRequired, match="run `tidal-sync login` again"):
+        open_session(path, sandbox.base_url, retry=FAST_RETRY, limiter=fast_limiter())
+
+
+def test_an_unreachable_tidal_fails_in_one_clear_sentence(session_file: Path) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    tokens = json.loads(session_file.read_text())
+    with pytest.raises(TidalUnavailable) as caught:
+        open_session(session_file, closed, retry=FAST_RETRY, limiter=fast_limiter())
+    message = str(caught.value)
+    assert message.startswith(f"TIDAL could not be reached at {closed} (connection failed)")
+    assert "TIDAL_SYNC_API_BASE" in message and message.endswith(".")
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+    for key in ("access_token", "refresh_token"):
+        assert tokens[key]["data"] not in message
+
+
+def test_a_2500_track_playlist_is_fetched_whole_page_by_page(
+    sandbox: SandboxServer, session: tidalapi.Session, big_playlist: Playlist
+) -> None:
+    sandbox.clear_log()
+    snapshot = fetch_snapshot(session, {}, page_size=100)
+
+    fetched = {p.tidal_id: p for p in snapshot.playlists}[BIG_PLAYLIST]
+    assert fetched.complete and fetched.fetched
+    assert fetched.number_of_tracks == 2_500
+    assert fetched.track_ids == big_playlist.track_ids  # TIDAL order, duplicate kept
+    assert fetched.last_updated == datetime(2024, 5, 1, tzinfo=UTC)
+    assert len(track_requests(sandbox, BIG_PLAYLIST)) == 25
+    assert snapshot.requests_made == len(sandbox.request_log)
+    assert snapshot.complete
+    assert snapshot.tracks[5_000_007].isrc == "QZTST0000007"
+
+
+def test_tracks_are_converted_with_their_metadata_and_unavailable_ones_are_kept(
+    session: tidalapi.Session,
+) -> None:
+    snapshot = fetch_snapshot(session, {})
+
+    afterglow = snapshot.tracks[1001]
+    assert afterglow.title == "Afterglow"
+    assert afterglow.artists == ("Kollektiv Nacht", "Vela & Quinn")
+    assert (afterglow.album, afterglow.album_artist) == ("Afterglow EP", "Kollektiv Nacht")
+    assert (afterglow.track_number, afterglow.isrc) == (1, "QZSBX2400001")
+    assert (afterglow.duration, afterglow.version) == (180, "Extended Mix")
+    unavailable = snapshot.tracks[1042]
+    assert not unavailable.allow_streaming
+    assert unavailable.isrc  # still known, for matching local files
+    assert snapshot.complete
+
+
+def test_favourited_playlists_are_fetched_only_when_asked(session: tidalapi.Session) -> None:
+    own = fetch_snapshot(session, {})
+    both = fetch_snapshot(session, {}, include_favourites=True)
+
+    assert not any(p.favourite for p in own.playlists)
+    favourites = [p for p in both.playlists if p.favourite]
+    assert [p.name for p in favourites] == ["Label Picks: Spring 2024"]
+    assert len(both.playlists) == len(own.playlists) + 1
+
+
+def test_an_unchanged_playlist_is_not_fetched_again(
+    sandbox: SandboxServer, session: tidalapi.Session, big_playlist: Playlist
+) -> None:
+    first = fetch_snapshot(session, {})
+    previous = {p.tidal_id: p for p in first.playlists}
+    sandbox.clear_log()
+
+    second = fetch_snapshot(session, previous)
+
+    assert track_requests(sandbox) == []
+    assert all(not p.fetched and p.complete for p in second.playlists)
+    assert {p.tidal_id: p.track_ids for p in second.playlists} == {
+        p.tidal_id: p.track_ids for p in first.playlists
+    }
+    assert second.requests_made == len(sandbox.request_log) == 1  # the listing page
+
+    warm_up = "5a1d0b00-0000-4000-8000-000000000001"
+    sandbox.catalog.remove_playlist_tracks(warm_up, [previous[warm_up].track_ids[0]])
+    third = fetch_snapshot(session, {p.tidal_id: p for p in second.playlists})
+    assert [p.tidal_id for p in third.playlists if p.fetched] == [warm_up]
+
+
+def test_an_incomplete_playlist_is_fetched_again_even_if_unchanged(
+    sandbox: SandboxServer, session: tidalapi.Session
+) -> None:
+    warm_up = "5a1d0b00-0000-4000-8000-000000000001"
+    sandbox.faults.add(
+        FaultRule(
+            path=f"/v1/playlists/{warm_up}/tracks", kind="truncate", after_bytes=200, times=None
+        )
+    )
+    first = fetch_snapshot(session, {})
+    sandbox.faults.clear()
+    second = fetch_snapshot(session, {p.tidal_id: p for p in first.playlists})
+
+    again = {p.tidal_id: p for p in second.playlists}[warm_up]
+    assert again.fetched and again.complete
+
+
+def test_a_truncated_page_marks_only_that_playlist_incomplete(
+    sandbox: SandboxServer,
+    session: tidalapi.Session,
+    big_playlist: Playlist,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sandbox.faults.add(
+        FaultRule(
+            path=f"/v1/playlists/{BIG_PLAYLIST}/tracks.*offset=300",
+            kind="truncate",
+            after_bytes=500,
+            times=None,
+        )
+    )
+    with caplog.at_level(logging.WARNING):
+        snapshot = fetch_snapshot(session, {}, page_size=100)
+
+    playlists = {p.tidal_id: p for p in snapshot.playlists}
+    big = playlists[BIG_PLAYLIST]
+    assert not big.complete
+    assert big.track_ids == big_playlist.track_ids[:300]  # what came before the cut
+    assert not snapshot.complete
+    assert all(p.complete for uuid, p in playlists.items() if uuid != BIG_PLAYLIST)
+    assert "Everything" in caplog.text and "incomplete" in caplog.text
+
+
+def test_a_playlist_that_changes_while_paged_is_incomplete(
+    sandbox: SandboxServer, session: tidalapi.Session, big_playlist: Playlist
+) -> None:
+    # A slow second page gives the catalog time to change under the fetch.
+    sandbox.faults.add(
+        FaultRule(path=f"/v1/playlists/{BIG_PLAYLIST}/tracks.*offset=100", kind="slow", delay=0.5)
+    )
+    sandbox.catalog.put_track(
+        Track(
+            id=42,
+            title="Late Add",
+            artists=("X",),
+            album="A",
+            album_artist="X",
+            track_number=1,
+            isrc="QZTST9999999",
+            duration=100,
+        )
+    )
+
+    def change_soon() -> None:
+        time.sleep(0.2)
+        sandbox.catalog.add_playlist_tracks(BIG_PLAYLIST, [42])
+
+    changer = threading.Thread(target=change_soon)
+    changer.start()
+    snapshot = fetch_snapshot(session, {}, page_size=100)
+    changer.join()
+
+    assert not {p.tidal_id: p for p in snapshot.playlists}[BIG_PLAYLIST].complete
+
+
+def test_a_429_is_waited_out_for_its_retry_after(
+    sandbox: SandboxServer, session: tidalapi.Session
+) -> None:
+    sandbox.faults.add(FaultRule(path="/v1/playlists/.*/tracks", status=429, retry_after=1))
+    started = time.monotonic()
+    snapshot = fetch_snapshot(session, {})
+    waited = time.monotonic() - started
+
+    assert waited >= 1.0
+    assert snapshot.complete
+    statuses = [status for _, _, status in track_requests(sandbox)]
+    assert statuses[:2] == [429, 200]
+
+
+def test_retry_after_is_read_as_seconds_or_an_http_date() -> None:
+    now = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
+    assert retry_after_seconds("3") == 3.0
+    assert (
+        retry_after_seconds(format_datetime(now + timedelta(seconds=7), usegmt=True), now=now)
+        == 7.0
+    )
+    assert (
+        retry_after_seconds(format_datetime(now - timedelta(seconds=7), usegmt=True), now=now)
+        == 0.0
+    )
+    assert retry_after_seconds("soon") is None
+    assert retry_after_seconds(None) is None
+
+
+def test_5xx_and_resets_are_retried(sandbox: SandboxServer, session: tidalapi.Session) -> None:
+    sandbox.faults.add(FaultRule(path="/v1/playlists/.*/tracks", status=503, times=2))
+    sandbox.faults.add(FaultRule(path="/v1/playlists/.*/tracks", kind="reset", times=1))
+    snapshot = fetch_snapshot(session, {})
+
+    assert snapshot.complete
+    statuses = [status for _, _, status in track_requests(sandbox)]
+    assert statuses[:4] == [503, 503, 0, 200]
+
+
+def test_a_listing_that_keeps_failing_raises_tidal_unavailable(
+    sandbox: SandboxServer, session: tidalapi.Session
+) -> None:
+    sandbox.faults.add(FaultRule(path="/v1/users/.*/playlists", status=503, times=None))
+    with pytest.raises(TidalUnavailable, match=r"reached at http://127\.0\.0\.1:\d+ \(HTTP 503\)"):
+        fetch_snapshot(session, {})
+    listing = [e for e in sandbox.request_log if "/playlists?" in e[1]]
+    assert len(listing) == FAST_RETRY.max_attempts
+
+
+def test_an_expired_token_is_refreshed_and_saved_without_leaking_tokens(
+    sandbox: SandboxServer, session_file: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = json.loads(session_file.read_text())
+    caplog.set_level(logging.DEBUG)
+    session = open_session(session_file, sandbox.base_url, retry=FAST_RETRY, limiter=fast_limiter())
+    sandbox.faults.add(FaultRule(path="/v1/playlists/.*/tracks", kind="expire_token"))
+
+    snapshot = fetch_snapshot(session, {})
+
+    after = json.loads(session_file.read_text())
+    assert snapshot.complete
+    assert after["access_token"]["data"] != before["access_token"]["data"]
+    assert after["access_token"]["data"] == session.access_token
+    assert after["refresh_token"] == before["refresh_token"]
+    assert stat.S_IMODE(session_file.stat().st_mode) == 0o600
+    assert not list(session_file.parent.glob(".session-*"))  # no temp file left behind
+    secrets = {
+        before["access_token"]["data"],
+        after["access_token"]["data"],
+        before["refresh_token"]["data"],
+    }
+    assert "refreshed" in caplog.text
+    for secret in secrets:
+        assert secret not in caplog.text
+        assert secret not in repr(session)
+
+    # The refreshed file opens again.
+    assert open_session(session_file, sandbox.base_url, limiter=fast_limiter()).check_login()
+
+
+def test_the_rate_limit_spaces_requests() -> None:
+    limiter = RateLimiter(rate=50, burst=1)
+    started = time.monotonic()
+    for _ in range(11):
+        limiter.acquire()
+    assert time.monotonic() - started >= 0.19  # 10 waits of 1/50 s
+
+
+def test_the_rate_limit_applies_to_tidal_calls(sandbox: SandboxServer, session_file: Path) -> None:
+    session = open_session(session_file, sandbox.base_url, limiter=RateLimiter(rate=20, burst=1))
+    started = time.monotonic()
+    snapshot = fetch_snapshot(session, {})
+    assert time.monotonic() - started >= (snapshot.requests_made - 1) / 20 * 0.9
+
+
+def test_a_timed_out_request_is_retried(sandbox: SandboxServer, session_file: Path) -> None:
+    session = open_session(
+        session_file, sandbox.base_url, timeout=0.3, retry=FAST_RETRY, limiter=fast_limiter()
+    )
+    sandbox.faults.add(FaultRule(path="/v1/playlists/.*/tracks", kind="slow", delay=1.0))
+    assert fetch_snapshot(session, {}).complete
+
+
+def test_a_refused_login_during_a_fetch_asks_for_login_again(
+    session: tidalapi.Session,
+) -> None:
+    session.access_token = "revoked"
+    session.refresh_token = None
+    with pytest.raises(TidalLoginRequired, match="run `tidal-sync login` again"):
+        fetch_snapshot(session, {})
+
+
+def test_login_against_an_unreachable_tidal_fails_clearly(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    with pytest.raises(TidalUnavailable, match="could not be reached"):
+        login(tmp_path / "session.json", closed, print_fn=lambda _: None, retry=FAST_RETRY)
+    assert not (tmp_path / "session.json").exists()

@@ -38,6 +38,8 @@ def demo_environment(library: Path = DEMO_LIBRARY) -> Iterator[SandboxServer]:
                 "TIDAL_SYNC_LIBRARY_ROOT": str(library.absolute()),
                 "TIDAL_SYNC_DATABASE_URL": f"sqlite:///{state / 'tidal_sync.db'}",
                 "TIDAL_SYNC_SESSION_FILE": str(state / "session.json"),
+                # The sandbox is on this machine: no need to spare it like TIDAL.
+                "TIDAL_SYNC_RATE_LIMIT": "500",
             }
         )
         session_file = state / "session.json"

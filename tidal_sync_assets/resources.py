@@ -27,6 +27,7 @@ from tidal_sync_assets.settings import (
     Quality,
     default_database_url,
 )
+from tidal_sync_assets.tidal.ratelimit import DEFAULT_REQUESTS_PER_SECOND, RateLimiter
 from tidal_sync_assets.tidal.session import open_session
 
 
@@ -55,9 +56,14 @@ class TidalResource(ConfigurableResource):
     quality: str = "LOSSLESS"
     download_workers: int = 4
     include_favourites: bool = False
+    requests_per_second: float = DEFAULT_REQUESTS_PER_SECOND
 
     def open(self) -> tidalapi.Session:
-        return open_session(Path(self.session_file).expanduser(), self.api_base or None)
+        return open_session(
+            Path(self.session_file).expanduser(),
+            self.api_base or None,
+            limiter=RateLimiter(self.requests_per_second),
+        )
 
     def checked_quality(self) -> Quality:
         if self.quality not in QUALITIES:
@@ -81,13 +87,17 @@ class LibraryResource(ConfigurableResource):
         return cast(LinkMode, self.link_mode)
 
 
-def _field(field: str, variable: str, *, integer: bool = False) -> dict[str, Any]:
+def _field(field: str, variable: str, *, kind: type = str) -> dict[str, Any]:
     # EnvVar keeps the value out of the definition (the UI shows the variable's
     # name, never a secret) but insists the variable exists; unset → the
     # resource field's own default (the SPEC's) applies.
     if not os.environ.get(variable):
         return {}
-    return {field: EnvVar.int(variable) if integer else EnvVar(variable)}
+    if kind is int:
+        return {field: EnvVar.int(variable)}
+    if kind is float:
+        return {field: float(os.environ[variable])}  # EnvVar has no float form
+    return {field: EnvVar(variable)}
 
 
 def resources_from_env() -> dict[str, ConfigurableResource]:
@@ -98,7 +108,8 @@ def resources_from_env() -> dict[str, ConfigurableResource]:
             **_field("session_file", "TIDAL_SYNC_SESSION_FILE"),
             **_field("api_base", "TIDAL_SYNC_API_BASE"),
             **_field("quality", "TIDAL_SYNC_QUALITY"),
-            **_field("download_workers", "TIDAL_SYNC_DOWNLOAD_WORKERS", integer=True),
+            **_field("download_workers", "TIDAL_SYNC_DOWNLOAD_WORKERS", kind=int),
+            **_field("requests_per_second", "TIDAL_SYNC_RATE_LIMIT", kind=float),
         ),
         "library": LibraryResource(
             **_field("root", "TIDAL_SYNC_LIBRARY_ROOT"),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -68,18 +69,7 @@ def fetch_snapshot(
     if page_size < 1:
         raise ValueError("page_size must be at least 1")
     before = requests_made(session.request_session)
-    try:
-        listed = list(_list_playlists(session, include_favourites))
-    except _ShortListing as exc:
-        raise TidalUnavailable(_origin(session), str(exc)) from None
-    except AuthenticationError:
-        raise TidalLoginRequired(_REFUSED) from None
-    except requests.HTTPError as exc:
-        if exc.response is not None and exc.response.status_code == 401:
-            raise TidalLoginRequired(_REFUSED) from None
-        raise TidalUnavailable.from_error(exc, _origin(session)) from None
-    except _PAGE_ERRORS as exc:
-        raise TidalUnavailable.from_error(exc, _origin(session)) from None
+    listed = _listed(session, include_favourites)
 
     playlists: list[TidalPlaylist] = []
     tracks: dict[int, TidalTrack] = {}
@@ -98,6 +88,41 @@ def fetch_snapshot(
         tracks=tracks,
         requests_made=requests_made(session.request_session) - before,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ListedPlaylist:
+    """A playlist as the list shows it: enough to notice a change, no tracks."""
+
+    tidal_id: str
+    name: str
+    last_updated: datetime | None
+
+
+def list_playlists(
+    session: tidalapi.Session, *, include_favourites: bool = False
+) -> list[ListedPlaylist]:
+    """Only the playlist list (a few requests): what the change sensor compares."""
+    return [
+        ListedPlaylist(str(e.playlist.id), e.playlist.name or "", e.playlist.last_updated)
+        for e in _listed(session, include_favourites)
+    ]
+
+
+def _listed(session: tidalapi.Session, include_favourites: bool) -> list[_Listed]:
+    """The listing with its failures turned into the two user-facing errors."""
+    try:
+        return list(_list_playlists(session, include_favourites))
+    except _ShortListing as exc:
+        raise TidalUnavailable(_origin(session), str(exc)) from None
+    except AuthenticationError:
+        raise TidalLoginRequired(_REFUSED) from None
+    except requests.HTTPError as exc:
+        if exc.response is not None and exc.response.status_code == 401:
+            raise TidalLoginRequired(_REFUSED) from None
+        raise TidalUnavailable.from_error(exc, _origin(session)) from None
+    except _PAGE_ERRORS as exc:
+        raise TidalUnavailable.from_error(exc, _origin(session)) from None
 
 
 def _list_playlists(session: tidalapi.Session, include_favourites: bool) -> Iterator[_Listed]:

@@ -1,0 +1,27 @@
+"""Asset checks after materialization: the library is consistent."""
+
+from dagster import AssetCheckResult, AssetCheckSeverity, asset_check
+
+from tidal_sync_assets.assets.library import playlist_library
+from tidal_sync_assets.assets.metadata import markdown_table
+from tidal_sync_assets.library.verify import verify_library
+from tidal_sync_assets.resources import DatabaseResource, LibraryResource
+
+
+@asset_check(
+    asset=playlist_library,
+    description="Database and disk agree: every primary is one real file, every link "
+    "exists and leads to its track's primary.",
+)
+def library_consistent(database: DatabaseResource, library: LibraryResource) -> AssetCheckResult:
+    result = verify_library(database.engine(), library.root_path(), library.checked_link_mode())
+    return AssetCheckResult(
+        passed=result.ok,
+        severity=AssetCheckSeverity.WARN,
+        metadata={
+            "primaries": result.primaries,
+            "links": result.links,
+            "problems": len(result.problems),
+            "details": markdown_table(["path", "problem"], result.problems),
+        },
+    )

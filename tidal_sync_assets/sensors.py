@@ -1,0 +1,101 @@
+"""Sensors: syncing what changed on TIDAL, and recording failed runs.
+
+``tidal_changes`` lists only the playlists (a few requests, never their
+tracks), compares UUID + lastUpdated with its cursor, registers new
+playlists as partitions and requests one sync run for what changed. It is
+off by default and evaluates at most every 15 minutes: it never hammers
+TIDAL. ``sync_failures`` writes every failed run to the product database.
+"""
+
+import json
+from datetime import UTC, datetime
+from hashlib import sha1
+from typing import Any
+
+from dagster import (
+    AddDynamicPartitionsRequest,
+    DefaultSensorStatus,
+    RunFailureSensorContext,
+    RunRequest,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    run_failure_sensor,
+    sensor,
+)
+
+from tidal_sync_assets.database import RunFailure
+from tidal_sync_assets.jobs import sync_job
+from tidal_sync_assets.partitions import PLAYLIST_PARTITIONS
+from tidal_sync_assets.resources import DatabaseResource, TidalResource
+from tidal_sync_assets.tidal.fetch import list_playlists
+from tidal_sync_assets.tidal.session import TidalLoginRequired, TidalUnavailable
+
+SENSOR_INTERVAL_SECONDS = 15 * 60
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
+
+@sensor(
+    job=sync_job,
+    minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
+    default_status=DefaultSensorStatus.STOPPED,
+    description="Lists TIDAL playlists (not their tracks) and syncs the ones whose "
+    "lastUpdated moved; new playlists become partitions.",
+)
+def tidal_changes(
+    context: SensorEvaluationContext, tidal: TidalResource
+) -> SensorResult | SkipReason:
+    try:
+        listed = list_playlists(tidal.open(), include_favourites=tidal.include_favourites)
+    except (TidalLoginRequired, TidalUnavailable) as error:
+        return SkipReason(str(error))
+    seen = json.loads(context.cursor) if context.cursor else {}
+    current = {p.tidal_id: p.last_updated.isoformat() if p.last_updated else "" for p in listed}
+    if current == seen:
+        return SkipReason(f"nothing changed on TIDAL ({len(current)} playlists)")
+    known = set(context.instance.get_dynamic_partitions(PLAYLIST_PARTITIONS))
+    new = sorted(uuid for uuid in current if uuid not in known)
+    changed = sorted(uuid for uuid, stamp in current.items() if seen.get(uuid) != stamp)
+    keys = [*context.instance.get_dynamic_partitions(PLAYLIST_PARTITIONS), *new]
+    cursor = json.dumps(current, sort_keys=True)
+    return SensorResult(
+        run_requests=[
+            RunRequest(
+                run_key="tidal-changes-" + sha1(cursor.encode()).hexdigest()[:16],
+                tags={RANGE_START: keys[0], RANGE_END: keys[-1]},
+                run_config={"ops": {"playlist_library": {"config": {"playlists": changed}}}},
+            )
+        ]
+        if keys
+        else [],
+        dynamic_partitions_requests=[
+            AddDynamicPartitionsRequest(partitions_def_name=PLAYLIST_PARTITIONS, partition_keys=new)
+        ]
+        if new
+        else [],
+        cursor=cursor,
+    )
+
+
+@run_failure_sensor(
+    monitored_jobs=[sync_job],
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Records every failed sync run (run, playlists, reason) in the product database.",
+)
+def sync_failures(context: RunFailureSensorContext, database: DatabaseResource) -> None:
+    run = context.dagster_run
+    reason = context.failure_event.message or "the run failed"
+    config: dict[str, Any] = dict(run.run_config or {})
+    ops: dict[str, Any] = config.get("ops", {})
+    playlists = ops.get("playlist_library", {})
+    with database.engine().begin() as connection:
+        connection.execute(
+            RunFailure.__table__.insert().values(  # type: ignore[attr-defined]
+                run_id=run.run_id,
+                failed_at=datetime.now(UTC),
+                playlists=json.dumps(playlists.get("config", {}).get("playlists", [])),
+                reason=reason,
+            )
+        )
+    context.log.error("sync run %s failed: %s", run.run_id, reason)

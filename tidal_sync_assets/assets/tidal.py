@@ -57,6 +57,9 @@ def tidal_snapshot(
     new = [p for p in outcome.partitions if p not in known]
     if new:
         context.instance.add_dynamic_partitions(PLAYLIST_PARTITIONS, new)
+    # A playlist whose folder the library has cleaned up is gone from the database too.
+    for stale in sorted(known - set(outcome.partitions)):
+        context.instance.delete_dynamic_partition(PLAYLIST_PARTITIONS, stale)
     incomplete = [p for p in snapshot.playlists if not p.complete]
     return MaterializeResult(
         metadata={

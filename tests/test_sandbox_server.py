@@ -16,7 +16,7 @@ import requests
 import tidalapi
 from tidalapi.exceptions import ObjectNotFound, TooManyRequests
 
-from tests.fixtures.sandbox import log_in, sandbox_session
+from tests.fixtures.sandbox import logged_in_session, sandbox_session
 from tidal_sync_assets.sandbox.catalog import (
     DEMO_CATALOG_PATH,
     Catalog,
@@ -46,28 +46,31 @@ def flac_seconds(data: bytes) -> float:
 
 
 def test_device_login_writes_a_private_session_file_that_logs_in_again(
-    sandbox: SandboxServer, sandbox_session_file: Path
+    sandbox: SandboxServer, sandbox_session_file: Path, tmp_path: Path
 ) -> None:
     assert sandbox_session_file.stat().st_mode & 0o777 == 0o600
     saved = json.loads(sandbox_session_file.read_text())
     assert saved["token_type"]["data"] == "Bearer"
 
-    again = sandbox_session(sandbox.base_url)
+    again = sandbox_session(sandbox.base_url, tmp_path / "again.json")
     assert again.login_session_file(sandbox_session_file, fn_print=pytest.fail)
     assert again.user is not None and again.user.id == sandbox.catalog.user.id
 
 
 def test_a_session_file_survives_a_sandbox_restart(sandbox_session_file: Path) -> None:
     with SandboxServer(load_catalog(DEMO_CATALOG_PATH)) as restarted:
-        session = sandbox_session(restarted.base_url)
+        session = sandbox_session(restarted.base_url, sandbox_session_file)
         assert session.load_session_from_file(sandbox_session_file)
         assert session.check_login()
 
 
 def test_requests_without_a_valid_token_are_refused(sandbox: SandboxServer) -> None:
     missing = requests.get(f"{sandbox.base_url}/v1/tracks/1001", timeout=5)
-    forged = requests.get(f"{sandbox.base_url}/v1/tracks/1001", timeout=5,
-                          headers={"Authorization": "Bearer sbx-at.e30.0000"})
+    forged = requests.get(
+        f"{sandbox.base_url}/v1/tracks/1001",
+        timeout=5,
+        headers={"Authorization": "Bearer sbx-at.e30.0000"},
+    )
     assert (missing.status_code, forged.status_code) == (401, 401)
 
 
@@ -85,8 +88,15 @@ def test_the_user_sees_own_and_favourite_playlists_with_hostile_names_intact(
 
     own_names = {p.name for p in own}
     assert len(own) == 11 and all(isinstance(p, tidalapi.UserPlaylist) for p in own)
-    assert {"AC/DC Essentials", "..", "CON", "Late Night.", "Deep House", "deep house",
-            "🔥 夜のドライブ"} <= own_names
+    assert {
+        "AC/DC Essentials",
+        "..",
+        "CON",
+        "Late Night.",
+        "Deep House",
+        "deep house",
+        "🔥 夜のドライブ",
+    } <= own_names
     nfd = "Cafe\u0301 del Mar"
     assert nfd in own_names and unicodedata.normalize("NFC", nfd) not in own_names
     assert any(len(name.encode()) > 255 for name in own_names if name)
@@ -113,9 +123,14 @@ def test_a_2500_track_playlist_is_fetched_page_by_page(
 ) -> None:
     track_ids = [t.id for t in sandbox.catalog.tracks()]
     order = tuple(track_ids[i % len(track_ids)] for i in range(2500))
-    big = Playlist(uuid="b16b16b1-0000-4000-8000-000000002500", title="Marathon",
-                   description="", last_updated=sandbox.catalog.playlists()[0].last_updated,
-                   creator=sandbox.catalog.user.id, track_ids=order)
+    big = Playlist(
+        uuid="b16b16b1-0000-4000-8000-000000002500",
+        title="Marathon",
+        description="",
+        last_updated=sandbox.catalog.playlists()[0].last_updated,
+        creator=sandbox.catalog.user.id,
+        track_ids=order,
+    )
     sandbox.catalog.put_playlist(big)
 
     playlist = sandbox_tidal_session.playlist(big.uuid)
@@ -156,8 +171,12 @@ def test_a_lossless_bts_stream_downloads_a_distinct_flac(
     assert all(0.5 < flac_seconds(f) < 3 for f in files)
 
 
-def test_a_hi_res_dash_stream_reassembles_into_one_flac(sandbox: SandboxServer) -> None:
-    session = log_in(sandbox_session(sandbox.base_url, quality="HI_RES_LOSSLESS"))
+def test_a_hi_res_dash_stream_reassembles_into_one_flac(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    session = logged_in_session(
+        sandbox.base_url, tmp_path / "session.json", quality="HI_RES_LOSSLESS"
+    )
     stream = session.track("1001").get_stream()
     manifest = stream.get_stream_manifest()
     assert stream.is_mpd and manifest.codecs == "FLAC" and len(manifest.urls) > 2
@@ -201,7 +220,11 @@ def test_5xx_fires_as_many_times_as_asked(
             sandbox_tidal_session.playlist(WARM_UP)
     assert sandbox_tidal_session.playlist(WARM_UP).name == "Warm Up"
     assert [s for _, p, s in sandbox.request_log if p.startswith("/v1/playlists/")] == [
-        503, 503, 200, 200]  # the last: UserPlaylist re-reads itself
+        503,
+        503,
+        200,
+        200,
+    ]  # the last: UserPlaylist re-reads itself
 
 
 def test_a_truncated_body_is_shorter_than_its_content_length(
@@ -229,10 +252,16 @@ def test_an_expired_token_is_refreshed_by_tidalapi(
     assert sandbox_tidal_session.track("1002").id == 1002
     assert sandbox_tidal_session.access_token != old_token
     calls = [(m, p.partition("?")[0], s) for m, p, s in sandbox.request_log[-3:]]
-    assert calls == [("GET", "/v1/tracks/1002", 401), ("POST", "/v1/oauth2/token", 200),
-                     ("GET", "/v1/tracks/1002", 200)]
-    expired = requests.get(f"{sandbox.base_url}/v1/tracks/1002", timeout=5,
-                           headers={"Authorization": f"Bearer {old_token}"})
+    assert calls == [
+        ("GET", "/v1/tracks/1002", 401),
+        ("POST", "/v1/oauth2/token", 200),
+        ("GET", "/v1/tracks/1002", 200),
+    ]
+    expired = requests.get(
+        f"{sandbox.base_url}/v1/tracks/1002",
+        timeout=5,
+        headers={"Authorization": f"Bearer {old_token}"},
+    )
     assert expired.json()["userMessage"].startswith("The token has expired.")
 
 
@@ -269,33 +298,39 @@ def test_a_separate_process_can_drive_faults_and_the_catalog_over_http(
     with pytest.raises(requests.HTTPError):
         sandbox_tidal_session.track("1003")
 
-    changed = requests.post(f"{control}/catalog/playlists/{WARM_UP}", timeout=5,
-                            json={"title": "Opening Set", "tracks": [1001, 1002]})
+    changed = requests.post(
+        f"{control}/catalog/playlists/{WARM_UP}",
+        timeout=5,
+        json={"title": "Opening Set", "tracks": [1001, 1002]},
+    )
     assert changed.status_code == 200
     playlist = sandbox_tidal_session.playlist(WARM_UP)
     assert (playlist.name, [t.id for t in playlist.tracks()]) == ("Opening Set", [1001, 1002])
 
     logged = requests.get(f"{control}/requests", timeout=5).json()["requests"]
-    assert {"method": "GET", "path": "/v1/tracks/1003?sessionId=" + str(
-        sandbox_tidal_session.session_id) + "&countryCode=US&limit=1000",
-        "status": 500} in logged
+    assert {
+        "method": "GET",
+        "path": "/v1/tracks/1003?sessionId="
+        + str(sandbox_tidal_session.session_id)
+        + "&countryCode=US&limit=1000",
+        "status": 500,
+    } in logged
     assert requests.delete(f"{control}/faults", timeout=5).json() == {"faults": []}
-    bad = requests.post(f"{control}/catalog/playlists/{WARM_UP}", json={"tracks": [1]},
-                        timeout=5)
+    bad = requests.post(f"{control}/catalog/playlists/{WARM_UP}", json={"tracks": [1]}, timeout=5)
     assert bad.status_code == 400
 
 
 # Scale ---------------------------------------------------------------------------------------
 
 
-def test_a_benchmark_catalog_builds_and_serves_fast() -> None:
+def test_a_benchmark_catalog_builds_and_serves_fast(tmp_path: Path) -> None:
     started = time.perf_counter()
     catalog: Catalog = synthetic_catalog(1000, 50_000, entries_per_track=3, seed=1)
     assert time.perf_counter() - started < 5
     assert len(catalog.playlists()) == 1000 and len(catalog.tracks()) == 50_000
 
     with SandboxServer(catalog) as sandbox:
-        session = log_in(sandbox_session(sandbox.base_url))
+        session = logged_in_session(sandbox.base_url, tmp_path / "session.json")
         largest = max(catalog.playlists(), key=lambda p: len(p.track_ids))
         started = time.perf_counter()
         listing = session.request.request("GET", f"users/{catalog.user.id}/playlists").json()

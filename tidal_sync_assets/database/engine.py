@@ -57,7 +57,7 @@ def make_engine(url: str) -> Engine:
             engine = create_engine(parsed, pool_pre_ping=True)
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-    except NoSuchModuleError:
+    except (NoSuchModuleError, ImportError):
         raise DatabaseUnavailable(
             f"no database driver for {redact(parsed)}; name an installed one, "
             "e.g. postgresql+psycopg://"

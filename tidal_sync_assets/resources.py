@@ -27,6 +27,7 @@ from tidal_sync_assets.settings import (
     Quality,
     default_database_url,
 )
+from tidal_sync_assets.tidal.http import RetryPolicy
 from tidal_sync_assets.tidal.ratelimit import DEFAULT_REQUESTS_PER_SECOND, RateLimiter
 from tidal_sync_assets.tidal.session import open_session
 
@@ -57,12 +58,17 @@ class TidalResource(ConfigurableResource):
     download_workers: int = 4
     include_favourites: bool = False
     requests_per_second: float = DEFAULT_REQUESTS_PER_SECOND
+    retry_attempts: int = 5
+    retry_backoff_seconds: float = 0.5  # doubles per attempt, with jitter
 
     def open(self) -> tidalapi.Session:
         return open_session(
             Path(self.session_file).expanduser(),
             self.api_base or None,
             limiter=RateLimiter(self.requests_per_second),
+            retry=RetryPolicy(
+                max_attempts=self.retry_attempts, backoff_base=self.retry_backoff_seconds
+            ),
         )
 
     def checked_quality(self) -> Quality:

@@ -227,26 +227,31 @@ def _replace_positions(
 ) -> tuple[int, int]:
     """Store ``wanted`` as the playlist's positions, carrying each entry's state over.
 
-    Returns (entries added, entries dropped) counted by track.
+    Returns (entries added, entries dropped) counted by track, against the tracks the
+    playlist listed before: an entry already pending removal is not dropped again.
     """
     old_rows = connection.execute(
-        select(PlaylistTrack.track_id, *[getattr(PlaylistTrack, c) for c in _CARRIED]).where(
-            PlaylistTrack.playlist_id == playlist_id
-        )
+        select(
+            PlaylistTrack.track_id,
+            PlaylistTrack.position,
+            *[getattr(PlaylistTrack, c) for c in _CARRIED],
+        ).where(PlaylistTrack.playlist_id == playlist_id)
     ).all()
     state = {row.track_id: {c: getattr(row, c) for c in _CARRIED} for row in old_rows}
+    listed = {row.track_id for row in old_rows if row.position is not None}
     wanted_db = [track_ids[t] for t in wanted]
+    wanted_set = set(wanted_db)
     connection.execute(delete(PlaylistTrack).where(PlaylistTrack.playlist_id == playlist_id))
     rows = [
         {
             "playlist_id": playlist_id,
             "track_id": track,
             "position": position,
-            **state.get(track, {"sync_status": TrackSyncStatus.UNKNOWN, "is_primary": False}),
+            **_relisted(state.get(track)),
         }
         for position, track in enumerate(wanted_db)
     ]
-    dropped = [t for t in state if t not in set(wanted_db)]
+    dropped = [t for t in state if t not in wanted_set]
     rows += [
         {
             "playlist_id": playlist_id,
@@ -258,4 +263,20 @@ def _replace_positions(
         if state[track]["symlink_path"] or state[track]["is_primary"]
     ]
     insert_many(connection, PlaylistTrack.__table__, rows)  # type: ignore[arg-type]
-    return len(set(wanted_db) - set(state)), len(dropped)
+    return len(wanted_set - listed), len(listed - wanted_set)
+
+
+def _relisted(carried: dict[str, object] | None) -> dict[str, object]:
+    """The state of an entry TIDAL lists: carried over, but no longer pending removal."""
+    if carried is None:
+        # Every key of _CARRIED: rows of one executemany batch must bind the same columns.
+        return {
+            "is_primary": False,
+            "symlink_path": None,
+            "symlink_valid": None,
+            "sync_status": TrackSyncStatus.UNKNOWN,
+            "synced_at": None,
+        }
+    if carried["sync_status"] == TrackSyncStatus.NEEDS_REMOVAL:  # re-added before cleanup
+        return {**carried, "sync_status": TrackSyncStatus.UNKNOWN}
+    return carried

@@ -10,8 +10,21 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-.PHONY: install demo ui test lint
-install: $(VENV)/.installed
+# Debian's Chromium and chromedriver for tests/test_browser.py: installed only when
+# missing, and only where we may (root with apt-get); elsewhere that test skips.
+CHROMIUM := /usr/bin/chromium
+CHROMEDRIVER := /usr/bin/chromedriver
+
+.PHONY: install browser demo ui test lint
+install: $(VENV)/.installed browser
+
+browser:
+	@if [ -x $(CHROMIUM) ] && [ -x $(CHROMEDRIVER) ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; \
+	else \
+		echo "Chromium is missing and this is not root on Debian: tests/test_browser.py will skip"; \
+	fi
 
 demo: $(VENV)/.installed
 	$(BIN)/tidal-sync demo
@@ -24,5 +37,5 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+test: lint browser
 	$(BIN)/pytest -n 2

@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.database",
     "tests.fixtures.sandbox",
     "tests.fixtures.library",
+    "tests.fixtures.sync",
 ]

@@ -71,6 +71,9 @@ def _sync_locked(args: argparse.Namespace) -> int:
     if report.held:
         print(f"tidal-sync: held by a guard: {report.held}", file=sys.stderr)
         return report.exit_code
+    if report.error and not report.failed:  # the planning run failed: no playlist ran
+        print(f"tidal-sync: the sync failed while planning: {report.error}", file=sys.stderr)
+        return report.exit_code
     if args.dry_run:
         for name, actions in report.plan:
             print(f"{name}:")

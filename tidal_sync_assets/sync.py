@@ -9,6 +9,7 @@ partition (a single run, not one per playlist).
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -137,11 +138,16 @@ def _playlist_names(engine: Engine) -> dict[str, str]:
         return dict(connection.execute(select(Playlist.tidal_id, Playlist.name)).tuples().all())
 
 
+def _name_key(name: str) -> str:
+    # TIDAL may send a name decomposed (NFD) that the user's shell types composed.
+    return unicodedata.normalize("NFC", name).casefold()
+
+
 def _resolve(wanted: Sequence[str], names: dict[str, str]) -> set[str]:
-    by_name = {name.casefold(): uuid for uuid, name in names.items()}
+    by_name = {_name_key(name): uuid for uuid, name in names.items()}
     found = set()
     for item in wanted:
-        uuid = item if item in names else by_name.get(item.casefold())
+        uuid = item if item in names else by_name.get(_name_key(item))
         if uuid is None:
             raise ValueError(f"no playlist called {item!r} (give its name or UUID)")
         found.add(uuid)

@@ -112,7 +112,7 @@ def set_primary(
             .where(PlaylistTrack.track_id == track_pk, ~holder)
             .values(is_primary=False)
         )
-        _drop_cleaned_rows(connection)
+        _drop_cleaned_rows(connection, track_pk)  # only this track's rows changed
 
 
 def set_download_state(
@@ -165,15 +165,16 @@ def forget_path(engine: Engine, path: str) -> None:
         _drop_cleaned_rows(connection)
 
 
-def _drop_cleaned_rows(connection: Connection) -> None:
+def _drop_cleaned_rows(connection: Connection, track_pk: int | None = None) -> None:
     # Entries TIDAL dropped are kept only while something of theirs is on disk.
-    connection.execute(
-        delete(PlaylistTrack).where(
-            PlaylistTrack.position.is_(None),
-            PlaylistTrack.symlink_path.is_(None),
-            PlaylistTrack.is_primary.is_(False),
-        )
+    statement = delete(PlaylistTrack).where(
+        PlaylistTrack.position.is_(None),
+        PlaylistTrack.symlink_path.is_(None),
+        PlaylistTrack.is_primary.is_(False),
     )
+    if track_pk is not None:  # the indexed column: no scan of every entry per download
+        statement = statement.where(PlaylistTrack.track_id == track_pk)
+    connection.execute(statement)
 
 
 def rename_folder(engine: Engine, playlist: str, old: str, new: str) -> None:

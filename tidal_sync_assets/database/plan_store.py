@@ -42,6 +42,7 @@ _ENTRY_STATUS = {
     EntryState.OUTDATED: TrackSyncStatus.NEEDS_MOVE,
     EntryState.UNAVAILABLE: TrackSyncStatus.UNKNOWN,
 }
+UNAVAILABLE_REASON = "unavailable on TIDAL (streaming not allowed) and no local copy"
 
 
 def load_library_state(engine: Engine, link_mode: LinkMode, default_extension: str) -> LibraryState:
@@ -158,6 +159,17 @@ def save_diff(engine: Engine, diff: Diff) -> None:
                 .where(Track.tidal_id == bindparam("t"))
                 .where(Track.download_status == DownloadStatus.DOWNLOADED)
                 .values(download_status=DownloadStatus.NOT_DOWNLOADED)
+                .execution_options(synchronize_session=False),
+                batch,
+            )
+        # A track TIDAL will not stream and no local file stands in for gets no
+        # action at all, so the diff is the one place that can record why it is absent.
+        unavailable = [t for t, (how, _) in diff.sources.items() if how is PrimarySource.NONE]
+        for batch in chunks(({"t": t} for t in unavailable), 5_000):
+            connection.execute(
+                update(Track)
+                .where(Track.tidal_id == bindparam("t"))
+                .values(download_status=DownloadStatus.ERROR, download_error=UNAVAILABLE_REASON)
                 .execution_options(synchronize_session=False),
                 batch,
             )

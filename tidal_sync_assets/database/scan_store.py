@@ -10,9 +10,9 @@ from collections.abc import Iterable, Mapping, Set
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, RowMapping, delete, select
+from sqlalchemy import Engine, RowMapping, delete, select, update
 
-from tidal_sync_assets.database.bulk import upsert
+from tidal_sync_assets.database.bulk import ROWS_PER_STATEMENT, upsert
 from tidal_sync_assets.database.models import (
     Playlist,
     PlaylistTrack,
@@ -163,12 +163,29 @@ def save_scan(
             )
         ).inserted_primary_key
         scan_id = int(inserted[0]) if inserted else 0
+        # Only rows that differ from the stored ones are written (a warm rescan changes
+        # few); the rest just move to this scan in one statement.
+        compared = [c for c in _UPDATED if c != "scan_id"]
+        table = ScannedFile.__table__
+        stored = {
+            path: tuple(values)
+            for path, *values in connection.execute(
+                select(table.c.path, *[table.c[c] for c in compared])
+            ).tuples()
+        }
+        rows = [_row(e, matches.get(e.path), managed, scan_id) for e in result.entries]
         upsert(
             connection,
-            ScannedFile.__table__,  # type: ignore[arg-type]
-            (_row(e, matches.get(e.path), managed, scan_id) for e in result.entries),
+            table,  # type: ignore[arg-type]
+            (r for r in rows if stored.get(str(r["path"])) != tuple(r[c] for c in compared)),
             keys=["path"],
             update=_UPDATED,
         )
-        connection.execute(delete(ScannedFile).where(ScannedFile.scan_id != scan_id))
+        gone = list(stored.keys() - {str(r["path"]) for r in rows})
+        for batch in range(0, len(gone), ROWS_PER_STATEMENT):
+            paths = gone[batch : batch + ROWS_PER_STATEMENT]
+            connection.execute(delete(ScannedFile).where(ScannedFile.path.in_(paths)))
+        connection.execute(
+            update(ScannedFile).where(ScannedFile.scan_id != scan_id).values(scan_id=scan_id)
+        )
     return scan_id

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from tidal_sync_assets.database import ActionStatus, DownloadStatus
 from tidal_sync_assets.database import action_store as store
 from tidal_sync_assets.database.plan_store import load_actions
 from tidal_sync_assets.database.scan_store import load_tracks
-from tidal_sync_assets.disk.atomic import atomic_move
+from tidal_sync_assets.disk.atomic import atomic_move, remove_stale_temp_files
 from tidal_sync_assets.disk.links import make_link, remove_link
 from tidal_sync_assets.disk.lock import key_lock, track_lock
 from tidal_sync_assets.disk.m3u8 import M3UEntry, render_m3u8, write_m3u8
@@ -79,6 +80,9 @@ class Executor:
     _tracks: dict[int, TidalTrack] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # An executor only exists under the library lock (one sync at a time), so
+        # any temporary file in the library was left by a killed writer: clear it.
+        remove_stale_temp_files(self.root, older_than=timedelta(0))
         self._actions = load_actions(self.engine, self.plan_id)
         self._status = store.action_statuses(self.engine, self.plan_id)
         wanted = {a.track_id for a in self._actions if a.track_id is not None}
@@ -96,9 +100,21 @@ class Executor:
         self._ensure_folders(outcome)
         own = [a for a in self._actions if a.playlist_id == playlist]
         primaries = [a for a in own if a.kind in PRIMARY_KINDS]
+        # The pending primaries this playlist's links lead to are made in the pool too,
+        # rather than one at a time when each link comes up (another partition's primary).
+        linked = [
+            a.track_id
+            for a in own
+            if a.kind is ActionKind.LINK
+            and a.track_id in self._primary_action
+            and self._status.get(self._primary_action[a.track_id].seq)
+            in (None, ActionStatus.PENDING)
+        ]
         with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
             for action in primaries:
                 pool.submit(self._ensure_primary, action.track_id or 0, outcome)
+            for track in dict.fromkeys(linked):
+                pool.submit(self._ensure_primary, track, outcome)
         for action in own:
             if action.kind in FOLDER_KINDS or action.kind in PRIMARY_KINDS:
                 continue

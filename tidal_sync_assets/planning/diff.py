@@ -79,6 +79,24 @@ def compute_diff(state: LibraryState) -> Diff:
     return Diff(layout=layout, entries=entries, sources=sources, unwanted=tuple(unwanted))
 
 
+def relative_link_target(primary: str, link: str) -> str:
+    """What a relative symlink at ``link`` reads to reach ``primary`` (root-relative paths).
+
+    ``os.path.relpath(primary, dirname(link))`` without its ``abspath`` calls,
+    which made it the diff's hot spot; the general form is kept for paths that
+    are not plain ``a/b/c`` (empty, ``.`` or ``..`` components).
+    """
+    target, base = primary.split("/"), link.split("/")[:-1]
+    if not base or {"", ".", ".."} & {*target, *base}:
+        return os.path.relpath(primary, os.path.dirname(link))
+    common = 0
+    for ours, theirs in zip(target, base, strict=False):
+        if ours != theirs:
+            break
+        common += 1
+    return "/".join([".."] * (len(base) - common) + target[common:]) or "."
+
+
 def _primary_source(
     state: LibraryState, layout: Layout, track: int, target: str
 ) -> tuple[PrimarySource, str | None]:
@@ -109,7 +127,7 @@ def _link_valid(
         return False
     primary = layout.primary_path[track]
     if state.link_mode == "symlink":
-        expected = os.path.relpath(primary, os.path.dirname(path))
+        expected = relative_link_target(primary, path)
         return entry.kind is EntryKind.SYMLINK and entry.link_target == expected
     if how not in (PrimarySource.IN_PLACE, PrimarySource.MOVE) or entry.kind is not EntryKind.FILE:
         return False

@@ -43,7 +43,7 @@ class Layout:
         return _future(path, self.renames)
 
     def owner_of(self, path: str) -> str | None:
-        return self.owner.get(os.path.dirname(path))
+        return self.owner.get(_dirname(path))
 
     def is_link(self, playlist: str, track: int) -> bool:
         return self.primary_playlist.get(track) != playlist
@@ -57,6 +57,11 @@ def _future(path: str, renames: Mapping[str, str]) -> str:
     if new is None:
         return path
     return f"{new}{sep}{rest}"
+
+
+def _dirname(path: str) -> str:
+    """``os.path.dirname`` for the planner's normalized root-relative POSIX paths, cheaper."""
+    return path.rpartition("/")[0]
 
 
 def _extension(path: str | None) -> str | None:
@@ -97,40 +102,51 @@ def compute_layout(state: LibraryState) -> Layout:
 
     adoptable = _adoptable(state.matches, disk, managed, renames)
     primary_playlist: dict[int, str] = {}
+    valid_primary: set[int] = set()
     for track, holders in members.items():
         current = primaries.get(track)
-        holder = owner.get(os.path.dirname(current)) if current else None
+        holder = owner.get(_dirname(current)) if current else None
         valid = current is not None and _is_file(disk.get(current))
+        if valid:
+            valid_primary.add(track)
         primary_playlist[track] = holder if valid and holder in holders else holders[0]
 
-    extension = {
-        track: _extension(primaries.get(track))
-        or _extension(next(iter(adoptable.get(track, ())), None))
-        or state.default_extension
+    # Each track's wanted file name once, not once per playlist it is in.
+    file_name = {
+        track: track_stem(state.tracks[track])
+        + (
+            _extension(primaries.get(track))
+            or _extension(next(iter(adoptable.get(track, ())), None))
+            or state.default_extension
+        )
         for track in members
     }
-    user_files = _user_files(disk, managed, {_future(p, renames) for p in state.matches})
+    present = _names_by_folder(disk)
     entries: dict[tuple[str, int], str] = {}
     primary_path: dict[int, str] = {}
     for playlist in active:
-        folder = folders[playlist.tidal_id]
+        pid = playlist.tidal_id
+        folder = folders[pid]
         tracks = [t for t in dict.fromkeys(playlist.track_ids) if t in state.tracks]
-        wanted = [
-            (
-                track,
-                track_stem(state.tracks[track]) + (extension[track] or ""),
-                _current_name(folder, playlist.tidal_id, track, primaries, links),
-            )
-            for track in tracks
-        ]
-        blockers: list[tuple[int, str, str | None]] = [
-            (-1 - i, name, name) for i, name in enumerate(user_files.get(folder, ()))
-        ]
-        assigned = assign_file_names(wanted + blockers)
+        claims: dict[int, str] = {}
+        for track in tracks:
+            claim = _current_name(folder, pid, track, primaries, links)
+            if claim is None and primary_playlist[track] == pid and track not in valid_primary:
+                claim = next(
+                    (
+                        p.rpartition("/")[2]
+                        for p in adoptable.get(track, ())
+                        if _dirname(p) == folder
+                    ),
+                    None,
+                )
+            if claim is not None:
+                claims[track] = claim
+        assigned = _assign_names(tracks, file_name, claims, present.get(folder, []))
         for track in tracks:
             path = f"{folder}/{assigned[track]}"
-            entries[(playlist.tidal_id, track)] = path
-            if primary_playlist[track] == playlist.tidal_id:
+            entries[(pid, track)] = path
+            if primary_playlist[track] == pid:
                 primary_path[track] = path
 
     return Layout(
@@ -159,8 +175,10 @@ def _current_name(
     links: Mapping[tuple[str, int], str],
 ) -> str | None:
     for path in (links.get((playlist, track)), primaries.get(track)):
-        if path and os.path.dirname(path) == folder:
-            return os.path.basename(path)
+        if path:
+            parent, _, name = path.rpartition("/")
+            if parent == folder:
+                return name
     return None
 
 
@@ -179,13 +197,40 @@ def _adoptable(
     return found
 
 
-def _user_files(
-    disk: Mapping[str, ScannedEntry], managed: frozenset[str], matched: set[str]
-) -> dict[str, list[str]]:
-    """Per folder, the names of the user's own files: blockers no track may take."""
+def _names_by_folder(disk: Mapping[str, ScannedEntry]) -> dict[str, list[str]]:
+    """Per folder, the names of everything on disk in it, sorted."""
     found: dict[str, list[str]] = defaultdict(list)
-    for path in disk:
-        if path not in managed and path not in matched:
-            folder, _, name = path.rpartition("/")
-            found[folder].append(name)
+    for path in sorted(disk):
+        folder, _, name = path.rpartition("/")
+        found[folder].append(name)
     return found
+
+
+def _assign_names(
+    tracks: list[int],
+    file_name: Mapping[int, str],
+    claims: dict[int, str],
+    present: list[str],
+) -> dict[int, str]:
+    """One folder's file names: no track takes a name something else holds now.
+
+    Whatever is on disk in the folder and is not the same track's own (its
+    current link or primary there, or the local file it adopts in place) is
+    a blocker: the user's files, and files this plan moves, adopts, unlinks or
+    trashes. Taking such a name would make the executor clear a file another
+    action still needs (the adoption source of another track, say). A claim
+    the naming rules do not keep turns into a blocker as well, and the names
+    are assigned again.
+    """
+    claims = dict(claims)
+    blocked = [name for name in present if name not in set(claims.values())]
+    while True:
+        blockers: list[tuple[int, str, str | None]] = [
+            (-1 - i, name, name) for i, name in enumerate(blocked)
+        ]
+        assigned = assign_file_names([(t, file_name[t], claims.get(t)) for t in tracks] + blockers)
+        lost = [t for t, name in claims.items() if assigned[t] != name and name in present]
+        if not lost:
+            return assigned
+        for track in lost:
+            blocked.append(claims.pop(track))

@@ -121,7 +121,13 @@ def _link_actions(diff: Diff) -> Iterator[Action]:
 def _removal_actions(state: LibraryState, diff: Diff) -> Iterator[Action]:
     layout = diff.layout
     primaries = {layout.future(path) for path in state.primaries.values()}
-    removed_paths: set[str] = set()
+    # Files moved or adopted out of a deleted playlist's folder leave it too: counting
+    # them lets this plan remove the folder, instead of leaving it to the next plan.
+    removed_paths: set[str] = {
+        source
+        for how, source in diff.sources.values()
+        if source is not None and how is not PrimarySource.IN_PLACE
+    }
     for path in diff.unwanted:
         entry = layout.disk[path]
         keeps_data = entry.kind is EntryKind.SYMLINK or (entry.nlink > 1 and path not in primaries)

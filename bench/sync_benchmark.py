@@ -1,0 +1,503 @@
+"""Sync benchmark: the whole ``tidal-sync sync`` against a large synthetic TIDAL account.
+
+Serves a synthetic account (``synthetic_catalog``) from the sandbox TIDAL in this
+process on 127.0.0.1, logs in with the product's own device-code login, and drives
+``tidal-sync sync`` in-process (``cli.main(["sync"])``, the same path a user takes)
+on a fresh DAGSTER_HOME, product database and library root:
+
+1. a first full sync into an empty library;
+2. ``--quiet-runs`` no-change syncs (medians per asset and in total);
+3. one sync after changing ``--change`` of the account's entries (half removed, half
+   added, a tenth of the additions brand-new tracks) and renaming one playlist;
+4. the floor: a bare ``os.scandir`` + ``lstat`` walk of the resulting library.
+
+Per sync it prints wall time, the Dagster step durations (from the instance's
+STEP_START / STEP_SUCCESS events), requests the sandbox saw (total, audio downloads,
+playlist-track pages), the peak RSS of the phase (VmHWM, reset before each phase;
+the in-process sandbox is included) and the database size. It asserts nothing.
+
+Targets (2-core machine): no-change sync <= 10x the lstat floor and < 20 s; the
+1%-change sync < 60 s plus download time; peak memory < 1 GB; a no-change sync
+makes no playlist-track requests.
+
+    .venv/bin/python bench/sync_benchmark.py --playlists 100 --tracks 5000
+    .venv/bin/python bench/sync_benchmark.py                     # 1,000 / 50,000 / 150,000
+    .venv/bin/python bench/sync_benchmark.py --database-url postgresql+psycopg://127.0.0.1:5432/
+    .venv/bin/python bench/sync_benchmark.py --profile nochange  # pyinstrument, if installed
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import io
+import os
+import random
+import re
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+DAGSTER_YAML = REPO / "dagster_home" / "dagster.yaml"
+ASSETS = ("tidal_snapshot", "filesystem_snapshot", "library_diff", "dedup_plan", "playlist_library")
+PLAYLIST_TRACKS = re.compile(r"^/v1/playlists/[^/?]+/(tracks|items)")
+AUDIO = "/_audio/"
+TARGET_QUIET_SECONDS = 20.0
+TARGET_QUIET_FLOOR_RATIO = 10.0
+TARGET_CHANGE_SECONDS = 60.0
+TARGET_MB = 1024.0
+
+
+@dataclasses.dataclass
+class SyncFigures:
+    label: str
+    code: int
+    wall: float
+    steps: dict[str, float]  # asset (step key) -> seconds
+    runs: dict[str, float]  # "plan" / "library" -> run seconds (Dagster's record)
+    requests: int
+    audio: int
+    playlist_tracks: int
+    peak_mb: float
+    traced_mb: float | None
+    db_mb: float
+    stderr: str
+
+
+# -- memory ---------------------------------------------------------------------------
+
+
+def reset_peak_rss() -> bool:
+    """Reset this process's VmHWM (Linux >= 4.0); False where that is not possible."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def peak_rss_mb() -> float:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# -- the floor ------------------------------------------------------------------------
+
+
+def lstat_walk(root: Path) -> int:
+    """The least any scan must do: list every folder and lstat every entry."""
+    count = 0
+    stack = [str(root / "Playlists")]
+    while stack:
+        with os.scandir(stack.pop()) as listing:
+            for item in listing:
+                item.stat(follow_symlinks=False)
+                count += 1
+                if item.is_dir(follow_symlinks=False):
+                    stack.append(item.path)
+    return count
+
+
+# -- the account ----------------------------------------------------------------------
+
+
+def build_catalog(args: argparse.Namespace) -> Any:
+    from tidal_sync_assets.sandbox.catalog import Catalog, synthetic_catalog
+
+    base = synthetic_catalog(
+        args.playlists, args.tracks, entries_per_track=args.entries_per_track, seed=args.seed
+    )
+    tracks = [dataclasses.replace(t, audio_seconds=args.audio_seconds) for t in base.tracks()]
+    return Catalog(base.user, tracks, base.playlists())
+
+
+def change_account(catalog: Any, share: float, seed: int) -> dict[str, int]:
+    """Drop and add ``share`` of the entries (half each; a tenth of the adds are new
+    tracks) and rename one playlist, through the catalog's mutation helpers."""
+    rng = random.Random(seed + 1)
+    playlists = catalog.own_playlists()
+    entries = sum(len(p.track_ids) for p in playlists)
+    changes = max(2, round(entries * share))
+    removals, additions = changes // 2, changes - changes // 2
+    new_tracks = max(1, additions // 10)
+    removed = 0
+    for _ in range(removals * 4):
+        if removed >= removals:
+            break
+        playlist = catalog.playlist(rng.choice(playlists).uuid)
+        if not playlist.track_ids:
+            continue
+        track = rng.choice(playlist.track_ids)
+        before = len(playlist.track_ids)
+        after = catalog.remove_playlist_tracks(playlist.uuid, [track])
+        removed += before - len(after.track_ids)
+    template = catalog.tracks()[0]
+    next_id = max(t.id for t in catalog.tracks()) + 1
+    fresh = []
+    for i in range(new_tracks):
+        track = dataclasses.replace(
+            template,
+            id=next_id + i,
+            title=f"New Track {i}",
+            isrc=f"QZNEW{i:07d}",
+            artists=(f"New Artist {i % 13}",),
+            album_artist=f"New Artist {i % 13}",
+            album=f"New Album {i // 12}",
+        )
+        catalog.put_track(track)
+        fresh.append(track.id)
+    existing = [t.id for t in catalog.tracks()[: -new_tracks or None]]
+    wanted = fresh + [rng.choice(existing) for _ in range(additions - new_tracks)]
+    by_playlist: dict[str, list[int]] = {}
+    for track_id in wanted:
+        by_playlist.setdefault(rng.choice(playlists).uuid, []).append(track_id)
+    for playlist_uuid, track_ids in by_playlist.items():
+        catalog.add_playlist_tracks(playlist_uuid, track_ids)
+    renamed = rng.choice(playlists)
+    catalog.rename_playlist(renamed.uuid, renamed.title + " (renamed)")
+    touched = len(by_playlist.keys() | {renamed.uuid}) + removed  # upper bound
+    return {
+        "entries removed": removed,
+        "entries added": len(wanted),
+        "new tracks": new_tracks,
+        "playlists renamed": 1,
+        "playlists touched (<=)": min(touched, len(playlists)),
+    }
+
+
+# -- the environment ------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def postgres_database(admin_url: str) -> Iterator[str]:
+    """A fresh database on the server of ``admin_url``, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+
+    base = admin_url.rstrip("/")
+    if base.count("/") < 3:  # "postgresql+psycopg://host:port" has no database name
+        server, admin = base, base + "/postgres"
+    else:
+        server, admin = base.rsplit("/", 1)[0], base
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    name = f"tidal_sync_bench_{uuid.uuid4().hex[:10]}"
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{server}/{name}"
+    finally:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+def database_mb(url: str) -> float:
+    from sqlalchemy import create_engine, make_url, text
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database or "")
+        files = [path, path.with_name(path.name + "-wal")]
+        return sum(f.stat().st_size for f in files if f.exists()) / 2**20
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            size = connection.execute(text("SELECT pg_database_size(current_database())"))
+            return int(size.scalar_one()) / 2**20
+    finally:
+        engine.dispose()
+
+
+# -- one sync -------------------------------------------------------------------------
+
+
+def step_seconds(kind: str, since: float) -> tuple[dict[str, float], float, list[str]]:
+    """Step durations, run duration and step failures of the newest run tagged
+    ``tidal-sync/step=kind`` that started after ``since`` (epoch seconds)."""
+    from dagster import DagsterEventType, DagsterInstance, RunsFilter
+
+    instance = DagsterInstance.get()
+    records = instance.get_run_records(filters=RunsFilter(tags={"tidal-sync/step": kind}), limit=1)
+    if not records or (records[0].start_time or 0.0) < since:
+        return {}, 0.0, []
+    record = records[0]
+    run_id = record.dagster_run.run_id
+    steps = {
+        stat.step_key: stat.end_time - stat.start_time
+        for stat in instance.get_run_step_stats(run_id)
+        if stat.start_time is not None and stat.end_time is not None
+    }
+    run = (record.end_time or 0.0) - (record.start_time or 0.0)
+    failures = []
+    for event in instance.all_logs(run_id, of_type=DagsterEventType.STEP_FAILURE):
+        data = event.dagster_event.step_failure_data if event.dagster_event else None
+        error = data.error if data is not None else None
+        while error is not None and error.cause is not None:  # the user code's own error
+            error = error.cause
+        if error is not None:
+            failures.append(f"{event.step_key}: {error.message.strip()}")
+            if os.environ.get("SYNC_BENCH_TRACEBACKS"):
+                failures.append("".join(error.stack))
+    return steps, run, failures
+
+
+def run_sync(label: str, sandbox: Any, url: str, trace: bool, profile: bool) -> SyncFigures:
+    from tidal_sync_assets import cli
+
+    sandbox.clear_log()
+    reset_peak_rss()
+    if trace:
+        tracemalloc.start()
+    profiler = None
+    if profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.005)
+        profiler.start()
+    out, err = io.StringIO(), io.StringIO()
+    since = time.time()
+    started = time.perf_counter()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(["sync"])
+    wall = time.perf_counter() - started
+    if profiler is not None:
+        profiler.stop()
+        name = "sync-bench-" + re.sub(r"\W+", "-", label) + ".txt"
+        target = Path(tempfile.gettempdir()) / name
+        show_all = bool(os.environ.get("SYNC_BENCH_SHOW_ALL"))  # Dagster's frames too
+        target.write_text(profiler.output_text(unicode=False, color=False, show_all=show_all))
+        print(f"  profile of {label!r} written to {target}")
+    traced = None
+    if trace:
+        traced = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    peak = peak_rss_mb()
+    log = sandbox.request_log
+    plan_steps, plan_run, plan_failures = step_seconds("plan", since)
+    library_steps, library_run, library_failures = step_seconds("library", since)
+    return SyncFigures(
+        label=label,
+        code=code,
+        wall=wall,
+        steps={**plan_steps, **library_steps},
+        runs={"plan": plan_run, "library": library_run},
+        requests=len(log),
+        audio=sum(1 for _, path, _ in log if path.startswith(AUDIO)),
+        playlist_tracks=sum(1 for _, path, _ in log if PLAYLIST_TRACKS.match(path)),
+        peak_mb=peak,
+        traced_mb=traced,
+        db_mb=database_mb(url),
+        stderr="\n".join([err.getvalue().strip(), *plan_failures, *library_failures]),
+    )
+
+
+def show(figures: SyncFigures) -> None:
+    f = figures
+    traced = f", tracemalloc peak {f.traced_mb:.0f} MB" if f.traced_mb is not None else ""
+    print(
+        f"  {f.label}: exit {f.code}, wall {f.wall:.2f} s "
+        f"(plan run {f.runs['plan']:.2f} s, library run {f.runs['library']:.2f} s); "
+        f"requests {f.requests} (audio {f.audio}, playlist-track pages {f.playlist_tracks}); "
+        f"peak RSS {f.peak_mb:.0f} MB{traced}; database {f.db_mb:.1f} MB"
+    )
+    print("    steps: " + ", ".join(f"{k} {v:.2f} s" for k, v in f.steps.items()))
+    if f.code != 0:
+        print("    stderr: " + f.stderr.strip()[:2000].replace("\n", "\n            "))
+
+
+def medians(runs: list[SyncFigures]) -> None:
+    print(f"  median of {len(runs)} no-change syncs:")
+    print(f"    wall {statistics.median(r.wall for r in runs):.2f} s")
+    for key in ASSETS:
+        values = [r.steps[key] for r in runs if key in r.steps]
+        if values:
+            print(f"    {key:<20} {statistics.median(values):.2f} s")
+    for kind in ("plan", "library"):
+        print(f"    {kind + ' run':<20} {statistics.median(r.runs[kind] for r in runs):.2f} s")
+    print(
+        f"    requests {statistics.median(r.requests for r in runs):.0f}, playlist-track pages "
+        f"{max(r.playlist_tracks for r in runs)} (max), audio {max(r.audio for r in runs)} (max), "
+        f"peak RSS {max(r.peak_mb for r in runs):.0f} MB (max)"
+    )
+
+
+# -- the benchmark --------------------------------------------------------------------
+
+
+def benchmark(args: argparse.Namespace, base: Path, url: str | None) -> None:
+    from tidal_sync_assets.sandbox.server import SandboxServer
+    from tidal_sync_assets.tidal.login import login
+
+    home, root, session_file = base / "dagster_home", base / "library", base / "session.json"
+    marker = base / "first-sync-done"
+    reuse = marker.exists()
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(DAGSTER_YAML, home / "dagster.yaml")
+    url = url or f"sqlite:///{home / 'tidal_sync.db'}"
+
+    started = time.perf_counter()
+    catalog = build_catalog(args)
+    playlists = catalog.own_playlists()
+    entries = sum(len(p.track_ids) for p in playlists)
+    print(
+        f"account: {len(playlists)} playlists, {len(catalog.tracks())} tracks, {entries} "
+        f"playlist entries, audio {args.audio_seconds} s/track; built in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    print(
+        f"machine: {os.cpu_count()} cpus; database {url.split('://')[0]}; "
+        f"download workers {args.workers}; work dir {base}"
+    )
+    profile = set(args.profile or ())
+    with SandboxServer(catalog) as sandbox:
+        os.environ.update(
+            {
+                "DAGSTER_HOME": str(home),
+                "TIDAL_SYNC_API_BASE": sandbox.base_url,
+                "TIDAL_SYNC_LIBRARY_ROOT": str(root),
+                "TIDAL_SYNC_DATABASE_URL": url,
+                "TIDAL_SYNC_SESSION_FILE": str(session_file),
+                "TIDAL_SYNC_RATE_LIMIT": str(args.rate_limit),
+                "TIDAL_SYNC_DOWNLOAD_WORKERS": str(args.workers),
+            }
+        )
+        login(session_file, sandbox.base_url, print_fn=lambda _: None)
+
+        def sync(label: str, phase: str) -> SyncFigures:
+            figures = run_sync(label, sandbox, url, args.tracemalloc, phase in profile)
+            show(figures)
+            return figures
+
+        if reuse:
+            print(f"first sync: reusing the library synced before in {base}")
+            first = None
+        else:
+            print("first sync (empty library):")
+            first = sync("first sync", "first")
+            if args.state is not None:
+                marker.write_text("the first sync of this account is done\n")
+        files = lstat_walk(root)
+        print(f"  library: {files} entries under Playlists/")
+
+        print("no-change syncs:")
+        quiet = [sync(f"no-change #{i + 1}", "nochange") for i in range(args.quiet_runs)]
+        medians(quiet)
+
+        change = after = None
+        if not args.no_change_only:
+            print(f"change {args.change:.1%} of the account:")
+            changed = change_account(catalog, args.change, args.seed)
+            print("  " + ", ".join(f"{k} {v}" for k, v in changed.items()))
+            marker.unlink(missing_ok=True)  # the library no longer matches the seed's account
+            change = sync("change sync", "change")
+            after = sync("no-change after the change", "nochange")
+
+        floors = []
+        for _ in range(args.floor_runs):
+            t0 = time.perf_counter()
+            lstat_walk(root)
+            floors.append(time.perf_counter() - t0)
+        floor = statistics.median(floors)
+        print(f"floor: os.scandir + lstat walk of {lstat_walk(root)} entries: median {floor:.3f} s")
+
+    quiet_wall = statistics.median(r.wall for r in quiet)
+    every = [r for r in (first, *quiet, change, after) if r is not None]
+    quiet_all = [r for r in (*quiet, after) if r is not None]
+    peak = max(r.peak_mb for r in every)
+    print("targets:")
+    verdicts = [
+        (
+            f"no-change sync {quiet_wall:.2f} s <= {TARGET_QUIET_FLOOR_RATIO:.0f}x floor "
+            f"({TARGET_QUIET_FLOOR_RATIO * floor:.2f} s)",
+            quiet_wall <= TARGET_QUIET_FLOOR_RATIO * floor,
+        ),
+        (f"no-change sync {quiet_wall:.2f} s < {TARGET_QUIET_SECONDS:.0f} s", quiet_wall < 20),
+        (f"peak RSS {peak:.0f} MB < {TARGET_MB:.0f} MB", peak < TARGET_MB),
+        (
+            "no-change syncs make no playlist-track requests "
+            f"({sum(r.playlist_tracks for r in quiet_all)})",
+            all(r.playlist_tracks == 0 for r in quiet_all),
+        ),
+        ("every sync exited 0", all(r.code == 0 for r in every)),
+    ]
+    if change is not None and first is not None:
+        download_s = first.wall / max(first.audio, 1) * change.audio
+        verdicts.insert(
+            2,
+            (
+                f"1%-change sync {change.wall:.2f} s < {TARGET_CHANGE_SECONDS:.0f} s + download "
+                f"time (~{download_s:.1f} s for {change.audio} downloads at the first sync's pace)",
+                change.wall < TARGET_CHANGE_SECONDS + download_s,
+            ),
+        )
+    for text, met in verdicts:
+        print(f"  [{'met' if met else 'MISSED'}] {text}")
+    print(f"process ru_maxrss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--playlists", type=int, default=1_000)
+    parser.add_argument("--tracks", type=int, default=50_000)
+    parser.add_argument(
+        "--entries-per-track", type=float, default=3.0, help="playlist entries per track"
+    )
+    parser.add_argument("--audio-seconds", type=float, default=0.05, help="synthesized audio")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quiet-runs", type=int, default=3, help="no-change syncs (>= 3)")
+    parser.add_argument("--change", type=float, default=0.01, help="share of entries changed")
+    parser.add_argument("--floor-runs", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=8, help="TIDAL_SYNC_DOWNLOAD_WORKERS")
+    parser.add_argument("--rate-limit", type=float, default=100_000.0)
+    parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL server URL (e.g. postgresql+psycopg://127.0.0.1:5432/): a fresh "
+        "database is created there and dropped afterwards; default: SQLite",
+    )
+    parser.add_argument("--tracemalloc", action="store_true", help="also trace (slow)")
+    parser.add_argument(
+        "--profile",
+        action="append",
+        choices=("first", "nochange", "change"),
+        help="profile these syncs with pyinstrument (text to the temp dir)",
+    )
+    parser.add_argument(
+        "--state",
+        type=Path,
+        help="keep the work (library, databases) in this folder; when it already holds a "
+        "first sync of the same account (same sizes and seed), reuse it instead of syncing "
+        "from scratch (SQLite only; for iterating on the no-change path)",
+    )
+    parser.add_argument("--no-change-only", action="store_true", help="skip the 1%%-change phase")
+    args = parser.parse_args(argv)
+    if args.state is not None and args.database_url:
+        parser.error("--state works with SQLite only")
+
+    base = args.state or Path(tempfile.mkdtemp(prefix="sync-bench-"))
+    base.mkdir(parents=True, exist_ok=True)
+    try:
+        with contextlib.ExitStack() as stack:
+            url = None
+            if args.database_url:
+                url = stack.enter_context(postgres_database(args.database_url))
+            benchmark(args, base, url)
+    finally:
+        if args.state is None:
+            shutil.rmtree(base, ignore_errors=True)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

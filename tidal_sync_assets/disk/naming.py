@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import TypeVar
 
 from tidal_sync_assets.tidal.snapshot import TidalTrack
@@ -32,16 +33,21 @@ _SUFFIX_NUMBER = re.compile(r" \(([1-9][0-9]{0,5})\)")
 K = TypeVar("K", str, int)
 
 
+@lru_cache(maxsize=1 << 18)  # a library names each track once per playlist it is in
 def sanitize_component(name: str, max_bytes: int = MAX_COMPONENT_BYTES) -> str:
     """One path component that is valid on every OS and at most ``max_bytes`` UTF-8.
 
     Idempotent: sanitizing a sanitized name returns it unchanged.
     """
-    text = unicodedata.normalize("NFC", name)
-    text = "".join(
-        _REPLACEMENT if ch in _FORBIDDEN or unicodedata.category(ch) in _DROPPED_CATEGORIES else ch
-        for ch in text
-    )
+    if name.isascii() and name.isprintable() and _FORBIDDEN.isdisjoint(name):
+        text = name  # the common case: already NFC, nothing to replace
+    else:
+        text = "".join(
+            _REPLACEMENT
+            if ch in _FORBIDDEN or unicodedata.category(ch) in _DROPPED_CATEGORIES
+            else ch
+            for ch in unicodedata.normalize("NFC", name)
+        )
     text = _trim(_truncate(text.strip(), max_bytes))
     if text.startswith("."):
         # Hidden on Unix, and "." / ".." are not names at all.

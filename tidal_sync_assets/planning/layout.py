@@ -223,7 +223,8 @@ def _assign_names(
     are assigned again.
     """
     claims = dict(claims)
-    blocked = [name for name in present if name not in set(claims.values())]
+    claimed = set(claims.values())
+    blocked = [name for name in present if name not in claimed]
     while True:
         blockers: list[tuple[int, str, str | None]] = [
             (-1 - i, name, name) for i, name in enumerate(blocked)

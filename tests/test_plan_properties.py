@@ -328,11 +328,8 @@ def sync(library: Library, world: World) -> Plan:
         workers=1,
         open_session=_no_tidal,
     )
-    # Deleted playlists last: Executor._remove_folder does not yet wait for the primaries
-    # that move out of the folder (another partition's MOVE_PRIMARY); see
-    # test_a_deleted_playlist_whose_partition_runs_first_still_loses_its_folder.
-    removed = set(world.removed)
-    for playlist in sorted(outcome.partitions, key=lambda p: (p in removed, p)):
+    # Partitions in UUID order, deleted playlists included: order must not matter.
+    for playlist in sorted(outcome.partitions):
         result = executor.run_playlist(playlist)
         assert result.ok, [(a.kind.value, a.source, a.target, e) for a, e in result.failed]
         assert not result.skipped, [(a.kind.value, a.target, e) for a, e in result.skipped]
@@ -531,11 +528,6 @@ def test_any_library_after_any_tidal_change_is_synced_exactly(
             check_library(library, world, before)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Executor._remove_folder runs before another partition's MOVE_PRIMARY out of "
-    "the folder and reports the folder as holding the user's files (library/execute.py)",
-)
 def test_a_deleted_playlist_whose_partition_runs_first_still_loses_its_folder(
     template: tuple[Path, bytes],
 ) -> None:

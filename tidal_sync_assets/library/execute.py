@@ -281,8 +281,17 @@ class Executor:
             )
         store.forget_path(self.engine, source)
 
-    def _remove_folder(self, action: Action, _: PlaylistOutcome) -> str | None:
+    def _remove_folder(self, action: Action, outcome: PlaylistOutcome) -> str | None:
         folder = _need(action.source)
+        # Primaries that other playlists take over leave this folder first,
+        # whichever partition would otherwise have moved them later.
+        for pending in self._actions:
+            if (
+                pending.kind in PRIMARY_KINDS
+                and pending.track_id is not None
+                and (pending.source or "").startswith(folder + "/")
+            ):
+                self._ensure_primary(pending.track_id, outcome)
         removed = remove_empty_folder(folder, root=self.root)
         store.remove_playlist(self.engine, _need(action.playlist_id))
         return None if removed else "the folder still holds the user's own files"

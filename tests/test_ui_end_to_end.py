@@ -223,7 +223,11 @@ def test_sync_fail_one_playlist_and_backfill_it_through_the_ui(ui: UiWorld) -> N
     phase("backfill")
 
     why = {run["runId"]: run_failures(graphql, run["runId"]) for run in backfill["runs"]}
-    assert backfill["status"] in ("COMPLETED", "COMPLETED_SUCCESS"), (backfill, why)
+    assert backfill["status"] in ("COMPLETED", "COMPLETED_SUCCESS"), (
+        backfill,
+        why,
+        ui.webserver.log_tail(),
+    )
     assert backfill["isAssetBackfill"]
     assert [run["status"] for run in backfill["runs"]] == ["SUCCESS"], (backfill, why)
     backfill_run = backfill["runs"][0]["runId"]

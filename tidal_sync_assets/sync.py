@@ -2,8 +2,9 @@
 
 Two runs, both visible in the Dagster UI: the planning run (both snapshots,
 the diff and the plan, with their blocking checks), then — unless a guard
-held the plan or this is a dry run — one library run over every playlist
-partition (a single run, not one per playlist).
+held the plan, this is a dry run, or the plan has nothing to do — one
+library run over every playlist partition (a single run, not one per
+playlist).
 """
 
 from __future__ import annotations
@@ -112,7 +113,10 @@ def run_sync(
         report.plan = sorted(grouped.items())
         return report
     keys = dagster.get_dynamic_partitions(PLAYLIST_PARTITIONS)
-    if keys:
+    pending = [a for a in actions if not selected or a.playlist_id in selected]
+    # Nothing to do: no library run. Dagster's per-partition bookkeeping would
+    # cost more than the whole no-change sync (see bench/sync_benchmark.py).
+    if keys and pending:
         library = defs.resolve_job_def("sync").execute_in_process(
             instance=dagster,
             asset_selection=[AssetKey("playlist_library")],

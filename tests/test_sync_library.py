@@ -199,11 +199,6 @@ def test_a_track_whose_audio_keeps_failing_fails_its_playlist_and_a_backfill_fin
     assert world.track_rows()[track].download_status == DownloadStatus.DOWNLOADED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tidal/fetch.py takes album_artist from tidalapi's track.album.artist, which "
-    "tidalapi fills with the track's own artist (a track's album JSON has no artist)",
-)
 def test_a_compilation_track_is_tagged_with_its_album_artist(sync_world: World) -> None:
     track = story_track(1, "Ember", "Selene Vox", album_artist="Various Artists")
     world = sync_world(story_catalog([track], [story_playlist(WARM_UP, "Warm Up", [1])]))

@@ -132,6 +132,7 @@ def load_tracks(engine: Engine, tidal_ids: Iterable[int] | None = None) -> dict[
                 artists=(row.artist,),
                 album=row.album,
                 album_artist=row.album_artist,
+                album_id=row.album_id,
                 track_number=row.track_number,
                 isrc=row.isrc,
                 duration=row.duration,

@@ -31,7 +31,7 @@ _TRACK_FIELDS = (
     "title",
     "artist",
     "album",
-    "album_artist",
+    "album_id",
     "track_number",
     "isrc",
     "duration",

@@ -14,7 +14,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -78,6 +78,8 @@ class Executor:
     _actions: list[Action] = field(default_factory=list)
     _status: dict[int, ActionStatus] = field(default_factory=dict)
     _tracks: dict[int, TidalTrack] = field(default_factory=dict)
+    _album_artists: dict[int, str | None] = field(default_factory=dict)
+    _albums_reachable: bool = True
 
     def __post_init__(self) -> None:
         # An executor only exists under the library lock (one sync at a time), so
@@ -217,6 +219,7 @@ class Executor:
         self._clear(target, track.tidal_id)
         store.set_download_state(self.engine, track.tidal_id, DownloadStatus.DOWNLOADING)
         try:
+            track = self._with_album_artist(track)
             path, size = download_primary(self._tidal(), track, self.quality, target, self.root)
         except TrackUnavailable as exc:
             store.set_download_state(self.engine, track.tidal_id, DownloadStatus.ERROR, str(exc))
@@ -235,7 +238,7 @@ class Executor:
         if source != target:
             self._clear(target, track.tidal_id)
             atomic_move(source, target, root=self.root)
-        write_tags(self._paths.resolve(target), tags_for(track))
+        write_tags(self._paths.resolve(target), tags_for(self._with_album_artist(track)))
         size = self._paths.resolve(target).stat().st_size
         store.set_primary(self.engine, track.tidal_id, action.playlist_id, target, size)
 
@@ -244,7 +247,7 @@ class Executor:
         source, target = _need(action.source), _need(action.target)
         self._clear(target, track.tidal_id, keep=source)
         atomic_move(source, target, root=self.root, overwrite=True)
-        write_tags(self._paths.resolve(target), tags_for(track))
+        write_tags(self._paths.resolve(target), tags_for(self._with_album_artist(track)))
         size = self._paths.resolve(target).stat().st_size
         store.set_primary(self.engine, track.tidal_id, action.playlist_id, target, size)
 
@@ -325,6 +328,23 @@ class Executor:
         if action is not None and self._status.get(action.seq) is ActionStatus.SKIPPED:
             return "its primary is unavailable on TIDAL"
         return None
+
+    def _with_album_artist(self, track: TidalTrack) -> TidalTrack:
+        """``track`` with its album artist, looked up once per album (best effort)."""
+        if track.album_artist or track.album_id is None:
+            return track
+        album = track.album_id
+        if album not in self._album_artists and self._albums_reachable:
+            try:
+                artist = self._tidal().album(str(album)).artist
+                self._album_artists[album] = artist.name if artist else None
+            except Exception as exc:  # tagging goes on without it; the next sync tries again
+                log.warning("album %s: album artist unknown (%s)", album, _describe(exc))
+                self._albums_reachable = False
+        name = self._album_artists.get(album)
+        if name:
+            store.set_album_artist(self.engine, album, name)
+        return replace(track, album_artist=name) if name else track
 
     def _tidal(self) -> tidalapi.Session:
         with self._session_lock:

@@ -231,13 +231,14 @@ def _to_playlist(
 def _to_track(track: tidalapi.Track, raw: Mapping[str, Any]) -> TidalTrack:
     """Convert a parsed track; ``raw`` fills what tidalapi skips for unavailable tracks."""
     album = track.album
-    album_artist = album.artist.name if album is not None and album.artist else None
+    # A playlist's track JSON carries no album artist (tidalapi fills in the
+    # track's own artist): it is looked up per album when a file is tagged.
     return TidalTrack(
         tidal_id=int(track.id),
         title=track.title,
         artists=tuple(a.name for a in track.artists or () if a.name),
         album=album.name if album is not None else None,
-        album_artist=album_artist,
+        album_id=int(album.id) if album is not None and album.id else None,
         track_number=track.track_num,
         isrc=track.isrc or raw.get("isrc") or None,
         duration=track.duration,

@@ -18,7 +18,8 @@ class TidalTrack:
     title: str
     artists: tuple[str, ...]
     album: str | None = None
-    album_artist: str | None = None
+    album_artist: str | None = None  # unknown until the album itself is looked up
+    album_id: int | None = None
     track_number: int | None = None
     isrc: str | None = None
     duration: int | None = None  # seconds

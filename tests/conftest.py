@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.sandbox",
     "tests.fixtures.library",
     "tests.fixtures.sync",
+    "tests.fixtures.reliability",
 ]

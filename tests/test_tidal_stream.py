@@ -67,9 +67,21 @@ def test_a_dash_stream_joins_init_and_segments_in_order(
 def test_a_truncated_audio_part_raises(
     sandbox: SandboxServer, session: tidalapi.Session, tmp_path: Path
 ) -> None:
-    sandbox.faults.add(FaultRule(path=r"/_audio/.*/dash/2\.flac", kind="truncate", after_bytes=100))
+    # Every try of the part is cut short (one cut part is fetched again: see below).
+    sandbox.faults.add(
+        FaultRule(path=r"/_audio/.*/dash/2\.flac", kind="truncate", after_bytes=100, times=None)
+    )
     with pytest.raises(TruncatedDownload):
         download_track(session, AFTERGLOW, "HI_RES_LOSSLESS", tmp_path / "track.part")
+
+
+def test_a_part_cut_short_once_is_fetched_again_from_its_start(
+    sandbox: SandboxServer, session: tidalapi.Session, tmp_path: Path
+) -> None:
+    sandbox.faults.add(FaultRule(path=r"/_audio/.*/dash/2\.flac", kind="truncate", after_bytes=100))
+    dest = tmp_path / "track.part"
+    download_track(session, AFTERGLOW, "HI_RES_LOSSLESS", dest)
+    assert dest.read_bytes() == track_flac(AFTERGLOW, 1.5)
 
 
 def test_a_5xx_on_audio_is_retried(

@@ -198,6 +198,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"tidal-sync: {message}", file=sys.stderr)
         return EXIT_CANNOT_START
+    except OSError as error:  # the disk refused: read-only, full, no permission
+        where = f" ({error.filename})" if error.filename else ""
+        print(f"tidal-sync: {error.strerror or error}{where}", file=sys.stderr)
+        return EXIT_CANNOT_START
     except KeyboardInterrupt:
         return 130
 

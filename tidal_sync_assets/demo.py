@@ -48,13 +48,16 @@ def demo_environment(library: Path = DEMO_LIBRARY) -> Iterator[SandboxServer]:
         yield sandbox
 
 
+def ui_command() -> list[str]:
+    """The ``dagster dev`` command line of ``--ui``: loopback only, never all interfaces."""
+    return [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-w", "workspace.yaml"]
+
+
 def run_ui() -> int:
     """``dagster dev`` on 127.0.0.1 with the code location wired to the sandbox."""
     with demo_environment() as sandbox:
         print(f"Sandbox TIDAL at {sandbox.base_url}; demo library in {DEMO_LIBRARY.absolute()}")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-w", "workspace.yaml"]
-        )
+        process = subprocess.Popen(ui_command())
         try:
             return process.wait()
         except KeyboardInterrupt:

@@ -29,7 +29,7 @@ from tidal_sync_assets.settings import (
 )
 from tidal_sync_assets.tidal.http import RetryPolicy
 from tidal_sync_assets.tidal.ratelimit import DEFAULT_REQUESTS_PER_SECOND, RateLimiter
-from tidal_sync_assets.tidal.session import open_session
+from tidal_sync_assets.tidal.session import DEFAULT_TIMEOUT, open_session
 
 
 @cache
@@ -60,11 +60,13 @@ class TidalResource(ConfigurableResource):
     requests_per_second: float = DEFAULT_REQUESTS_PER_SECOND
     retry_attempts: int = 5
     retry_backoff_seconds: float = 0.5  # doubles per attempt, with jitter
+    timeout_seconds: float = DEFAULT_TIMEOUT  # per request: connect, and each read
 
     def open(self) -> tidalapi.Session:
         return open_session(
             Path(self.session_file).expanduser(),
             self.api_base or None,
+            timeout=self.timeout_seconds,
             limiter=RateLimiter(self.requests_per_second),
             retry=RetryPolicy(
                 max_attempts=self.retry_attempts, backoff_base=self.retry_backoff_seconds
@@ -116,6 +118,7 @@ def resources_from_env() -> dict[str, ConfigurableResource]:
             **_field("quality", "TIDAL_SYNC_QUALITY"),
             **_field("download_workers", "TIDAL_SYNC_DOWNLOAD_WORKERS", kind=int),
             **_field("requests_per_second", "TIDAL_SYNC_RATE_LIMIT", kind=float),
+            **_field("timeout_seconds", "TIDAL_SYNC_HTTP_TIMEOUT", kind=float),
         ),
         "library": LibraryResource(
             **_field("root", "TIDAL_SYNC_LIBRARY_ROOT"),

@@ -34,7 +34,9 @@ def verify_library(engine: Engine, root: Path, link_mode: LinkMode) -> Consisten
         primaries = dict(
             connection.execute(
                 select(Track.id, Track.file_path).where(Track.file_path.is_not(None))
-            ).tuples()
+            )
+            .tuples()
+            .all()
         )
         links = connection.execute(
             select(PlaylistTrack.track_id, PlaylistTrack.symlink_path).where(

@@ -9,6 +9,7 @@ they share the rate limit and retry policy of every other TIDAL call.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -33,6 +34,9 @@ QUALITIES: dict[str, Quality] = {
 }
 
 _CHUNK_BYTES = 64 * 1024
+#: Tries per audio part whose body is cut or stalls (the whole request is sent again).
+PART_ATTEMPTS = 3
+PART_RETRY_WAIT_SECONDS = 0.2
 
 
 class TrackUnavailable(Exception):
@@ -50,6 +54,10 @@ class DownloadFailed(Exception):
 
 class TruncatedDownload(DownloadFailed):
     """A part of the audio ended before its announced length."""
+
+
+class DownloadInterrupted(DownloadFailed):
+    """A part's body stalled past the timeout or its connection dropped mid-body."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +98,7 @@ def download_track(
     written = 0
     with dest.open("wb") as out:
         for url in _part_urls(manifest):
-            written += _copy_part(session.request_session, url, out)
+            written += _copy_part_retrying(session.request_session, url, out)
     return DownloadResult(
         bytes_written=written,
         codec=str(manifest.get_codecs()),
@@ -109,6 +117,25 @@ def _part_urls(manifest: tidalapi.media.StreamManifest) -> list[str]:
     return urls
 
 
+def _copy_part_retrying(http: requests.Session, url: str, out: BinaryIO) -> int:
+    """``_copy_part``, again from the part's start when its body was cut or stalled.
+
+    The transport retries a request that fails before its body; a body that breaks
+    off midway surfaces only here, while it is streamed into the file.
+    """
+    start = out.tell()
+    for attempt in range(1, PART_ATTEMPTS + 1):
+        try:
+            return _copy_part(http, url, out)
+        except (TruncatedDownload, DownloadInterrupted):
+            if attempt == PART_ATTEMPTS:
+                raise
+            out.seek(start)
+            out.truncate()
+            time.sleep(PART_RETRY_WAIT_SECONDS * attempt)
+    raise AssertionError("unreachable")
+
+
 def _copy_part(http: requests.Session, url: str, out: BinaryIO) -> int:
     try:
         response = http.get(url, stream=True)
@@ -121,6 +148,9 @@ def _copy_part(http: requests.Session, url: str, out: BinaryIO) -> int:
                 written += len(chunk)
     except requests.exceptions.ChunkedEncodingError:
         raise TruncatedDownload("an audio part ended before its announced length") from None
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        reason = describe_failure(exc)
+        raise DownloadInterrupted(f"an audio part broke off mid-body ({reason})") from None
     except requests.RequestException as exc:
         reason = describe_failure(exc)
         raise DownloadFailed(f"an audio part could not be fetched ({reason})") from None

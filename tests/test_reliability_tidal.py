@@ -1,0 +1,172 @@
+"""Reliability, TIDAL faults: a misbehaving TIDAL never costs the library a file.
+
+Rate-limit storms, 5xx, connection resets, stalled and cut bodies, a token that expires
+mid-run and a playlist list that comes back short or empty, each injected by the sandbox
+on the wire while `tidal-sync sync` runs against it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable
+
+import pytest
+
+from tests.fixtures.reliability import (
+    AFTERNOON,
+    ALPHA,
+    BOUNCE,
+    CHILL,
+    DELTA,
+    ECHO,
+    Case,
+    small_account,
+    synced,
+)
+from tests.fixtures.sync import SyncWorld, disk_state
+from tidal_sync_assets.sandbox.faults import FaultRule
+
+World = Callable[..., SyncWorld]
+Reliability = Callable[..., Case]
+# Each case is a whole sync or two, some with seconds of Retry-After and backoff.
+pytestmark = pytest.mark.slow
+
+
+def answered(world: SyncWorld, status: int) -> int:
+    return sum(1 for _, _, s in world.sandbox.request_log if s == status)
+
+
+@pytest.mark.parametrize("retry_after", [1, None], ids=["retry-after", "no-retry-after"])
+def test_a_429_storm_is_waited_out(
+    sync_world: World, reliability: Reliability, retry_after: int | None
+) -> None:
+    world = sync_world(small_account())
+    case = reliability("tidal", world)
+    for path in (r"^/v1/", rf"^/v1/playlists/{BOUNCE}/", r"^/_audio/", r"^/v1/tracks/"):
+        world.sandbox.faults.add(
+            FaultRule(path=path, kind="status", status=429, retry_after=retry_after, times=2)
+        )
+
+    result = world.sync()
+
+    assert result.code == 0, result
+    assert answered(world, 429) == 8
+    case.check()
+
+
+def test_5xx_on_a_tenth_of_requests_fails_only_what_keeps_failing(
+    sync_world: World, reliability: Reliability
+) -> None:
+    world = sync_world(small_account())
+    case = reliability("tidal", world)
+    # Passing 5xx on some requests of every kind (retried away) ...
+    for path, status in [
+        (r"^/v1/users/\d+/playlists", 500),
+        (rf"^/v1/playlists/{CHILL}/", 502),
+        (rf"^/_audio/{ALPHA}\b", 503),
+        (rf"^/v1/tracks/{DELTA}/", 504),
+    ]:
+        world.sandbox.faults.add(FaultRule(path=path, kind="status", status=status, times=1))
+    # ... and one track whose audio never comes.
+    world.sandbox.faults.add(
+        FaultRule(path=rf"^/_audio/{ECHO}\b", kind="status", status=500, times=None)
+    )
+
+    result = world.sync()
+
+    assert result.code == 1, result
+    assert "Chill failed" in result.err
+    assert "Afternoon" not in result.err and "Bounce" not in result.err
+    world.sandbox.faults.clear()
+    case.check()
+
+
+def test_connection_resets_are_retried(sync_world: World, reliability: Reliability) -> None:
+    world = sync_world(small_account())
+    case = reliability("tidal", world)
+    for path in (r"^/v1/sessions", rf"^/v1/playlists/{AFTERNOON}/", r"^/v1/tracks/", r"^/_audio/"):
+        world.sandbox.faults.add(FaultRule(path=path, kind="reset", times=2))
+
+    result = world.sync()
+
+    assert result.code == 0, result
+    assert answered(world, 0) == 8
+    case.check()
+
+
+def test_bodies_slower_than_the_timeout_are_given_up_and_retried(
+    sync_world: World, reliability: Reliability, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = sync_world(small_account())
+    monkeypatch.setenv("TIDAL_SYNC_HTTP_TIMEOUT", "0.5")
+    importlib.reload(importlib.import_module("tidal_sync_assets.definitions"))
+    case = reliability("tidal", world)
+    for path in (rf"^/v1/playlists/{BOUNCE}/(tracks|items)", r"^/v1/tracks/", r"^/_audio/"):
+        world.sandbox.faults.add(
+            FaultRule(path=path, kind="slow", delay=2.0, during_body=True, times=1)
+        )
+
+    result = world.sync()
+
+    assert result.code == 0, result
+    case.check()
+
+
+def test_truncated_audio_never_reaches_a_final_name(
+    sync_world: World, reliability: Reliability
+) -> None:
+    world = sync_world(small_account())
+    case = reliability("tidal", world)
+    world.sandbox.faults.add(
+        FaultRule(path=r"^/_audio/", kind="truncate", after_bytes=300, times=3)
+    )
+
+    result = world.sync()
+
+    assert result.code == 0, result
+    case.check()
+
+
+def test_an_access_token_that_expires_mid_run_is_refreshed(
+    sync_world: World, reliability: Reliability
+) -> None:
+    world = synced(sync_world(small_account()))
+    before = json.loads(world.session_file.read_text())["access_token"]["data"]
+    world.catalog.add_playlist_tracks(CHILL, [ALPHA, DELTA])
+    case = reliability("tidal", world)
+    world.sandbox.faults.add(FaultRule(path=rf"^/v1/playlists/{CHILL}/", kind="expire_token"))
+    world.sandbox.faults.add(FaultRule(path=r"^/v1/tracks/", kind="expire_token"))
+
+    result = world.sync()
+
+    assert result.code == 0, result
+    after = json.loads(world.session_file.read_text())["access_token"]["data"]
+    assert after != before
+    assert world.session_file.stat().st_mode & 0o777 == 0o600
+    case.check()
+
+
+@pytest.mark.parametrize("left", [1, 0], ids=["short", "empty"])
+def test_a_short_or_empty_playlist_list_is_held_and_trashes_nothing(
+    sync_world: World, reliability: Reliability, left: int
+) -> None:
+    world = synced(sync_world(small_account()))
+    case = reliability("tidal", world)
+    gone = [world.catalog.playlist(u) for u in (CHILL, BOUNCE, AFTERNOON)[: 3 - left]]
+    for playlist in gone:
+        assert playlist is not None
+        world.catalog.remove_playlist(playlist.uuid)
+    before = disk_state(world.root)
+
+    result = world.sync()
+
+    assert result.code == 2, result
+    assert "--allow-mass-removal" in result.err
+    assert disk_state(world.root) == before
+    assert not (world.root / ".tidal-sync" / "trash" / "manifest.jsonl").exists()
+    assert world.audio_requests() == []
+    case.check(converge=False)
+    for playlist in gone:  # TIDAL answers in full again
+        world.catalog.put_playlist(playlist)  # type: ignore[arg-type]
+    case.check()

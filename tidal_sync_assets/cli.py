@@ -18,8 +18,10 @@ from typing import Any
 
 from tidal_sync_assets.database import DatabaseUnavailable, make_engine, redact
 from tidal_sync_assets.database.migrations import upgrade
+from tidal_sync_assets.database.scan_store import library_seen
 from tidal_sync_assets.disk.lock import LibraryBusy, library_lock
 from tidal_sync_assets.disk.paths import LibraryRootMissing
+from tidal_sync_assets.disk.scan import root_missing
 from tidal_sync_assets.disk.trash import ALL, Trash
 from tidal_sync_assets.settings import ConfigurationError, Settings
 from tidal_sync_assets.tidal.session import TidalLoginRequired, TidalUnavailable
@@ -54,7 +56,12 @@ def _sync(args: argparse.Namespace) -> int:
     if root.is_dir():
         with library_lock(root, LOCK_WAIT_SECONDS):
             return _sync_locked(args)
-    return _sync_locked(args)  # the library asset creates (first sync) or refuses the root
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    if library_seen(engine):  # an unmounted drive: say so, touch nothing
+        print(f"tidal-sync: {root_missing(root)}", file=sys.stderr)
+        return EXIT_CANNOT_START
+    return _sync_locked(args)  # the first sync of a new library creates its root
 
 
 def _sync_locked(args: argparse.Namespace) -> int:

@@ -4,11 +4,10 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from dagster import Failure, MaterializeResult, asset
-from sqlalchemy import func, select
 
 from tidal_sync_assets.assets.metadata import markdown_table
-from tidal_sync_assets.database import ScanRecord
 from tidal_sync_assets.database.scan_store import (
+    library_seen,
     load_entries,
     load_managed_paths,
     load_tracks,
@@ -17,7 +16,7 @@ from tidal_sync_assets.database.scan_store import (
 )
 from tidal_sync_assets.disk.entry import Ownership
 from tidal_sync_assets.disk.match import match_entries
-from tidal_sync_assets.disk.scan import scan_library
+from tidal_sync_assets.disk.scan import root_missing, scan_library
 from tidal_sync_assets.resources import DatabaseResource, LibraryResource
 
 
@@ -36,14 +35,8 @@ def filesystem_snapshot(database: DatabaseResource, library: LibraryResource) ->
     engine = database.engine()
     root = library.root_path()
     if not root.is_dir():
-        with engine.connect() as connection:
-            scans = connection.execute(select(func.count()).select_from(ScanRecord)).scalar_one()
-        if scans:
-            raise Failure(
-                description=f"The library root {root} does not exist (is the drive mounted?). "
-                "Nothing was created or removed; mount it or set TIDAL_SYNC_LIBRARY_ROOT.",
-                allow_retries=False,
-            )
+        if library_seen(engine):
+            raise Failure(description=root_missing(root), allow_retries=False)
         root.mkdir(parents=True)  # the first sync of a library the database has never seen
     started = datetime.now(UTC)
     result = scan_library(root, load_entries(engine))

@@ -99,6 +99,12 @@ def _row(
     }
 
 
+def library_seen(engine: Engine) -> bool:
+    """Whether this database has scanned a library before (its root must exist now)."""
+    with engine.connect() as connection:
+        return connection.execute(select(ScanRecord.id).limit(1)).first() is not None
+
+
 def load_entries(engine: Engine) -> dict[str, ScannedEntry]:
     """The latest scan, by path."""
     with engine.connect() as connection:

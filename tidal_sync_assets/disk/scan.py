@@ -19,6 +19,7 @@ from types import MappingProxyType
 
 from tidal_sync_assets.disk.entry import EntryKind, ScannedEntry
 from tidal_sync_assets.disk.link_resolution import LinkResolver
+from tidal_sync_assets.disk.paths import LibraryRootMissing
 from tidal_sync_assets.disk.tag_reading import TagReader
 
 PLAYLISTS = "Playlists"
@@ -32,15 +33,19 @@ EMPTY_AUDIO = "unreadable audio: empty file"
 _NOTHING: Mapping[str, ScannedEntry] = MappingProxyType({})
 
 
-class LibraryRootMissing(FileNotFoundError):
-    """The library root does not exist (the scan creates nothing)."""
-
-
 @dataclass(frozen=True, slots=True)
 class ScanResult:
     entries: list[ScannedEntry]
     reread: int  # audio files whose tags were read this time
     errors: list[ScannedEntry]  # the entries of ``entries`` that carry an ``error``
+
+
+def root_missing(root: Path) -> str:
+    """What to tell the user when a library the database knows has no root."""
+    return (
+        f"The library root {root} does not exist (is the drive mounted?). Nothing was "
+        "created or removed; mount it or set TIDAL_SYNC_LIBRARY_ROOT."
+    )
 
 
 def is_internal(path: str) -> bool:
@@ -60,7 +65,7 @@ def scan_library(
 ) -> ScanResult:
     """Snapshot ``<root>/Playlists``; ``previous`` (by path) spares re-reading unchanged tags."""
     if not os.path.isdir(root):
-        raise LibraryRootMissing(f"library root {root} does not exist")
+        raise LibraryRootMissing(root)
     real_root = os.path.realpath(root)
     entries: list[ScannedEntry] = []
     reread = 0

@@ -141,9 +141,10 @@ class Executor:
         action = self._primary_action.get(track)
         if action is None:
             return store.primary_path(self.engine, track) is not None
-        with track_lock(self.root, track):
-            if not self._settled(action):
-                self._attempt(action, outcome)
+        if not self._settled(action):  # settled ones need no lock: their status never reverts
+            with track_lock(self.root, track):
+                if not self._settled(action):
+                    self._attempt(action, outcome)
         return self._status.get(action.seq) is ActionStatus.DONE
 
     def _settled(self, action: Action) -> bool:

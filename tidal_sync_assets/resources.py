@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from tidal_sync_assets.database import make_engine
 from tidal_sync_assets.database.migrations import upgrade
+from tidal_sync_assets.planning.guard import DEFAULT_MAX_REMOVAL_SHARE
 from tidal_sync_assets.settings import (
     LINK_MODES,
     QUALITIES,
@@ -84,7 +85,7 @@ class LibraryResource(ConfigurableResource):
 
     root: str = "./library"
     link_mode: str = "symlink"
-    max_removal_share: float = 0.2
+    max_removal_share: float = DEFAULT_MAX_REMOVAL_SHARE
 
     def root_path(self) -> Path:
         return Path(self.root).expanduser().absolute()

@@ -63,6 +63,7 @@ def tidal_snapshot(
     incomplete = [p for p in snapshot.playlists if not p.complete]
     return MaterializeResult(
         metadata={
+            "snapshot id": outcome.snapshot_id,
             "playlists": len(snapshot.playlists),
             "tracks fetched": len(snapshot.tracks),
             "entries": outcome.entries,

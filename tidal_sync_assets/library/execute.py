@@ -368,7 +368,3 @@ def _label(action: Action) -> str:
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def failures_table(outcome: PlaylistOutcome) -> list[tuple[str, str, str]]:
-    return [(a.kind.value, a.target or a.source or "", error) for a, error in outcome.failed]

@@ -127,26 +127,41 @@ def save_diff(engine: Engine, diff: Diff) -> None:
     for (playlist, _), state in diff.entries.items():
         by_playlist[playlist].add(state)
     with engine.begin() as connection:
-        ids = dict(connection.execute(select(Playlist.tidal_id, Playlist.id)).tuples().all())
-        track_ids = dict(connection.execute(select(Track.tidal_id, Track.id)).tuples().all())
+        playlists = {
+            row.id: row
+            for row in connection.execute(
+                select(Playlist.id, Playlist.tidal_id, Playlist.sync_status)
+            )
+        }
+        tracks = dict(connection.execute(select(Track.id, Track.tidal_id)).tuples().all())
+        current = connection.execute(
+            select(
+                PlaylistTrack.id,
+                PlaylistTrack.playlist_id,
+                PlaylistTrack.track_id,
+                PlaylistTrack.sync_status,
+                PlaylistTrack.symlink_valid,
+            ).where(PlaylistTrack.position.is_not(None))
+        ).all()
+        # Only what changed is written: a library in step writes (almost) nothing.
+        changed = []
+        for row in current:
+            key = (playlists[row.playlist_id].tidal_id, tracks[row.track_id])
+            entry = diff.entries.get(key)
+            if entry is None:
+                continue
+            status = _ENTRY_STATUS[entry]
+            valid = entry is EntryState.LINK if layout.is_link(*key) else None
+            if (row.sync_status, row.symlink_valid) != (status, valid):
+                changed.append({"row": row.id, "status": status, "valid": valid})
         statement = (
             update(PlaylistTrack)
-            .where(PlaylistTrack.playlist_id == bindparam("p_id"))
-            .where(PlaylistTrack.track_id == bindparam("t_id"))
-            .where(PlaylistTrack.position.is_not(None))
+            .where(PlaylistTrack.id == bindparam("row"))
             .values(sync_status=bindparam("status"), symlink_valid=bindparam("valid"))
+            .execution_options(synchronize_session=False)
         )
-        rows = [
-            {
-                "p_id": ids[playlist],
-                "t_id": track_ids[track],
-                "status": _ENTRY_STATUS[state],
-                "valid": state is EntryState.LINK if layout.is_link(playlist, track) else None,
-            }
-            for (playlist, track), state in diff.entries.items()
-        ]
-        for batch in chunks(rows, 5_000):
-            connection.execute(statement.execution_options(synchronize_session=False), batch)
+        for batch in chunks(changed, 5_000):
+            connection.execute(statement, batch)
         connection.execute(
             update(PlaylistTrack)
             .where(PlaylistTrack.position.is_(None))
@@ -173,13 +188,16 @@ def save_diff(engine: Engine, diff: Diff) -> None:
                 .execution_options(synchronize_session=False),
                 batch,
             )
+        was = {row.tidal_id: row.sync_status for row in playlists.values()}
         for playlist, states in by_playlist.items():
-            connection.execute(
-                update(Playlist)
-                .where(Playlist.tidal_id == playlist)
-                .where(Playlist.removed_from_tidal.is_(False))
-                .values(sync_status=_playlist_status(states))
-            )
+            wanted = _playlist_status(states)
+            if was.get(playlist) != wanted:
+                connection.execute(
+                    update(Playlist)
+                    .where(Playlist.tidal_id == playlist)
+                    .where(Playlist.removed_from_tidal.is_(False))
+                    .values(sync_status=wanted)
+                )
 
 
 def _playlist_status(states: set[EntryState]) -> PlaylistSyncStatus:

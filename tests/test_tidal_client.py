@@ -13,7 +13,6 @@ import socket
 import stat
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 import tidalapi
 
+from tests.fixtures.sandbox import BIG_PLAYLIST, track_requests
 from tidal_sync_assets.sandbox.catalog import Playlist, Track
 from tidal_sync_assets.sandbox.faults import FaultRule
 from tidal_sync_assets.sandbox.server import SandboxServer
@@ -36,7 +36,6 @@ from tidal_sync_assets.tidal.session import (
 )
 
 FAST_RETRY = RetryPolicy(max_attempts=4, backoff_base=0.01, backoff_max=0.05, retry_after_cap=5)
-BIG_PLAYLIST = "b19b19b1-0000-4000-8000-000000002500"
 
 
 def fast_limiter() -> RateLimiter:
@@ -54,45 +53,6 @@ def session_file(sandbox: SandboxServer, tmp_path: Path) -> Path:
 @pytest.fixture
 def session(sandbox: SandboxServer, session_file: Path) -> tidalapi.Session:
     return open_session(session_file, sandbox.base_url, retry=FAST_RETRY, limiter=fast_limiter())
-
-
-@pytest.fixture
-def big_playlist(sandbox: SandboxServer) -> Iterator[Playlist]:
-    """A 2,500-track playlist of the user's (one track in it twice)."""
-    first = 5_000_000
-    for i in range(2_499):
-        sandbox.catalog.put_track(
-            Track(
-                id=first + i,
-                title=f"Tool {i}",
-                artists=("Loop Unit",),
-                album="Tools",
-                album_artist="Loop Unit",
-                track_number=i % 12 + 1,
-                isrc=f"QZTST{i:07d}",
-                duration=200,
-                audio_seconds=0.2,
-            )
-        )
-    ids = (*range(first, first + 2_499), first)
-    playlist = Playlist(
-        uuid=BIG_PLAYLIST,
-        title="Everything",
-        description="all of it",
-        last_updated=datetime(2024, 5, 1, tzinfo=UTC),
-        creator=sandbox.catalog.user.id,
-        track_ids=ids,
-    )
-    sandbox.catalog.put_playlist(playlist)
-    yield playlist
-
-
-def track_requests(sandbox: SandboxServer, uuid: str = "") -> list[tuple[str, str, int]]:
-    return [
-        e
-        for e in sandbox.request_log
-        if e[1].startswith(f"/v1/playlists/{uuid}") and "/tracks" in e[1]
-    ]
 
 
 def test_login_writes_a_private_session_file_that_opens(

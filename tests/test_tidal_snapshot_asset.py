@@ -36,6 +36,7 @@ from dagster import (
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from tests.fixtures.sandbox import BIG_PLAYLIST, track_requests
 from tidal_sync_assets.assets.planning import library_diff
 from tidal_sync_assets.assets.tidal import COMPLETE_CHECK, tidal_snapshot
 from tidal_sync_assets.database.models import (
@@ -49,7 +50,6 @@ from tidal_sync_assets.database.models import (
 from tidal_sync_assets.partitions import PLAYLIST_PARTITIONS
 from tidal_sync_assets.resources import DatabaseResource, LibraryResource, TidalResource
 from tidal_sync_assets.sandbox.catalog import Playlist as CatalogPlaylist
-from tidal_sync_assets.sandbox.catalog import Track as CatalogTrack
 from tidal_sync_assets.sandbox.faults import FaultRule
 from tidal_sync_assets.sandbox.server import SandboxServer
 from tidal_sync_assets.tidal.login import login
@@ -57,7 +57,6 @@ from tidal_sync_assets.tidal.login import login
 WARM_UP = "5a1d0b00-0000-4000-8000-000000000001"  # 11 entries, track 1003 at 2 and 10
 PEAK_TIME = "5a1d0b00-0000-4000-8000-000000000002"
 DEEP_HOUSE = "5a1d0b00-0000-4000-8000-000000000008"
-BIG_PLAYLIST = "b19b19b1-0000-4000-8000-000000002500"
 
 
 @dataclass
@@ -132,45 +131,7 @@ def sqlite_sync(
     made.instance.dispose()
 
 
-@pytest.fixture
-def big_playlist(sandbox: SandboxServer) -> CatalogPlaylist:
-    """A 2,500-track playlist of the user's; its first track is in it twice."""
-    first = 5_000_000
-    for i in range(2_499):
-        sandbox.catalog.put_track(
-            CatalogTrack(
-                id=first + i,
-                title=f"Tool {i}",
-                artists=("Loop Unit",),
-                album="Tools",
-                album_artist="Loop Unit",
-                track_number=i % 12 + 1,
-                isrc=f"QZTST{i:07d}",
-                duration=200,
-                audio_seconds=0.2,
-            )
-        )
-    playlist = CatalogPlaylist(
-        uuid=BIG_PLAYLIST,
-        title="Everything",
-        description="all of it",
-        last_updated=datetime(2024, 5, 1, tzinfo=UTC),
-        creator=sandbox.catalog.user.id,
-        track_ids=(*range(first, first + 2_499), first),
-    )
-    sandbox.catalog.put_playlist(playlist)
-    return playlist
-
-
 # Reading back what happened ------------------------------------------------------------------
-
-
-def track_requests(sandbox: SandboxServer, uuid: str = "") -> list[tuple[str, str, int]]:
-    return [
-        e
-        for e in sandbox.request_log
-        if e[1].startswith(f"/v1/playlists/{uuid}") and "/tracks" in e[1]
-    ]
 
 
 def snapshot_metadata(result: ExecuteInProcessResult) -> dict[str, Any]:

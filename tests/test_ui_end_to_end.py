@@ -27,9 +27,10 @@ from tests.fixtures.webserver import (
     wait_for_run,
 )
 from tidal_sync_assets.database import RunFailure, make_engine
+from tidal_sync_assets.jobs import range_tags
 from tidal_sync_assets.sandbox.catalog import Track
 from tidal_sync_assets.sandbox.faults import FaultRule
-from tidal_sync_assets.sync import PLANNING_ASSETS, RANGE_END, RANGE_START
+from tidal_sync_assets.sync import PLANNING_ASSETS
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -146,7 +147,7 @@ def sync_through_the_ui(graphql: GraphQL) -> tuple[str, str]:
         graphql,
         "sync",
         ["playlist_library"],
-        tags={RANGE_START: keys[0], RANGE_END: keys[-1]},
+        tags=range_tags(keys),
     )
     wait_for_run(graphql, library)
     return planning, library

@@ -10,9 +10,8 @@ from dagster import (
     schedule,
 )
 
-from tidal_sync_assets.jobs import sync_job
+from tidal_sync_assets.jobs import range_tags, sync_job
 from tidal_sync_assets.partitions import PLAYLIST_PARTITIONS
-from tidal_sync_assets.sensors import RANGE_END, RANGE_START
 
 NIGHTLY_CRON = os.environ.get("TIDAL_SYNC_CRON", "0 3 * * *")
 
@@ -27,4 +26,4 @@ def nightly_sync(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
     keys = context.instance.get_dynamic_partitions(PLAYLIST_PARTITIONS)
     if not keys:
         return SkipReason("no playlists known yet: run `tidal-sync sync` once first")
-    return RunRequest(tags={RANGE_START: keys[0], RANGE_END: keys[-1]})
+    return RunRequest(tags=range_tags(keys))

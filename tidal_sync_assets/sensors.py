@@ -25,15 +25,13 @@ from dagster import (
 )
 
 from tidal_sync_assets.database import RunFailure
-from tidal_sync_assets.jobs import sync_job
+from tidal_sync_assets.jobs import range_tags, sync_job
 from tidal_sync_assets.partitions import PLAYLIST_PARTITIONS
 from tidal_sync_assets.resources import DatabaseResource, TidalResource
 from tidal_sync_assets.tidal.fetch import list_playlists
 from tidal_sync_assets.tidal.session import TidalLoginRequired, TidalUnavailable
 
 SENSOR_INTERVAL_SECONDS = 15 * 60
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 
 
 @sensor(
@@ -63,7 +61,7 @@ def tidal_changes(
         run_requests=[
             RunRequest(
                 run_key="tidal-changes-" + sha1(cursor.encode()).hexdigest()[:16],
-                tags={RANGE_START: keys[0], RANGE_END: keys[-1]},
+                tags=range_tags(keys),
                 run_config={"ops": {"playlist_library": {"config": {"playlists": changed}}}},
             )
         ]

@@ -23,13 +23,12 @@ from tidal_sync_assets.assets.tidal import COMPLETE_CHECK
 from tidal_sync_assets.database import PlanAction, Playlist, make_engine
 from tidal_sync_assets.database.migrations import upgrade
 from tidal_sync_assets.database.plan_store import latest_plan, load_actions
+from tidal_sync_assets.jobs import range_tags
 from tidal_sync_assets.partitions import PLAYLIST_PARTITIONS
 from tidal_sync_assets.planning.actions import Action
 from tidal_sync_assets.settings import Settings, dagster_home
 
 PLANNING_ASSETS = ("tidal_snapshot", "filesystem_snapshot", "library_diff", "dedup_plan")
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 # The CLI prints its own one-line outcomes; the full event log is in the UI.
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
@@ -125,7 +124,7 @@ def run_sync(
                 "ops": {"playlist_library": {"config": {"playlists": sorted(selected)}}},
             },
             raise_on_error=False,
-            tags={RANGE_START: keys[0], RANGE_END: keys[-1], "tidal-sync/step": "library"},
+            tags={**range_tags(keys), "tidal-sync/step": "library"},
         )
         if not library.success:
             steps = library.get_step_failure_events()

@@ -99,7 +99,7 @@ class Track(Base):
     artist: Mapped[str] = mapped_column(Text)
     album: Mapped[str | None] = mapped_column(Text)
     album_artist: Mapped[str | None] = mapped_column(Text)
-    album_id: Mapped[int | None] = mapped_column(BigInteger)
+    album_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     track_number: Mapped[int | None] = mapped_column(Integer)
     isrc: Mapped[str | None] = mapped_column(String(16), index=True)
     duration: Mapped[int | None] = mapped_column(Integer)

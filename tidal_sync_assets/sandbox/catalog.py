@@ -91,6 +91,7 @@ class Catalog:
         self._tracks: dict[int, Track] = {}
         self._playlists: dict[str, Playlist] = {}
         self._album_ids: dict[tuple[str, str], int] = {}
+        self._album_tracks: dict[int, dict[int, None]] = {}  # album id -> track ids, in order
         self._artist_ids: dict[str, int] = {}
         for track in tracks:
             if track.id in self._tracks:
@@ -152,7 +153,8 @@ class Catalog:
         return self._artist_ids[name]
 
     def album_tracks(self, album_id: int) -> list[Track]:
-        return [t for t in self.tracks() if self.album_id(t) == album_id]
+        with self._lock:
+            return [self._tracks[t] for t in self._album_tracks.get(album_id, ())]
 
     # Changing ------------------------------------------------------------------------------
 
@@ -219,9 +221,13 @@ class Catalog:
             return self.update_playlist(playlist_uuid, track_ids=kept)
 
     def _add_track(self, track: Track) -> None:
+        replaced = self._tracks.get(track.id)
+        if replaced is not None:
+            self._album_tracks[self.album_id(replaced)].pop(track.id)
         self._tracks[track.id] = track
         album_key = (track.album, track.album_artist)
-        self._album_ids.setdefault(album_key, 500_000 + len(self._album_ids))
+        album = self._album_ids.setdefault(album_key, 500_000 + len(self._album_ids))
+        self._album_tracks.setdefault(album, {})[track.id] = None
         for name in (*track.artists, track.album_artist):
             self._artist_ids.setdefault(name, 900_000 + len(self._artist_ids))
 

@@ -47,6 +47,7 @@ from tidal_sync_assets.database import (
     Playlist,
     Track,
     make_engine,
+    plan_inputs,
     plan_store,
     scan_store,
     tidal_store,
@@ -152,6 +153,24 @@ class World:
                 for uuid, (name, tracks) in sorted(self.playlists.items())
             ),
             tracks={t: self.tracks[t] for t in sorted(wanted)},
+        )
+
+    def quiet_snapshot(self) -> TidalSnapshot:
+        """What a snapshot brings when nothing changed: no playlist fetched again."""
+        moment = EPOCH + timedelta(hours=self.version)
+        return TidalSnapshot(
+            playlists=tuple(
+                TidalPlaylist(
+                    tidal_id=uuid,
+                    name=name,
+                    number_of_tracks=len(tracks),
+                    last_updated=moment,
+                    track_ids=tuple(tracks),
+                    fetched=False,
+                )
+                for uuid, (name, tracks) in sorted(self.playlists.items())
+            ),
+            tracks={},
         )
 
 
@@ -308,17 +327,30 @@ def plan_now(library: Library) -> tuple[LibraryState, Plan]:
     return state, build_plan(state)
 
 
+def store_plan(library: Library, state: LibraryState, plan: Plan) -> int:
+    key = plan_inputs.settings_key(library.link_mode, ".flac")
+    return plan_store.save_plan(
+        library.engine,
+        plan,
+        held_reason=None,
+        link_mode=library.link_mode,
+        managed=len(set(state.primaries.values()) | set(state.links.values())),
+        inputs=plan_inputs.current_inputs(library.engine, key),
+    )
+
+
 def sync(library: Library, world: World) -> Plan:
     engine = library.engine
+    key = plan_inputs.settings_key(library.link_mode, ".flac")
     outcome = tidal_store.save_snapshot(engine, world.snapshot())
     rescan(library)
+    reusable = plan_inputs.unchanged_empty_plan(engine, key)
     state, plan = plan_now(library)
+    # The no-change shortcut is sound: it never skips a plan that has work to do.
+    assert reusable is None or plan.actions == (), [(a.kind.value, a.target) for a in plan.actions]
     plan_store.save_diff(engine, compute_diff(state))
     assert_actions_inside_playlists(plan)
-    managed = len(set(state.primaries.values()) | set(state.links.values()))
-    plan_id = plan_store.save_plan(
-        engine, plan, held_reason=None, link_mode=library.link_mode, managed=managed
-    )
+    plan_id = store_plan(library, state, plan)
     executor = Executor(
         engine=engine,
         root=library.root,
@@ -335,8 +367,13 @@ def sync(library: Library, world: World) -> Plan:
         assert not result.skipped, [(a.kind.value, a.target, e) for a, e in result.skipped]
     follow_folder_renames(library, plan)
     rescan(library)
-    _, again = plan_now(library)
+    settled_state, again = plan_now(library)
     assert again.actions == (), [(a.kind.value, a.source, a.target) for a in again.actions]
+    # Stored, the settled plan is what a quiet next sync reuses instead of planning.
+    settled = store_plan(library, settled_state, again)
+    tidal_store.save_snapshot(engine, world.quiet_snapshot())
+    rescan(library)
+    assert plan_inputs.unchanged_empty_plan(engine, key) == settled
     return plan
 
 

@@ -71,6 +71,45 @@ def test_a_second_sync_with_nothing_changed_downloads_and_writes_nothing(
     world.check()
 
 
+def recomputed(asset: str) -> bool:
+    """Whether the latest materialization of ``asset`` computed the diff or plan anew."""
+    event = DagsterInstance.get().get_latest_materialization_event(AssetKey(asset))
+    assert event is not None and event.asset_materialization is not None
+    return bool(event.asset_materialization.metadata["recomputed"].value)
+
+
+def test_a_quiet_sync_reuses_the_empty_plan_until_the_disk_or_tidal_changes(
+    sync_world: World,
+) -> None:
+    world = sync_world()
+    assert world.sync().code == 0
+    assert world.sync().code == 0  # plans again after the first sync's actions: nothing to do
+    assert recomputed("library_diff") and recomputed("dedup_plan")
+
+    quiet = world.sync()
+
+    assert quiet.code == 0 and "in sync" in quiet.out, quiet
+    assert not recomputed("library_diff") and not recomputed("dedup_plan")
+
+    # A link the user deleted shows up in the scan: the sync plans again and repairs it.
+    link = next(p for p in world.folder(PEAK_TIME).iterdir() if p.is_symlink())
+    link.unlink()
+    repaired = world.sync()
+    assert repaired.code == 0, repaired
+    assert recomputed("dedup_plan") and link.is_symlink()
+    world.check()
+
+    # The sync after a repair plans once more (the repair moved things), then rests.
+    assert world.sync().code == 0 and recomputed("dedup_plan")
+    assert world.sync().code == 0 and not recomputed("dedup_plan")
+
+    # A change on TIDAL plans again too: a renamed playlist.
+    world.catalog.rename_playlist(CAFE, "Cafe Renamed")
+    assert world.sync().code == 0
+    assert recomputed("dedup_plan") and world.folder(CAFE).name == "Cafe Renamed"
+    world.check()
+
+
 def test_a_dry_run_prints_the_plan_by_playlist_and_changes_nothing(sync_world: World) -> None:
     world = sync_world()
 

@@ -113,15 +113,17 @@ def run_sync(
         return report
     keys = dagster.get_dynamic_partitions(PLAYLIST_PARTITIONS)
     pending = [a for a in actions if not selected or a.playlist_id in selected]
-    # Nothing to do: no library run. Dagster's per-partition bookkeeping would
-    # cost more than the whole no-change sync (see bench/sync_benchmark.py).
+    # Nothing to do: no library run. Otherwise the run covers every partition but
+    # works on (and records) only the playlists with actions: Dagster's bookkeeping
+    # per partition would cost more than a small change (see bench/sync_benchmark.py).
+    touched = selected or {a.playlist_id for a in pending if a.playlist_id}
     if keys and pending:
         library = defs.resolve_job_def("sync").execute_in_process(
             instance=dagster,
             asset_selection=[AssetKey("playlist_library")],
             run_config={
                 **QUIET,
-                "ops": {"playlist_library": {"config": {"playlists": sorted(selected)}}},
+                "ops": {"playlist_library": {"config": {"playlists": sorted(touched)}}},
             },
             raise_on_error=False,
             tags={**range_tags(keys), "tidal-sync/step": "library"},

@@ -1,6 +1,7 @@
 """The planning side of the graph: ``library_diff`` and ``dedup_plan`` with its guard."""
 
 from collections import Counter
+from dataclasses import dataclass
 
 from dagster import (
     AssetCheckResult,
@@ -10,27 +11,56 @@ from dagster import (
     MetadataValue,
     asset,
 )
+from sqlalchemy import Engine
 
 from tidal_sync_assets.assets.filesystem import filesystem_snapshot
 from tidal_sync_assets.assets.metadata import markdown_table
 from tidal_sync_assets.assets.tidal import tidal_snapshot
-from tidal_sync_assets.database.plan_store import load_library_state, save_diff, save_plan
+from tidal_sync_assets.database.plan_inputs import (
+    current_inputs,
+    settings_key,
+    unchanged_empty_plan,
+)
+from tidal_sync_assets.database.plan_store import (
+    load_library_state,
+    save_diff,
+    save_plan,
+    save_unchanged_plan,
+)
 from tidal_sync_assets.planning.actions import ActionKind
 from tidal_sync_assets.planning.diff import EntryState, PrimarySource, compute_diff
 from tidal_sync_assets.planning.guard import removal_hold
 from tidal_sync_assets.planning.plan import build_plan
 from tidal_sync_assets.planning.state import LibraryState
 from tidal_sync_assets.resources import DatabaseResource, LibraryResource, TidalResource
+from tidal_sync_assets.settings import LinkMode
 
 GUARD_CHECK = "removals_within_limit"
 _LOSSY = {"LOW", "HIGH"}
 
 
-def _state(
-    database: DatabaseResource, library: LibraryResource, tidal: TidalResource
-) -> LibraryState:
-    extension = ".m4a" if tidal.checked_quality() in _LOSSY else ".flac"
-    return load_library_state(database.engine(), library.checked_link_mode(), extension)
+@dataclass(frozen=True, slots=True)
+class _Settings:
+    """What a plan depends on besides the database: link mode and file extension."""
+
+    link_mode: LinkMode
+    extension: str
+
+    @classmethod
+    def of(cls, library: LibraryResource, tidal: TidalResource) -> "_Settings":
+        lossy = tidal.checked_quality() in _LOSSY
+        return cls(library.checked_link_mode(), ".m4a" if lossy else ".flac")
+
+    @property
+    def key(self) -> str:
+        return settings_key(self.link_mode, self.extension)
+
+    def state(self, engine: Engine) -> LibraryState:
+        return load_library_state(engine, self.link_mode, self.extension)
+
+
+def _unchanged(plan_id: int) -> str:
+    return f"plan {plan_id} is empty and no snapshot or scan since changed anything"
 
 
 @asset(
@@ -46,9 +76,19 @@ def _state(
 def library_diff(
     database: DatabaseResource, library: LibraryResource, tidal: TidalResource
 ) -> MaterializeResult:
-    state = _state(database, library, tidal)
+    engine, settings = database.engine(), _Settings.of(library, tidal)
+    unchanged = unchanged_empty_plan(engine, settings.key)
+    if unchanged is not None:  # nothing to compare again: the library is in step
+        return MaterializeResult(
+            metadata={
+                "recomputed": False,
+                "reason": _unchanged(unchanged),
+                "entries out of step": 0,
+            }
+        )
+    state = settings.state(engine)
     diff = compute_diff(state)
-    save_diff(database.engine(), diff)
+    save_diff(engine, diff)
     names = {p.tidal_id: p.name for p in state.playlists}
     extra = Counter(diff.layout.owner_of(path) for path in diff.unwanted)
     rows = []
@@ -61,6 +101,7 @@ def library_diff(
     states = Counter(diff.entries.values())
     return MaterializeResult(
         metadata={
+            "recomputed": True,
             "entries": len(diff.entries),
             **{f"entries {s.value}": states[s] for s in EntryState},
             "folders renamed": len(diff.layout.renames),
@@ -100,13 +141,23 @@ def dedup_plan(
     library: LibraryResource,
     tidal: TidalResource,
 ) -> MaterializeResult:
-    state = _state(database, library, tidal)
+    engine, settings = database.engine(), _Settings.of(library, tidal)
+    inputs = current_inputs(engine, settings.key)
+    unchanged = unchanged_empty_plan(engine, settings.key)
+    if unchanged is not None:
+        return _unchanged_plan(save_unchanged_plan(engine, unchanged, inputs), unchanged)
+    state = settings.state(engine)
     plan = build_plan(state)
     managed = len(set(state.primaries.values()) | set(state.links.values()))
     hold = removal_hold(plan, managed, library.max_removal_share)
     held = None if config.allow_mass_removal else hold
     plan_id = save_plan(
-        database.engine(), plan, held_reason=held, link_mode=state.link_mode, managed=managed
+        engine,
+        plan,
+        held_reason=held,
+        link_mode=state.link_mode,
+        managed=managed,
+        inputs=inputs,
     )
     names = {p.tidal_id: p.name for p in state.playlists}
     by_playlist = plan.by_playlist()
@@ -122,6 +173,7 @@ def dedup_plan(
     return MaterializeResult(
         metadata={
             "plan id": plan_id,
+            "recomputed": True,
             "actions": len(plan.actions),
             **{f"actions {k.value}": n for k, n in sorted(plan.by_kind().items())},
             "downloads": sources[PrimarySource.DOWNLOAD],
@@ -148,6 +200,26 @@ def dedup_plan(
                 passed=held is None,
                 description=held or ("allowed by the run" if hold else "within limits"),
                 metadata={"removals": len(plan.removals), "managed files": managed},
+            )
+        ],
+    )
+
+
+def _unchanged_plan(plan_id: int, previous: int) -> MaterializeResult:
+    return MaterializeResult(
+        metadata={
+            "plan id": plan_id,
+            "recomputed": False,
+            "reason": _unchanged(previous),
+            "actions": 0,
+            "held": "no",
+        },
+        check_results=[
+            AssetCheckResult(
+                check_name=GUARD_CHECK,
+                passed=True,
+                description="nothing to remove",
+                metadata={"removals": 0},
             )
         ],
     )

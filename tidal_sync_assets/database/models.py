@@ -174,6 +174,7 @@ class TidalSnapshotRecord(Base):
     playlists_fetched: Mapped[int] = mapped_column(Integer)
     requests_made: Mapped[int] = mapped_column(Integer)
     incomplete_playlists: Mapped[str | None] = mapped_column(Text)  # JSON list of UUIDs
+    changed: Mapped[bool | None] = mapped_column(Boolean)  # NULL: not recorded, so changed
 
 
 class ScanRecord(Base):
@@ -186,6 +187,7 @@ class ScanRecord(Base):
     entries: Mapped[int] = mapped_column(Integer)
     reread: Mapped[int] = mapped_column(Integer)
     errors: Mapped[int] = mapped_column(Integer)
+    changes: Mapped[int | None] = mapped_column(Integer)  # rows written or removed; NULL: unknown
 
 
 class ScannedFile(Base):
@@ -215,6 +217,7 @@ class ScannedFile(Base):
     matched_tidal_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     match_method: Mapped[str | None] = mapped_column(String(8))
     ownership: Mapped[str] = mapped_column(String(16), index=True)
+    # The scan that last wrote this row (every row is in the latest scan).
     scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id", ondelete="CASCADE"), index=True)
 
 
@@ -233,6 +236,7 @@ class Plan(Base):
     actions: Mapped[int] = mapped_column(Integer)
     removals: Mapped[int] = mapped_column(Integer)
     managed_files: Mapped[int] = mapped_column(Integer)
+    inputs: Mapped[str | None] = mapped_column(Text)  # the settings it was computed with
 
 
 class PlanAction(Base):

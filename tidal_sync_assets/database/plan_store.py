@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import Connection, Engine, bindparam, select, update
 
 from tidal_sync_assets.database.bulk import chunks, insert_many
 from tidal_sync_assets.database.models import (
@@ -24,6 +24,7 @@ from tidal_sync_assets.database.models import (
     Track,
     TrackSyncStatus,
 )
+from tidal_sync_assets.database.plan_inputs import PlanInputs
 from tidal_sync_assets.database.scan_store import load_entries, load_tracks
 from tidal_sync_assets.disk.entry import EntryKind
 from tidal_sync_assets.disk.match import match_entries
@@ -209,27 +210,26 @@ def _playlist_status(states: set[EntryState]) -> PlaylistSyncStatus:
 
 
 def save_plan(
-    engine: Engine, plan: PlanObject, *, held_reason: str | None, link_mode: str, managed: int
+    engine: Engine,
+    plan: PlanObject,
+    *,
+    held_reason: str | None,
+    link_mode: str,
+    managed: int,
+    inputs: PlanInputs,
 ) -> int:
     """Store ``plan`` as the newest plan (older ones are superseded); returns its id."""
     with engine.begin() as connection:
-        connection.execute(
-            update(Plan)
-            .where(Plan.status != PlanStatus.SUPERSEDED)
-            .values(status=PlanStatus.SUPERSEDED)
+        plan_id = _new_plan(
+            connection,
+            inputs,
+            status=PlanStatus.HELD if held_reason else PlanStatus.READY,
+            held_reason=held_reason,
+            link_mode=link_mode,
+            actions=len(plan.actions),
+            removals=len(plan.removals),
+            managed_files=managed,
         )
-        inserted = connection.execute(
-            Plan.__table__.insert().values(  # type: ignore[attr-defined]
-                created_at=datetime.now(UTC),
-                status=PlanStatus.HELD if held_reason else PlanStatus.READY,
-                held_reason=held_reason,
-                link_mode=link_mode,
-                actions=len(plan.actions),
-                removals=len(plan.removals),
-                managed_files=managed,
-            )
-        ).inserted_primary_key
-        plan_id = int(inserted[0]) if inserted else 0
         insert_many(
             connection,
             PlanAction.__table__,  # type: ignore[arg-type]
@@ -248,6 +248,43 @@ def save_plan(
             ),
         )
     return plan_id
+
+
+def save_unchanged_plan(engine: Engine, previous: int, inputs: PlanInputs) -> int:
+    """Record that the empty plan ``previous`` still holds for ``inputs``; returns the
+    new plan's id (so the latest plan always names the latest snapshot and scan)."""
+    with engine.begin() as connection:
+        row = connection.execute(
+            select(Plan.link_mode, Plan.managed_files).where(Plan.id == previous)
+        ).one()
+        return _new_plan(
+            connection,
+            inputs,
+            status=PlanStatus.READY,
+            held_reason=None,
+            link_mode=row.link_mode,
+            actions=0,
+            removals=0,
+            managed_files=row.managed_files,
+        )
+
+
+def _new_plan(connection: Connection, inputs: PlanInputs, **values: object) -> int:
+    connection.execute(
+        update(Plan)
+        .where(Plan.status != PlanStatus.SUPERSEDED)
+        .values(status=PlanStatus.SUPERSEDED)
+    )
+    inserted = connection.execute(
+        Plan.__table__.insert().values(  # type: ignore[attr-defined]
+            created_at=datetime.now(UTC),
+            snapshot_id=inputs.snapshot_id,
+            scan_id=inputs.scan_id,
+            inputs=inputs.settings,
+            **values,
+        )
+    ).inserted_primary_key
+    return int(inserted[0]) if inserted else 0
 
 
 def latest_plan(engine: Engine) -> tuple[int, PlanStatus, str | None] | None:

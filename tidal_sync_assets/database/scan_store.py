@@ -157,7 +157,12 @@ def save_scan(
     managed: Set[str],
     started_at: datetime,
 ) -> int:
-    """Store the scan; returns its id. Paths not seen this time are dropped."""
+    """Store the scan; returns its id. Paths not seen this time are dropped.
+
+    Only rows that differ from the stored ones are written, stamped with this
+    scan's id (a warm rescan changes few); the scan records how many rows it
+    wrote or removed, which is what tells a later plan nothing moved on disk.
+    """
     with engine.begin() as connection:
         inserted = connection.execute(
             ScanRecord.__table__.insert().values(  # type: ignore[attr-defined]
@@ -170,8 +175,6 @@ def save_scan(
             )
         ).inserted_primary_key
         scan_id = int(inserted[0]) if inserted else 0
-        # Only rows that differ from the stored ones are written (a warm rescan changes
-        # few); the rest just move to this scan in one statement.
         compared = [c for c in _UPDATED if c != "scan_id"]
         table = ScannedFile.__table__
         stored = {
@@ -181,7 +184,7 @@ def save_scan(
             ).tuples()
         }
         rows = [_row(e, matches.get(e.path), managed, scan_id) for e in result.entries]
-        upsert(
+        written = upsert(
             connection,
             table,  # type: ignore[arg-type]
             (r for r in rows if stored.get(str(r["path"])) != tuple(r[c] for c in compared)),
@@ -193,6 +196,6 @@ def save_scan(
             paths = gone[batch : batch + ROWS_PER_STATEMENT]
             connection.execute(delete(ScannedFile).where(ScannedFile.path.in_(paths)))
         connection.execute(
-            update(ScannedFile).where(ScannedFile.scan_id != scan_id).values(scan_id=scan_id)
+            update(ScanRecord).where(ScanRecord.id == scan_id).values(changes=written + len(gone))
         )
     return scan_id

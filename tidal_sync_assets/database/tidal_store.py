@@ -184,6 +184,8 @@ def save_snapshot(engine: Engine, snapshot: TidalSnapshot) -> SnapshotOutcome:
                 .values(removed_from_tidal=True, sync_status=PlaylistSyncStatus.NEEDS_REMOVAL)
             )
             changes += [PlaylistChange(tid, before[tid].name, "removed") for tid in gone]
+        # Fetched again means TIDAL's lastUpdated moved: the M3U8 is rewritten at least.
+        changed = bool(changes) or any(p.fetched for p in snapshot.playlists)
         record = connection.execute(
             TidalSnapshotRecord.__table__.insert().values(  # type: ignore[attr-defined]
                 taken_at=now,
@@ -196,6 +198,7 @@ def save_snapshot(engine: Engine, snapshot: TidalSnapshot) -> SnapshotOutcome:
                 incomplete_playlists=json.dumps(
                     [p.tidal_id for p in snapshot.playlists if not p.complete]
                 ),
+                changed=changed,
             )
         )
         partitions = tuple(sorted(ids))

@@ -1,0 +1,75 @@
+"""What a plan was computed from, and whether that has changed since.
+
+A plan is a pure function of the latest TIDAL snapshot, the latest scan,
+the placement the library runs recorded, and two settings (link mode and
+file extension). Every snapshot and scan records whether it changed
+anything, and every plan records the ids and settings it saw, so a sync can
+tell that an *empty* plan still holds without loading 150,000 entries again:
+nothing TIDAL or the disk reported since has changed, and an empty plan ran
+no action that could have moved the placement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, func, or_, select
+
+from tidal_sync_assets.database.models import Plan, PlanStatus, ScanRecord, TidalSnapshotRecord
+
+
+@dataclass(frozen=True, slots=True)
+class PlanInputs:
+    snapshot_id: int | None  # the newest TIDAL snapshot when planning started
+    scan_id: int | None  # the newest scan when planning started
+    settings: str  # the settings the plan depends on, e.g. "symlink .flac"
+
+
+def settings_key(link_mode: str, extension: str) -> str:
+    """The settings a plan depends on besides the database, as ``plans.inputs`` has them."""
+    return f"{link_mode} {extension}"
+
+
+def current_inputs(engine: Engine, settings: str) -> PlanInputs:
+    """The newest snapshot and scan, read *before* the state is loaded (a later one
+    can only make the recorded ids older, so a reuse check errs on recomputing)."""
+    with engine.connect() as connection:
+        snapshot = connection.execute(select(func.max(TidalSnapshotRecord.id))).scalar()
+        scan = connection.execute(select(func.max(ScanRecord.id))).scalar()
+    return PlanInputs(snapshot, scan, settings)
+
+
+def unchanged_empty_plan(engine: Engine, settings: str) -> int | None:
+    """The id of the latest plan when it has no actions and nothing it was computed
+    from has changed since: no newer snapshot or scan changed anything, and the
+    settings are the same. None means plan again."""
+    with engine.connect() as connection:
+        plan = connection.execute(
+            select(Plan.id, Plan.snapshot_id, Plan.scan_id, Plan.inputs, Plan.actions, Plan.status)
+            .order_by(Plan.id.desc())
+            .limit(1)
+        ).first()
+        if (
+            plan is None
+            or plan.actions != 0
+            or plan.status != PlanStatus.READY
+            or plan.inputs != settings
+            or plan.snapshot_id is None
+            or plan.scan_id is None
+        ):
+            return None
+        snapshot_changed = connection.execute(
+            select(TidalSnapshotRecord.id)
+            .where(TidalSnapshotRecord.id > plan.snapshot_id)
+            .where(
+                or_(TidalSnapshotRecord.changed.is_(None), TidalSnapshotRecord.changed.is_(True))
+            )
+            .limit(1)
+        ).first()
+        scan_changed = connection.execute(
+            select(ScanRecord.id)
+            .where(ScanRecord.id > plan.scan_id)
+            .where(or_(ScanRecord.changes.is_(None), ScanRecord.changes > 0))
+            .limit(1)
+        ).first()
+    return None if snapshot_changed or scan_changed else int(plan.id)

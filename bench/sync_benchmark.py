@@ -1,20 +1,24 @@
 """Sync benchmark: the whole ``tidal-sync sync`` against a large synthetic TIDAL account.
 
-Serves a synthetic account (``synthetic_catalog``) from the sandbox TIDAL in this
-process on 127.0.0.1, logs in with the product's own device-code login, and drives
-``tidal-sync sync`` in-process (``cli.main(["sync"])``, the same path a user takes)
-on a fresh DAGSTER_HOME, product database and library root:
+Serves a synthetic account (``synthetic_catalog``, written to a catalog file in the work
+dir) from ``tidal-sync sandbox`` in its own process on 127.0.0.1, as real TIDAL is a remote
+server: the sandbox's CPU (JSON, synthesized audio) and memory are not counted. The
+benchmark drives it over its ``/_sandbox/`` control API, logs in with the product's own
+device-code login, and drives ``tidal-sync sync`` in-process (``cli.main(["sync"])``, the
+same path a user takes) on a fresh DAGSTER_HOME, product database and library root:
 
 1. a first full sync into an empty library;
 2. ``--quiet-runs`` no-change syncs (medians per asset and in total);
 3. one sync after changing ``--change`` of the account's entries (half removed, half
-   added, a tenth of the additions brand-new tracks) and renaming one playlist;
+   added, a tenth of the additions brand-new tracks) and renaming one playlist: on the
+   benchmark's own copy of the catalog, then pushed to the sandbox and checked there;
 4. the floor: a bare ``os.scandir`` + ``lstat`` walk of the resulting library.
 
 Per sync it prints wall time, the Dagster step durations (from the instance's
-STEP_START / STEP_SUCCESS events), requests the sandbox saw (total, audio downloads,
-playlist-track pages), the peak RSS of the phase (VmHWM, reset before each phase;
-the in-process sandbox is included) and the database size. It asserts nothing.
+STEP_START / STEP_SUCCESS events), requests the sandbox saw (its request log: total,
+audio downloads, playlist-track pages), the peak RSS of the phase (this process's VmHWM,
+reset before each phase: the product only, not the sandbox) and the database size. It
+asserts nothing.
 
 Targets (2-core machine): no-change sync <= 10x the lstat floor and < 20 s; the
 1%-change sync < 60 s plus download time; peak memory < 1 GB; a no-change sync
@@ -32,12 +36,16 @@ import argparse
 import contextlib
 import dataclasses
 import io
+import json
 import os
 import random
 import re
 import resource
 import shutil
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -45,7 +53,12 @@ import tracemalloc
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import requests
+
+if TYPE_CHECKING:
+    from tidal_sync_assets.sandbox.catalog import Catalog, Playlist, Track
 
 REPO = Path(__file__).resolve().parents[1]
 DAGSTER_YAML = REPO / "dagster_home" / "dagster.yaml"
@@ -56,6 +69,9 @@ TARGET_QUIET_SECONDS = 20.0
 TARGET_QUIET_FLOOR_RATIO = 10.0
 TARGET_CHANGE_SECONDS = 60.0
 TARGET_MB = 1024.0
+SANDBOX_START_SECONDS = 120.0
+SANDBOX_STOP_SECONDS = 10.0
+CONTROL_TIMEOUT = 120.0
 
 
 @dataclasses.dataclass
@@ -71,6 +87,7 @@ class SyncFigures:
     peak_mb: float
     traced_mb: float | None
     db_mb: float
+    replanned: bool | None  # library_diff computed anew (False: the empty plan was reused)
     stderr: str
 
 
@@ -114,7 +131,7 @@ def lstat_walk(root: Path) -> int:
 # -- the account ----------------------------------------------------------------------
 
 
-def build_catalog(args: argparse.Namespace) -> Any:
+def build_catalog(args: argparse.Namespace) -> Catalog:
     from tidal_sync_assets.sandbox.catalog import Catalog, synthetic_catalog
 
     base = synthetic_catalog(
@@ -124,7 +141,34 @@ def build_catalog(args: argparse.Namespace) -> Any:
     return Catalog(base.user, tracks, base.playlists())
 
 
-def change_account(catalog: Any, share: float, seed: int) -> dict[str, int]:
+def change_account(catalog: Catalog, sandbox: Sandbox, share: float, seed: int) -> dict[str, int]:
+    """Change the benchmark's catalog (``change_catalog``), push every changed track and
+    playlist to the sandbox, and check the sandbox now serves the changed playlists."""
+    tracks_before = {t.id: t for t in catalog.tracks()}
+    playlists_before = {p.uuid: p for p in catalog.playlists()}
+    changed = change_catalog(catalog, share, seed)
+    for track in catalog.tracks():
+        if tracks_before.get(track.id) != track:
+            sandbox.put_track(track)
+    playlists = [p for p in catalog.playlists() if playlists_before.get(p.uuid) != p]
+    for playlist in playlists:
+        sandbox.update_playlist(playlist)
+    check_served(sandbox, playlists)
+    return changed
+
+
+def check_served(sandbox: Sandbox, playlists: list[Playlist]) -> None:
+    """Raise unless the sandbox serves ``playlists`` with these titles and tracks."""
+    served = {p["uuid"]: (p["title"], p["tracks"]) for p in sandbox.catalog()["playlists"]}
+    wrong = [p.uuid for p in playlists if served.get(p.uuid) != (p.title, list(p.track_ids))]
+    if wrong:
+        raise RuntimeError(
+            f"the sandbox serves {len(wrong)} of the {len(playlists)} changed playlists "
+            f"differently from the benchmark's catalog (e.g. {wrong[0]})"
+        )
+
+
+def change_catalog(catalog: Catalog, share: float, seed: int) -> dict[str, int]:
     """Drop and add ``share`` of the entries (half each; a tenth of the adds are new
     tracks) and rename one playlist, through the catalog's mutation helpers."""
     rng = random.Random(seed + 1)
@@ -138,11 +182,11 @@ def change_account(catalog: Any, share: float, seed: int) -> dict[str, int]:
         if removed >= removals:
             break
         playlist = catalog.playlist(rng.choice(playlists).uuid)
-        if not playlist.track_ids:
+        if playlist is None or not playlist.track_ids:
             continue
-        track = rng.choice(playlist.track_ids)
+        dropped = rng.choice(playlist.track_ids)
         before = len(playlist.track_ids)
-        after = catalog.remove_playlist_tracks(playlist.uuid, [track])
+        after = catalog.remove_playlist_tracks(playlist.uuid, [dropped])
         removed += before - len(after.track_ids)
     template = catalog.tracks()[0]
     next_id = max(t.id for t in catalog.tracks()) + 1
@@ -176,6 +220,104 @@ def change_account(catalog: Any, share: float, seed: int) -> dict[str, int]:
         "playlists renamed": 1,
         "playlists touched (<=)": min(touched, len(playlists)),
     }
+
+
+# -- the sandbox ----------------------------------------------------------------------
+
+
+class Sandbox:
+    """The sandbox TIDAL running in another process, driven over its ``/_sandbox/`` API."""
+
+    def __init__(self, base_url: str, pid: int) -> None:
+        self.base_url = base_url
+        self.pid = pid
+        self._http = requests.Session()
+
+    def _control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = self._http.request(
+            method, f"{self.base_url}/_sandbox/{path}", json=body, timeout=CONTROL_TIMEOUT
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def answers(self) -> bool:
+        try:
+            self._control("GET", "faults")
+        except requests.ConnectionError:
+            return False
+        return True
+
+    def request_paths(self) -> list[str]:
+        """The path (with query) of every TIDAL request since the log was last cleared."""
+        return [entry["path"] for entry in self._control("GET", "requests")["requests"]]
+
+    def clear_requests(self) -> None:
+        self._control("DELETE", "requests")
+
+    def catalog(self) -> dict[str, Any]:
+        """The live catalog, in the catalog file format."""
+        return self._control("GET", "catalog")
+
+    def put_track(self, track: Track) -> None:
+        from tidal_sync_assets.sandbox.catalog import track_to_dict
+
+        self._control("PUT", f"catalog/tracks/{track.id}", track_to_dict(track))
+
+    def update_playlist(self, playlist: Playlist) -> None:
+        """Give the served playlist ``playlist``'s title and tracks."""
+        body = {"title": playlist.title, "tracks": list(playlist.track_ids)}
+        self._control("POST", f"catalog/playlists/{playlist.uuid}", body)
+
+
+@contextlib.contextmanager
+def sandbox_process(catalog: Catalog, base: Path) -> Iterator[Sandbox]:
+    """``tidal-sync sandbox`` serving ``catalog`` in its own process until the block ends."""
+    catalog_file, errors = base / "sandbox-catalog.json", base / "sandbox-stderr.log"
+    catalog_file.write_text(json.dumps(catalog.to_dict()), encoding="utf-8")
+    port = free_port()
+    command = [sys.executable, "-m", "tidal_sync_assets.cli", "sandbox", "--port", str(port)]
+    with errors.open("wb") as stderr:
+        process = subprocess.Popen(
+            [*command, "--catalog", str(catalog_file)],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    try:
+        sandbox = Sandbox(f"http://127.0.0.1:{port}", process.pid)
+        wait_until_answering(sandbox, process, errors)
+        yield sandbox
+    finally:
+        stop(process)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_answering(sandbox: Sandbox, process: subprocess.Popen[bytes], errors: Path) -> None:
+    deadline = time.monotonic() + SANDBOX_START_SECONDS
+    while not sandbox.answers():
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"the sandbox exited with code {process.returncode}: "
+                + errors.read_text(errors="replace")[-2000:]
+            )
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the sandbox did not answer within {SANDBOX_START_SECONDS:.0f} s")
+        time.sleep(0.1)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Interrupt the process (as Ctrl-C would) and reap it; kill it if it lingers."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=SANDBOX_STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 # -- the environment ------------------------------------------------------------------
@@ -253,10 +395,21 @@ def step_seconds(kind: str, since: float) -> tuple[dict[str, float], float, list
     return steps, run, failures
 
 
-def run_sync(label: str, sandbox: Any, url: str, trace: bool, profile: bool) -> SyncFigures:
+def replanned() -> bool | None:
+    """Whether the latest ``library_diff`` computed the diff anew (its metadata says)."""
+    from dagster import AssetKey, DagsterInstance
+
+    event = DagsterInstance.get().get_latest_materialization_event(AssetKey("library_diff"))
+    if event is None or event.asset_materialization is None:
+        return None
+    value = event.asset_materialization.metadata.get("recomputed")
+    return None if value is None else bool(value.value)
+
+
+def run_sync(label: str, sandbox: Sandbox, url: str, trace: bool, profile: bool) -> SyncFigures:
     from tidal_sync_assets import cli
 
-    sandbox.clear_log()
+    sandbox.clear_requests()
     reset_peak_rss()
     if trace:
         tracemalloc.start()
@@ -284,7 +437,7 @@ def run_sync(label: str, sandbox: Any, url: str, trace: bool, profile: bool) -> 
         traced = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
     peak = peak_rss_mb()
-    log = sandbox.request_log
+    paths = sandbox.request_paths()
     plan_steps, plan_run, plan_failures = step_seconds("plan", since)
     library_steps, library_run, library_failures = step_seconds("library", since)
     return SyncFigures(
@@ -293,12 +446,13 @@ def run_sync(label: str, sandbox: Any, url: str, trace: bool, profile: bool) -> 
         wall=wall,
         steps={**plan_steps, **library_steps},
         runs={"plan": plan_run, "library": library_run},
-        requests=len(log),
-        audio=sum(1 for _, path, _ in log if path.startswith(AUDIO)),
-        playlist_tracks=sum(1 for _, path, _ in log if PLAYLIST_TRACKS.match(path)),
+        requests=len(paths),
+        audio=sum(1 for path in paths if path.startswith(AUDIO)),
+        playlist_tracks=sum(1 for path in paths if PLAYLIST_TRACKS.match(path)),
         peak_mb=peak,
         traced_mb=traced,
         db_mb=database_mb(url),
+        replanned=replanned(),
         stderr="\n".join([err.getvalue().strip(), *plan_failures, *library_failures]),
     )
 
@@ -310,7 +464,8 @@ def show(figures: SyncFigures) -> None:
         f"  {f.label}: exit {f.code}, wall {f.wall:.2f} s "
         f"(plan run {f.runs['plan']:.2f} s, library run {f.runs['library']:.2f} s); "
         f"requests {f.requests} (audio {f.audio}, playlist-track pages {f.playlist_tracks}); "
-        f"peak RSS {f.peak_mb:.0f} MB{traced}; database {f.db_mb:.1f} MB"
+        f"peak RSS {f.peak_mb:.0f} MB{traced}; database {f.db_mb:.1f} MB; "
+        f"{'planned anew' if f.replanned else 'empty plan reused'}"
     )
     print("    steps: " + ", ".join(f"{k} {v:.2f} s" for k, v in f.steps.items()))
     if f.code != 0:
@@ -337,7 +492,6 @@ def medians(runs: list[SyncFigures]) -> None:
 
 
 def benchmark(args: argparse.Namespace, base: Path, url: str | None) -> None:
-    from tidal_sync_assets.sandbox.server import SandboxServer
     from tidal_sync_assets.tidal.login import login
 
     home, root, session_file = base / "dagster_home", base / "library", base / "session.json"
@@ -361,7 +515,11 @@ def benchmark(args: argparse.Namespace, base: Path, url: str | None) -> None:
         f"download workers {args.workers}; work dir {base}"
     )
     profile = set(args.profile or ())
-    with SandboxServer(catalog) as sandbox:
+    with sandbox_process(catalog, base) as sandbox:
+        print(
+            f"sandbox: its own process (pid {sandbox.pid}) on {sandbox.base_url}; its CPU and "
+            "memory are not counted (peak RSS is this process's: the product only)"
+        )
         os.environ.update(
             {
                 "DAGSTER_HOME": str(home),
@@ -398,7 +556,7 @@ def benchmark(args: argparse.Namespace, base: Path, url: str | None) -> None:
         change = after = None
         if not args.no_change_only:
             print(f"change {args.change:.1%} of the account:")
-            changed = change_account(catalog, args.change, args.seed)
+            changed = change_account(catalog, sandbox, args.change, args.seed)
             print("  " + ", ".join(f"{k} {v}" for k, v in changed.items()))
             marker.unlink(missing_ok=True)  # the library no longer matches the seed's account
             change = sync("change sync", "change")

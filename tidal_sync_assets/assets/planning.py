@@ -83,7 +83,6 @@ def library_diff(
             metadata={
                 "recomputed": False,
                 "reason": _unchanged(unchanged),
-                "entries out of step": 0,
             }
         )
     state = settings.state(engine)
@@ -92,8 +91,9 @@ def library_diff(
     names = {p.tidal_id: p.name for p in state.playlists}
     extra = Counter(diff.layout.owner_of(path) for path in diff.unwanted)
     rows = []
+    by_playlist = diff.counts()
     for playlist in state.playlists:
-        counts = diff.counts(playlist.tidal_id)
+        counts = by_playlist.get(playlist.tidal_id, Counter())
         missing = counts[EntryState.MISSING]
         to_move = counts[EntryState.OUTDATED] + counts[EntryState.WRONG_LINK]
         if missing or to_move or extra[playlist.tidal_id] or playlist.removed:

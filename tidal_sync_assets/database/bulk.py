@@ -1,8 +1,8 @@
 """Bulk writes that work the same on SQLite and PostgreSQL.
 
-One statement for many rows (``INSERT ... ON CONFLICT DO UPDATE``), in
-chunks that stay under SQLite's bound-parameter limit; never a session and a
-commit per row.
+One statement executed for many rows (``INSERT ... ON CONFLICT DO UPDATE``),
+in chunks; IN lists stay under SQLite's bound-parameter limit; never a
+session and a commit per row.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
-ROWS_PER_STATEMENT = 500
+ROWS_PER_STATEMENT = 500  # rows bound into one statement (IN lists): under SQLite's limit
+ROWS_PER_EXECUTE = 5_000  # rows handed to one executemany
 
 
 def chunks(
@@ -32,26 +33,31 @@ def upsert(
     keys: Sequence[str],
     update: Sequence[str],
 ) -> int:
-    """Insert ``rows``; where ``keys`` already exist, overwrite the ``update`` columns."""
+    """Insert ``rows``; where ``keys`` already exist, overwrite the ``update`` columns.
+
+    One statement, executed for many rows at a time (the driver's executemany):
+    compiling a multi-row VALUES clause per chunk cost SQLAlchemy more than the
+    database spent writing (150,000 scanned files: 104 s against 4 s).
+    """
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    written = 0
-    for batch in chunks(rows):
-        statement = dialect.insert(table).values(batch)
+    statement = dialect.insert(table)
+    if update:
         excluded = statement.excluded
-        if update:
-            statement = statement.on_conflict_do_update(
-                index_elements=list(keys), set_={c: excluded[c] for c in update}
-            )
-        else:
-            statement = statement.on_conflict_do_nothing(index_elements=list(keys))
-        connection.execute(statement)
+        statement = statement.on_conflict_do_update(
+            index_elements=list(keys), set_={c: excluded[c] for c in update}
+        )
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=list(keys))
+    written = 0
+    for batch in chunks(rows, ROWS_PER_EXECUTE):
+        connection.execute(statement, batch)
         written += len(batch)
     return written
 
 
 def insert_many(connection: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> int:
     written = 0
-    for batch in chunks(rows, 5_000):
+    for batch in chunks(rows, ROWS_PER_EXECUTE):
         connection.execute(table.insert(), batch)
         written += len(batch)
     return written

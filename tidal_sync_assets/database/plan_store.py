@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, bindparam, select, update
 
-from tidal_sync_assets.database.bulk import chunks, insert_many
+from tidal_sync_assets.database.bulk import ROWS_PER_EXECUTE, chunks, insert_many
 from tidal_sync_assets.database.models import (
     DownloadStatus,
     Plan,
@@ -161,7 +161,7 @@ def save_diff(engine: Engine, diff: Diff) -> None:
             .values(sync_status=bindparam("status"), symlink_valid=bindparam("valid"))
             .execution_options(synchronize_session=False)
         )
-        for batch in chunks(changed, 5_000):
+        for batch in chunks(changed, ROWS_PER_EXECUTE):
             connection.execute(statement, batch)
         connection.execute(
             update(PlaylistTrack)
@@ -169,7 +169,7 @@ def save_diff(engine: Engine, diff: Diff) -> None:
             .values(sync_status=TrackSyncStatus.NEEDS_REMOVAL)
         )
         missing = [t for t, (how, _) in diff.sources.items() if how is PrimarySource.DOWNLOAD]
-        for batch in chunks(({"t": t} for t in missing), 5_000):
+        for batch in chunks(({"t": t} for t in missing), ROWS_PER_EXECUTE):
             connection.execute(
                 update(Track)
                 .where(Track.tidal_id == bindparam("t"))
@@ -181,7 +181,7 @@ def save_diff(engine: Engine, diff: Diff) -> None:
         # A track TIDAL will not stream and no local file stands in for gets no
         # action at all, so the diff is the one place that can record why it is absent.
         unavailable = [t for t, (how, _) in diff.sources.items() if how is PrimarySource.NONE]
-        for batch in chunks(({"t": t} for t in unavailable), 5_000):
+        for batch in chunks(({"t": t} for t in unavailable), ROWS_PER_EXECUTE):
             connection.execute(
                 update(Track)
                 .where(Track.tidal_id == bindparam("t"))

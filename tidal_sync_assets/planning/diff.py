@@ -11,7 +11,7 @@ stores it in the seed's status fields.
 from __future__ import annotations
 
 import os.path
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -44,8 +44,12 @@ class Diff:
     sources: dict[int, tuple[PrimarySource, str | None]]  # track -> (how, from which path)
     unwanted: tuple[str, ...]  # managed future paths nothing wants, sorted
 
-    def counts(self, playlist: str) -> Counter[EntryState]:
-        return Counter(state for (pid, _), state in self.entries.items() if pid == playlist)
+    def counts(self) -> dict[str, Counter[EntryState]]:
+        """Each playlist's entries by state (one pass over every entry)."""
+        by_playlist: dict[str, Counter[EntryState]] = defaultdict(Counter)
+        for (playlist, _), state in self.entries.items():
+            by_playlist[playlist][state] += 1
+        return by_playlist
 
 
 def compute_diff(state: LibraryState) -> Diff:

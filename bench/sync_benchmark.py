@@ -324,8 +324,9 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def postgres_database(admin_url: str) -> Iterator[str]:
-    """A fresh database on the server of ``admin_url``, dropped afterwards."""
+def postgres_database(admin_url: str, state: Path | None) -> Iterator[str]:
+    """A database on the server of ``admin_url``: a fresh one dropped afterwards, or,
+    with a ``state`` folder, the one named in it (created once and kept)."""
     from sqlalchemy import create_engine, text
 
     base = admin_url.rstrip("/")
@@ -334,14 +335,21 @@ def postgres_database(admin_url: str) -> Iterator[str]:
     else:
         server, admin = base.rsplit("/", 1)[0], base
     engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    named = state / "postgres-database" if state is not None else None
     name = f"tidal_sync_bench_{uuid.uuid4().hex[:10]}"
-    with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    if named is not None and named.exists():
+        name = named.read_text().strip()
+    else:
+        with engine.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        if named is not None:
+            named.write_text(name + "\n")
     try:
         yield f"{server}/{name}"
     finally:
-        with engine.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if named is None:
+            with engine.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         engine.dispose()
 
 
@@ -636,12 +644,10 @@ def main(argv: list[str] | None = None) -> None:
         type=Path,
         help="keep the work (library, databases) in this folder; when it already holds a "
         "first sync of the same account (same sizes and seed), reuse it instead of syncing "
-        "from scratch (SQLite only; for iterating on the no-change path)",
+        "from scratch (with --database-url, the PostgreSQL database is kept too)",
     )
     parser.add_argument("--no-change-only", action="store_true", help="skip the 1%%-change phase")
     args = parser.parse_args(argv)
-    if args.state is not None and args.database_url:
-        parser.error("--state works with SQLite only")
 
     base = args.state or Path(tempfile.mkdtemp(prefix="sync-bench-"))
     base.mkdir(parents=True, exist_ok=True)
@@ -649,7 +655,7 @@ def main(argv: list[str] | None = None) -> None:
         with contextlib.ExitStack() as stack:
             url = None
             if args.database_url:
-                url = stack.enter_context(postgres_database(args.database_url))
+                url = stack.enter_context(postgres_database(args.database_url, args.state))
             benchmark(args, base, url)
     finally:
         if args.state is None:

@@ -55,9 +55,7 @@ from tidal_sync_assets.database import (
 from tidal_sync_assets.database.migrations import upgrade
 from tidal_sync_assets.disk.entry import AudioTags
 from tidal_sync_assets.disk.m3u8 import m3u8_path_for
-from tidal_sync_assets.disk.match import match_entries
 from tidal_sync_assets.disk.naming import sanitize_component, track_stem
-from tidal_sync_assets.disk.scan import scan_library
 from tidal_sync_assets.disk.tags import read_tags, write_tags
 from tidal_sync_assets.library.execute import Executor
 from tidal_sync_assets.planning.actions import ActionKind
@@ -315,11 +313,7 @@ def _no_tidal() -> tidalapi.Session:
 
 
 def rescan(library: Library) -> None:
-    engine = library.engine
-    result = scan_library(library.root, scan_store.load_entries(engine), workers=1)
-    matches = match_entries(result.entries, scan_store.load_tracks(engine))
-    managed = scan_store.load_managed_paths(engine)
-    scan_store.save_scan(engine, library.root, result, matches, managed, datetime.now(UTC))
+    scan_store.scan_and_save(library.engine, library.root, datetime.now(UTC), workers=1)
 
 
 def plan_now(library: Library) -> tuple[LibraryState, Plan]:

@@ -6,17 +6,9 @@ from datetime import UTC, datetime
 from dagster import Failure, MaterializeResult, asset
 
 from tidal_sync_assets.assets.metadata import markdown_table
-from tidal_sync_assets.database.scan_store import (
-    library_seen,
-    load_entries,
-    load_managed_paths,
-    load_tracks,
-    ownership,
-    save_scan,
-)
+from tidal_sync_assets.database.scan_store import library_seen, scan_and_save
 from tidal_sync_assets.disk.entry import Ownership
-from tidal_sync_assets.disk.match import match_entries
-from tidal_sync_assets.disk.scan import root_missing, scan_library
+from tidal_sync_assets.disk.scan import root_missing
 from tidal_sync_assets.resources import DatabaseResource, LibraryResource
 
 
@@ -38,26 +30,19 @@ def filesystem_snapshot(database: DatabaseResource, library: LibraryResource) ->
         if library_seen(engine):
             raise Failure(description=root_missing(root), allow_retries=False)
         root.mkdir(parents=True)  # the first sync of a library the database has never seen
-    started = datetime.now(UTC)
-    result = scan_library(root, load_entries(engine))
-    matches = match_entries(result.entries, load_tracks(engine))
-    managed = load_managed_paths(engine)
-    save_scan(engine, root, result, matches, managed, started)
-    owners = {e.path: ownership(e, matches.get(e.path), managed) for e in result.entries}
-    by_owner = Counter(owners.values())
+    result, saved = scan_and_save(engine, root, datetime.now(UTC))
     return MaterializeResult(
         metadata={
             "entries": len(result.entries),
+            "changed since the last scan": saved.changes,
             "files re-read": result.reread,
             "unreadable": len(result.errors),
-            "matched to TIDAL": by_owner[Ownership.MANAGED],
-            "user's own": by_owner[Ownership.USER],
+            "matched to TIDAL": saved.owners[Ownership.MANAGED],
+            "user's own": saved.owners[Ownership.USER],
             "by kind": markdown_table(
                 ["kind", "entries"], sorted(Counter(e.kind.value for e in result.entries).items())
             ),
-            "user's own files": markdown_table(
-                ["path"], [(p,) for p, o in sorted(owners.items()) if o is Ownership.USER]
-            ),
+            "user's own files": markdown_table(["path"], [(p,) for p in saved.user_paths]),
             "unreadable files": markdown_table(
                 ["path", "reason"], [(e.path, e.error) for e in result.errors]
             ),

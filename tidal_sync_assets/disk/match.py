@@ -78,11 +78,19 @@ class _Named:
 
 
 class _TrackIndex:
+    """Tag lookups need only ``tracks``' keys; the ISRC and name indexes are built on the
+    first file that is not matched by its tag (a library the product tagged has none)."""
+
     def __init__(self, tracks: Mapping[int, TidalTrack]) -> None:
         self._tracks = tracks
         self._by_isrc: dict[str, int] = {}
         self._by_artist: dict[str, list[_Named]] = defaultdict(list)
         self._by_title: dict[str, list[_Named]] = defaultdict(list)
+        self._indexed = False
+
+    def _index(self) -> None:
+        self._indexed = True
+        tracks = self._tracks
         for track_id in sorted(tracks):  # lowest id wins a shared ISRC, deterministically
             track = tracks[track_id]
             if track.isrc:
@@ -104,6 +112,8 @@ class _TrackIndex:
         track_id = tags.tidal_track_id if tags is not None else None
         if track_id is not None and track_id in self._tracks:
             return Match(track_id, "tag")
+        if not self._indexed:
+            self._index()
         if tags is not None and tags.isrc:
             track_id = self._by_isrc.get(tags.isrc.strip().upper())
             if track_id is not None:

@@ -1,0 +1,73 @@
+"""Storing scans: what is stored loads back equal, and a quiet rescan writes nothing.
+
+A scan's change count is what lets a quiet sync reuse its empty plan, so it must
+be 0 exactly when nothing on disk (or in how files match TIDAL) changed.
+On SQLite and PostgreSQL, with a real library on disk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, insert, select
+
+from tests.fixtures.library import make_audio
+from tidal_sync_assets.database import ScanRecord, Track
+from tidal_sync_assets.database.scan_store import SavedScan, load_scan, scan_and_save
+from tidal_sync_assets.disk.entry import AudioTags, Ownership
+from tidal_sync_assets.disk.scan import ScanResult
+from tidal_sync_assets.disk.tags import write_tags
+
+TAGS = AudioTags(title="Song", artist="Artist", isrc="USXX10000007", tidal_track_id=7)
+
+
+def rescan(engine: Engine, root: Path) -> tuple[ScanResult, SavedScan]:
+    return scan_and_save(engine, root, datetime.now(UTC), workers=1)
+
+
+def stored_changes(engine: Engine, scan_id: int) -> int | None:
+    with engine.connect() as connection:
+        return connection.execute(
+            select(ScanRecord.changes).where(ScanRecord.id == scan_id)
+        ).scalar_one()
+
+
+def test_a_scan_loads_back_equal_and_counts_only_real_changes(
+    engine: Engine, library_root: Path
+) -> None:
+    folder = library_root / "Playlists" / "Mix"
+    tagged = make_audio(folder / "Artist - Song.flac", "flac", tags=TAGS)
+    make_audio(folder / "Mine - Own.mp3", "mp3")
+    (folder / "link.flac").symlink_to("Artist - Song.flac")
+    (folder / "broken.flac").symlink_to("gone.flac")
+    (folder / "notes.txt").write_text("the user's\n")
+
+    first, saved = rescan(engine, library_root)
+
+    assert saved.changes == len(first.entries) == 5
+    assert load_scan(engine).entries == {e.path: e for e in first.entries}
+    assert saved.owners[Ownership.USER] == 5  # no TIDAL track is known yet
+
+    quiet, saved = rescan(engine, library_root)
+    assert (saved.changes, stored_changes(engine, saved.scan_id)) == (0, 0)
+    assert quiet.reread == 0
+
+    # A track TIDAL now lists makes the tagged file (not its link) managed: one row.
+    with engine.begin() as connection:
+        connection.execute(insert(Track).values(tidal_id=7, title="Song", artist="Artist"))
+    _, saved = rescan(engine, library_root)
+    assert saved.changes == 1
+    assert saved.owners[Ownership.MANAGED] == 1
+    assert load_scan(engine).placed[f"Playlists/Mix/{tagged.name}"] == (7, "tag", "managed")
+
+    write_tags(tagged, dataclasses.replace(TAGS, title="Retitled"))
+    (folder / "notes.txt").unlink()
+    changed, saved = rescan(engine, library_root)
+    assert (saved.changes, changed.reread) == (2, 1)
+    assert stored_changes(engine, saved.scan_id) == 2
+    assert load_scan(engine).entries == {e.path: e for e in changed.entries}
+
+    _, saved = rescan(engine, library_root)
+    assert saved.changes == 0

@@ -7,13 +7,17 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.fixtures.library import AUDIO_FORMATS, make_audio
 from tidal_sync_assets.disk.entry import AudioTags, EntryKind, ScannedEntry
 from tidal_sync_assets.disk.scan import (
+    AUDIO_EXTENSIONS,
     NOT_UTF8,
     LibraryRootMissing,
     ScanResult,
+    is_audio,
     is_internal,
     scan_library,
 )
@@ -237,3 +241,11 @@ def test_tags_read_by_the_process_pool_equal_those_read_in_one_process(tmp_path:
 
     assert pooled == read_chunk(many)
     assert isinstance(pooled[-1], str)
+
+
+@given(
+    st.text(alphabet="ab./ACFLM34ç", max_size=12), st.sampled_from(["", ".flac", ".M4A", ".mp3"])
+)
+def test_audio_is_told_by_extension_exactly_as_splitext_tells_it(stem: str, extension: str) -> None:
+    path = stem + extension
+    assert is_audio(path) == (os.path.splitext(path)[1].lower() in AUDIO_EXTENSIONS)

@@ -9,6 +9,7 @@ answers 401 without a valid Bearer token, as TIDAL does. List endpoints page wit
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -159,22 +160,23 @@ class TidalApi:
     def user_playlists(self, request: Request, match: re.Match[str]) -> Response:
         if not self._is_user(match):
             return not_found("User")
-        items = [payloads.playlist_json(self.catalog, p) for p in self.catalog.own_playlists()]
-        return json_response(200, _page(request, items))
+        render = functools.partial(payloads.playlist_json, self.catalog)
+        return json_response(200, _page(request, self.catalog.own_playlists(), render=render))
 
     def playlists_and_favourites(self, request: Request, match: re.Match[str]) -> Response:
         if not self._is_user(match):
             return not_found("User")
         own = self.catalog.user.id
-        items = [
-            {
+
+        def render(p: Playlist) -> dict[str, Any]:
+            return {
                 "type": "USER_CREATED" if p.creator == own else "USER_FAVORITE",
                 "created": payloads.tidal_time(p.created or p.last_updated),
                 "playlist": payloads.playlist_json(self.catalog, p),
             }
-            for p in self.catalog.listed_playlists()
-        ]
-        return json_response(200, _page(request, items, max_limit=50))
+
+        listed = self.catalog.listed_playlists()
+        return json_response(200, _page(request, listed, max_limit=50, render=render))
 
     def collection_folders(self, request: Request, _: re.Match[str]) -> Response:
         if request.query.get("folderId", "root") != "root" or (

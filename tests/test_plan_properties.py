@@ -354,11 +354,14 @@ def sync(library: Library, world: World) -> Plan:
         workers=1,
         open_session=_no_tidal,
     )
+    planned = plan_inputs.current_inputs(engine, key)
     # Partitions in UUID order, deleted playlists included: order must not matter.
     for playlist in sorted(outcome.partitions):
         result = executor.run_playlist(playlist)
         assert result.ok, [(a.kind.value, a.source, a.target, e) for a, e in result.failed]
         assert not result.skipped, [(a.kind.value, a.target, e) for a, e in result.skipped]
+    # Carried-out actions move the placement: a diff computed before no longer holds.
+    assert (plan_inputs.current_inputs(engine, key) == planned) == (plan.actions == ())
     follow_folder_renames(library, plan)
     rescan(library)
     settled_state, again = plan_now(library)

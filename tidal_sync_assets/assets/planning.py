@@ -17,6 +17,7 @@ from tidal_sync_assets.assets.filesystem import filesystem_snapshot
 from tidal_sync_assets.assets.metadata import markdown_table
 from tidal_sync_assets.assets.tidal import tidal_snapshot
 from tidal_sync_assets.database.plan_inputs import (
+    PlanInputs,
     current_inputs,
     settings_key,
     unchanged_empty_plan,
@@ -28,7 +29,7 @@ from tidal_sync_assets.database.plan_store import (
     save_unchanged_plan,
 )
 from tidal_sync_assets.planning.actions import ActionKind
-from tidal_sync_assets.planning.diff import EntryState, PrimarySource, compute_diff
+from tidal_sync_assets.planning.diff import Diff, EntryState, PrimarySource, compute_diff
 from tidal_sync_assets.planning.guard import removal_hold
 from tidal_sync_assets.planning.plan import build_plan
 from tidal_sync_assets.planning.state import LibraryState
@@ -59,6 +60,22 @@ class _Settings:
         return load_library_state(engine, self.link_mode, self.extension)
 
 
+# library_diff's state and diff, for dedup_plan in the same process (the CLI's
+# in-process runs) while nothing they were computed from has changed; a step
+# in another process (the multiprocess executor) computes them again.
+_computed: dict[PlanInputs, tuple[LibraryState, Diff]] = {}
+
+
+def _state_and_diff(engine: Engine, settings: _Settings) -> tuple[PlanInputs, LibraryState, Diff]:
+    inputs = current_inputs(engine, settings.key)
+    earlier = _computed.pop(inputs, None)
+    _computed.clear()
+    if earlier is not None:
+        return inputs, *earlier
+    state = settings.state(engine)
+    return inputs, state, compute_diff(state)
+
+
 def _unchanged(plan_id: int) -> str:
     return f"plan {plan_id} is empty and no snapshot or scan since changed anything"
 
@@ -85,9 +102,9 @@ def library_diff(
                 "reason": _unchanged(unchanged),
             }
         )
-    state = settings.state(engine)
-    diff = compute_diff(state)
-    save_diff(engine, diff)
+    inputs, state, diff = _state_and_diff(engine, settings)
+    save_diff(engine, diff)  # status fields only: not an input of the plan
+    _computed[inputs] = (state, diff)
     names = {p.tidal_id: p.name for p in state.playlists}
     extra = Counter(diff.layout.owner_of(path) for path in diff.unwanted)
     rows = []
@@ -142,12 +159,12 @@ def dedup_plan(
     tidal: TidalResource,
 ) -> MaterializeResult:
     engine, settings = database.engine(), _Settings.of(library, tidal)
-    inputs = current_inputs(engine, settings.key)
     unchanged = unchanged_empty_plan(engine, settings.key)
     if unchanged is not None:
+        inputs = current_inputs(engine, settings.key)
         return _unchanged_plan(save_unchanged_plan(engine, unchanged, inputs), unchanged)
-    state = settings.state(engine)
-    plan = build_plan(state)
+    inputs, state, diff = _state_and_diff(engine, settings)
+    plan = build_plan(state, diff)
     managed = len(set(state.primaries.values()) | set(state.links.values()))
     hold = removal_hold(plan, managed, library.max_removal_share)
     held = None if config.allow_mass_removal else hold

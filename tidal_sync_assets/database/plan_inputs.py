@@ -15,7 +15,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, or_, select
 
-from tidal_sync_assets.database.models import Plan, PlanStatus, ScanRecord, TidalSnapshotRecord
+from tidal_sync_assets.database.models import (
+    ActionStatus,
+    Plan,
+    PlanAction,
+    PlanStatus,
+    ScanRecord,
+    TidalSnapshotRecord,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +30,9 @@ class PlanInputs:
     snapshot_id: int | None  # the newest TIDAL snapshot when planning started
     scan_id: int | None  # the newest scan when planning started
     settings: str  # the settings the plan depends on, e.g. "symlink .flac"
+    # Where the placement stood: the newest plan and how many of its actions ran.
+    # Not stored with a plan; it tells whether a diff computed earlier still holds.
+    placement: tuple[int | None, int] = (None, 0)
 
 
 def settings_key(link_mode: str, extension: str) -> str:
@@ -36,7 +46,13 @@ def current_inputs(engine: Engine, settings: str) -> PlanInputs:
     with engine.connect() as connection:
         snapshot = connection.execute(select(func.max(TidalSnapshotRecord.id))).scalar()
         scan = connection.execute(select(func.max(ScanRecord.id))).scalar()
-    return PlanInputs(snapshot, scan, settings)
+        plan = connection.execute(select(func.max(Plan.id))).scalar()
+        ran = connection.execute(
+            select(func.count())
+            .select_from(PlanAction)
+            .where(PlanAction.plan_id == plan, PlanAction.status != ActionStatus.PENDING)
+        ).scalar_one()
+    return PlanInputs(snapshot, scan, settings, (plan, ran))
 
 
 def unchanged_empty_plan(engine: Engine, settings: str) -> int | None:

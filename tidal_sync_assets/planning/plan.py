@@ -57,8 +57,9 @@ class Plan:
         return tuple(a for a in self.actions if a.kind in REMOVAL_KINDS)
 
 
-def build_plan(state: LibraryState) -> Plan:
-    diff = compute_diff(state)
+def build_plan(state: LibraryState, diff: Diff | None = None) -> Plan:
+    """The plan for ``state``; ``diff`` is ``compute_diff(state)`` when the caller has it."""
+    diff = diff if diff is not None else compute_diff(state)
     unordered = [
         *_folder_actions(state, diff),
         *_primary_actions(diff),

@@ -112,7 +112,8 @@ def set_primary(
             .where(PlaylistTrack.track_id == track_pk, ~holder)
             .values(is_primary=False)
         )
-        _drop_cleaned_rows(connection, track_pk)  # only this track's rows changed
+        if track_pk is not None:  # only this track's rows changed
+            _drop_cleaned_rows(connection, track_pk)
 
 
 def set_download_state(
@@ -161,6 +162,13 @@ def set_link(engine: Engine, playlist: str, track: int, path: str) -> None:
 def forget_path(engine: Engine, path: str) -> None:
     """Nothing the product placed is at ``path`` any more (unlinked or trashed)."""
     with engine.begin() as connection:
+        holders = set(
+            connection.execute(select(Track.id).where(Track.file_path == path)).scalars()
+        ) | set(
+            connection.execute(
+                select(PlaylistTrack.track_id).where(PlaylistTrack.symlink_path == path)
+            ).scalars()
+        )
         connection.execute(
             update(Track)
             .where(Track.file_path == path)
@@ -171,19 +179,23 @@ def forget_path(engine: Engine, path: str) -> None:
             .where(PlaylistTrack.symlink_path == path)
             .values(symlink_path=None, symlink_valid=None)
         )
-        _drop_cleaned_rows(connection)
+        for track_pk in holders:  # only their rows changed
+            _drop_cleaned_rows(connection, track_pk)
 
 
-def _drop_cleaned_rows(connection: Connection, track_pk: int | None = None) -> None:
-    # Entries TIDAL dropped are kept only while something of theirs is on disk.
-    statement = delete(PlaylistTrack).where(
-        PlaylistTrack.position.is_(None),
-        PlaylistTrack.symlink_path.is_(None),
-        PlaylistTrack.is_primary.is_(False),
+def _drop_cleaned_rows(connection: Connection, track_pk: int) -> None:
+    """Entries TIDAL dropped are kept only while something of theirs is on disk.
+
+    One track's rows, by the indexed column: never a scan of every entry.
+    """
+    connection.execute(
+        delete(PlaylistTrack).where(
+            PlaylistTrack.track_id == track_pk,
+            PlaylistTrack.position.is_(None),
+            PlaylistTrack.symlink_path.is_(None),
+            PlaylistTrack.is_primary.is_(False),
+        )
     )
-    if track_pk is not None:  # the indexed column: no scan of every entry per download
-        statement = statement.where(PlaylistTrack.track_id == track_pk)
-    connection.execute(statement)
 
 
 def rename_folder(engine: Engine, playlist: str, old: str, new: str) -> None:

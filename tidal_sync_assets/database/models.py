@@ -105,7 +105,7 @@ class Track(Base):
     duration: Mapped[int | None] = mapped_column(Integer)
     version: Mapped[str | None] = mapped_column(Text)
     allow_streaming: Mapped[bool] = mapped_column(Boolean, default=True)
-    file_path: Mapped[str | None] = mapped_column(Text)
+    file_path: Mapped[str | None] = mapped_column(Text, index=True)
     file_size: Mapped[int | None] = mapped_column(BigInteger)
     download_status: Mapped[DownloadStatus] = mapped_column(
         _enum(DownloadStatus, "download_status"), default=DownloadStatus.NOT_DOWNLOADED, index=True
@@ -154,7 +154,7 @@ class PlaylistTrack(Base):
     # has been cleaned up, so the product still knows what it placed.
     position: Mapped[int | None] = mapped_column(Integer)
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
-    symlink_path: Mapped[str | None] = mapped_column(Text)
+    symlink_path: Mapped[str | None] = mapped_column(Text, index=True)
     symlink_valid: Mapped[bool | None] = mapped_column(Boolean)
     sync_status: Mapped[TrackSyncStatus] = mapped_column(
         _enum(TrackSyncStatus, "track_sync_status"), default=TrackSyncStatus.UNKNOWN, index=True

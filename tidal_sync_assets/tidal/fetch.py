@@ -82,8 +82,9 @@ def fetch_snapshot(
     ]
     # Several playlists at once (each one's pages in order): the waits for TIDAL
     # overlap, while the shared rate limiter still paces every request.
+    parse = _TrackParser(session)
     with ThreadPoolExecutor(FETCH_WORKERS) as pool:
-        results = pool.map(lambda e: _fetch_tracks(session, e.playlist, page_size), changed)
+        results = pool.map(lambda e: _fetch_tracks(parse, e.playlist, page_size), changed)
         fetched_by_id = {
             str(e.playlist.id): result for e, result in zip(changed, results, strict=True)
         }
@@ -188,8 +189,25 @@ def _unchanged(known: TidalPlaylist, playlist: tidalapi.Playlist) -> bool:
     )
 
 
+class _TrackParser:
+    """Each distinct track JSON of one snapshot parsed once (a track sits in several
+    playlists, and tidalapi's parsing costs more than fetching the page did)."""
+
+    def __init__(self, session: tidalapi.Session) -> None:
+        self.session = session
+        self._seen: dict[object, tuple[dict[str, Any], TidalTrack]] = {}
+
+    def __call__(self, item: dict[str, Any]) -> TidalTrack:
+        seen = self._seen.get(item.get("id"))
+        if seen is not None and seen[0] == item:
+            return seen[1]
+        track = _to_track(self.session.parse_track(item), item)
+        self._seen[item.get("id")] = (item, track)
+        return track
+
+
 def _fetch_tracks(
-    session: tidalapi.Session, playlist: tidalapi.Playlist, page_size: int
+    parse: _TrackParser, playlist: tidalapi.Playlist, page_size: int
 ) -> tuple[list[TidalTrack], bool]:
     """All tracks of ``playlist`` in order, and whether exactly all of them came back."""
     expected = playlist.num_tracks
@@ -198,7 +216,7 @@ def _fetch_tracks(
     consistent = True
     try:
         while len(fetched) < expected:
-            body = session.request.request(
+            body = parse.session.request.request(
                 "GET", path, params={"limit": page_size, "offset": len(fetched)}
             ).json()
             total = body.get("totalNumberOfItems")
@@ -208,7 +226,7 @@ def _fetch_tracks(
             items = body["items"]
             if not items:
                 break
-            fetched.extend(_to_track(session.parse_track(item), item) for item in items)
+            fetched.extend(parse(item) for item in items)
     except _PAGE_ERRORS as exc:
         log.warning(
             "Playlist %r: tracks from position %d could not be fetched (%s); "

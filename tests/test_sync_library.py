@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from dagster import AssetKey, DagsterInstance
+from dagster import AssetKey, DagsterInstance, RunsFilter
 
 from tests.fixtures.sync import (
     SyncWorld,
@@ -25,6 +25,8 @@ from tests.fixtures.sync import (
 )
 from tidal_sync_assets.database import DownloadStatus
 from tidal_sync_assets.disk.tags import read_tags
+from tidal_sync_assets.jobs import RANGE_END, RANGE_START
+from tidal_sync_assets.sandbox.catalog import track_from_dict
 from tidal_sync_assets.sandbox.faults import FaultRule
 
 UNAVAILABLE_TRACK = 1042  # "Overpass": allowStreaming false in the demo catalog, in "CON"
@@ -107,6 +109,18 @@ def test_a_quiet_sync_reuses_the_empty_plan_until_the_disk_or_tidal_changes(
     world.catalog.rename_playlist(CAFE, "Cafe Renamed")
     assert world.sync().code == 0
     assert recomputed("dedup_plan") and world.folder(CAFE).name == "Cafe Renamed"
+    world.check()
+
+    # A new track in one playlist: the library run spans that partition, not all twelve.
+    world.catalog.put_track(track_from_dict(story_track(9001, "Fresh", "Newcomer")))
+    world.catalog.add_playlist_tracks(CAFE, [9001])
+    assert world.sync().code == 0
+    library_run = (
+        DagsterInstance.get()
+        .get_run_records(RunsFilter(tags={"tidal-sync/step": "library"}), limit=1)[0]
+        .dagster_run
+    )
+    assert library_run.tags[RANGE_START] == library_run.tags[RANGE_END] == CAFE
     world.check()
 
 

@@ -113,11 +113,13 @@ def run_sync(
         return report
     keys = dagster.get_dynamic_partitions(PLAYLIST_PARTITIONS)
     pending = [a for a in actions if not selected or a.playlist_id in selected]
-    # Nothing to do: no library run. Otherwise the run covers every partition but
-    # works on (and records) only the playlists with actions: Dagster's bookkeeping
-    # per partition would cost more than a small change (see bench/sync_benchmark.py).
+    # Nothing to do: no library run. Otherwise the run covers the span of partitions
+    # from the first to the last playlist with actions and works on (and records)
+    # only those: Dagster's bookkeeping per partition would cost more than a small
+    # change (see bench/sync_benchmark.py).
     touched = selected or {a.playlist_id for a in pending if a.playlist_id}
-    if keys and pending:
+    span = [i for i, key in enumerate(keys) if key in touched]
+    if span and pending:
         library = defs.resolve_job_def("sync").execute_in_process(
             instance=dagster,
             asset_selection=[AssetKey("playlist_library")],
@@ -126,7 +128,7 @@ def run_sync(
                 "ops": {"playlist_library": {"config": {"playlists": sorted(touched)}}},
             },
             raise_on_error=False,
-            tags={**range_tags(keys), "tidal-sync/step": "library"},
+            tags={**range_tags(keys[span[0] : span[-1] + 1]), "tidal-sync/step": "library"},
         )
         if not library.success:
             steps = library.get_step_failure_events()

@@ -56,7 +56,7 @@ def m3u8_path_for(playlist_folder: str) -> str:
 
 def render_m3u8(entries: Sequence[M3UEntry], m3u8_path: str) -> str:
     """The M3U8 text for ``entries`` (in order), written at root-relative ``m3u8_path``."""
-    folder = PurePosixPath(m3u8_path).parent
+    folder = PurePosixPath(m3u8_path).parent.parts
     lines = ["#EXTM3U"]
     for entry in entries:
         seconds = -1 if entry.duration is None else round(entry.duration)
@@ -64,7 +64,7 @@ def render_m3u8(entries: Sequence[M3UEntry], m3u8_path: str) -> str:
             part for part in (_one_line(entry.artist), _one_line(entry.title)) if part
         )
         lines.append(f"#EXTINF:{seconds},{label}")
-        lines.append(_location(PurePosixPath(entry.path), folder))
+        lines.append(_location(entry.path, folder))
     return "\n".join(lines) + "\n"
 
 
@@ -87,14 +87,21 @@ def _one_line(text: str) -> str:
     return _LINE_BREAKING.sub(" ", text).strip()
 
 
-def _location(path: PurePosixPath, folder: PurePosixPath) -> str:
-    """``path`` relative to ``folder``, both root-relative (``..`` where they part)."""
-    if _LINE_BREAKING.search(str(path)):
-        raise ValueError(f"a path with a control character cannot go into an M3U8: {str(path)!r}")
+def _location(path: str, folder: tuple[str, ...]) -> str:
+    """``path`` relative to ``folder`` (its parts), both root-relative (``..`` where they part).
+
+    Plain ``a/b/c`` paths are split as they are (``PurePosixPath`` per entry cost more
+    than the rest of the M3U8); anything else is normalized by ``PurePosixPath`` first.
+    """
+    if _LINE_BREAKING.search(path):
+        raise ValueError(f"a path with a control character cannot go into an M3U8: {path!r}")
+    parts = path.split("/")
+    if "" in parts or "." in parts:
+        parts = list(PurePosixPath(path).parts)
     common = 0
-    for ours, theirs in zip(path.parts, folder.parts, strict=False):
+    for ours, theirs in zip(parts, folder, strict=False):
         if ours != theirs:
             break
         common += 1
-    location = "/".join([".."] * (len(folder.parts) - common) + list(path.parts[common:]))
+    location = "/".join([".."] * (len(folder) - common) + parts[common:])
     return f"./{location}" if location.startswith("#") else location

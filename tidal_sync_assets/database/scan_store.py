@@ -137,29 +137,37 @@ def load_entries(engine: Engine) -> dict[str, ScannedEntry]:
     return load_scan(engine).entries
 
 
+_TRACK_COLUMNS = (
+    Track.tidal_id,
+    Track.title,
+    Track.artist,
+    Track.album,
+    Track.album_artist,
+    Track.album_id,
+    Track.track_number,
+    Track.isrc,
+    Track.duration,
+    Track.version,
+    Track.allow_streaming,
+)
+_FEW = 1_000  # more ids than this: read every row and keep the wanted ones
+
+
 def load_tracks(engine: Engine, tidal_ids: Iterable[int] | None = None) -> dict[int, TidalTrack]:
     """Stored TIDAL tracks as snapshot records (all, or just ``tidal_ids``)."""
-    query = select(Track.__table__)
-    if tidal_ids is not None:
-        query = query.where(Track.tidal_id.in_(list(tidal_ids)))
+    wanted = None if tidal_ids is None else set(tidal_ids)
+    query = select(*_TRACK_COLUMNS)
+    if wanted is not None and len(wanted) <= _FEW:
+        query = query.where(Track.tidal_id.in_(wanted))
     with engine.connect() as connection:
-        rows = connection.execute(query).all()
-        return {
-            row.tidal_id: TidalTrack(
-                tidal_id=row.tidal_id,
-                title=row.title,
-                artists=(row.artist,),
-                album=row.album,
-                album_artist=row.album_artist,
-                album_id=row.album_id,
-                track_number=row.track_number,
-                isrc=row.isrc,
-                duration=row.duration,
-                version=row.version,
-                allow_streaming=row.allow_streaming,
-            )
-            for row in rows
-        }
+        rows = connection.execute(query).tuples().all()
+    return {
+        tidal_id: TidalTrack(
+            tidal_id, title, (artist,), album, album_artist, album_id, number, isrc, *rest
+        )
+        for tidal_id, title, artist, album, album_artist, album_id, number, isrc, *rest in rows
+        if wanted is None or tidal_id in wanted
+    }
 
 
 class KnownTracks(Mapping[int, TidalTrack]):

@@ -14,6 +14,7 @@ import logging
 import os
 import stat
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -97,13 +98,17 @@ class PersistedSession(tidalapi.Session):
         super().__init__(tidalapi.Config())
         self.session_file = session_file
         self.api_origin = api_origin
+        # Playlists are fetched from several threads: an expired token makes each of
+        # them refresh; one at a time, so the file always holds the session's token.
+        self._refreshing = threading.Lock()
 
     def token_refresh(self, refresh_token: str) -> bool:
-        refreshed = super().token_refresh(refresh_token)
-        if refreshed:
-            save_session_file(self, self.session_file)
-            log.info("TIDAL access token refreshed; saved to %s", self.session_file)
-        return refreshed
+        with self._refreshing:
+            refreshed = super().token_refresh(refresh_token)
+            if refreshed:
+                save_session_file(self, self.session_file)
+                log.info("TIDAL access token refreshed; saved to %s", self.session_file)
+            return refreshed
 
 
 def new_session(

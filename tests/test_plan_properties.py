@@ -136,39 +136,30 @@ class World:
         return {t for _, tracks in self.playlists.values() for t in tracks}
 
     def snapshot(self) -> TidalSnapshot:
+        """Every playlist fetched anew (its lastUpdated moved)."""
         self.version += 1
-        moment = EPOCH + timedelta(hours=self.version)  # every playlist fetched anew
         wanted = self.in_playlists()
         return TidalSnapshot(
-            playlists=tuple(
-                TidalPlaylist(
-                    tidal_id=uuid,
-                    name=name,
-                    number_of_tracks=len(tracks),
-                    last_updated=moment,
-                    track_ids=tuple(tracks),
-                )
-                for uuid, (name, tracks) in sorted(self.playlists.items())
-            ),
+            playlists=self._playlists(fetched=True),
             tracks={t: self.tracks[t] for t in sorted(wanted)},
         )
 
     def quiet_snapshot(self) -> TidalSnapshot:
         """What a snapshot brings when nothing changed: no playlist fetched again."""
+        return TidalSnapshot(playlists=self._playlists(fetched=False), tracks={})
+
+    def _playlists(self, *, fetched: bool) -> tuple[TidalPlaylist, ...]:
         moment = EPOCH + timedelta(hours=self.version)
-        return TidalSnapshot(
-            playlists=tuple(
-                TidalPlaylist(
-                    tidal_id=uuid,
-                    name=name,
-                    number_of_tracks=len(tracks),
-                    last_updated=moment,
-                    track_ids=tuple(tracks),
-                    fetched=False,
-                )
-                for uuid, (name, tracks) in sorted(self.playlists.items())
-            ),
-            tracks={},
+        return tuple(
+            TidalPlaylist(
+                tidal_id=uuid,
+                name=name,
+                number_of_tracks=len(tracks),
+                last_updated=moment,
+                track_ids=tuple(tracks),
+                fetched=fetched,
+            )
+            for uuid, (name, tracks) in sorted(self.playlists.items())
         )
 
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy import Connection, Engine, Row, bindparam, delete, select, update
 
-from tidal_sync_assets.database.bulk import insert_many, upsert
+from tidal_sync_assets.database.bulk import ROWS_PER_STATEMENT, insert_many, upsert
 from tidal_sync_assets.database.models import (
     Playlist,
     PlaylistSyncStatus,
@@ -132,22 +134,16 @@ def save_snapshot(engine: Engine, snapshot: TidalSnapshot) -> SnapshotOutcome:
                 "removed_from_tidal",
             ],
         )
-        for playlist in snapshot.playlists:
-            if playlist.fetched:
-                connection.execute(
-                    update(Playlist)
-                    .where(Playlist.tidal_id == playlist.tidal_id)
-                    .values(
-                        fetch_complete=playlist.complete,
-                        **(
-                            {"fetched_last_updated": playlist.last_updated}
-                            if playlist.complete
-                            else {}
-                        ),
-                    )
-                )
+        fetched = [p for p in snapshot.playlists if p.fetched]
+        _record_fetches(connection, [p for p in fetched if p.complete], complete=True)
+        _record_fetches(connection, [p for p in fetched if not p.complete], complete=False)
         ids = dict(connection.execute(select(Playlist.tidal_id, Playlist.id)).tuples().all())
         track_ids = dict(connection.execute(select(Track.tidal_id, Track.id)).tuples().all())
+        counts = _replace_positions(
+            connection,
+            {ids[p.tidal_id]: p.track_ids for p in fetched if p.complete},
+            track_ids,
+        )
         changes: list[PlaylistChange] = []
         entries = 0
         for playlist in snapshot.playlists:
@@ -156,11 +152,7 @@ def save_snapshot(engine: Engine, snapshot: TidalSnapshot) -> SnapshotOutcome:
             if not playlist.complete:
                 changes.append(PlaylistChange(playlist.tidal_id, playlist.name, "incomplete"))
                 continue
-            added = dropped = 0
-            if playlist.fetched:
-                added, dropped = _replace_positions(
-                    connection, ids[playlist.tidal_id], playlist.track_ids, track_ids
-                )
+            added, dropped = counts.get(ids[playlist.tidal_id], (0, 0))
             if old is None or old.removed_from_tidal:
                 changes.append(PlaylistChange(playlist.tidal_id, playlist.name, "new", added))
             elif old.name != playlist.name:
@@ -222,51 +214,84 @@ def _playlist_row(playlist: TidalPlaylist) -> dict[str, object]:
     }
 
 
+def _record_fetches(
+    connection: Connection, playlists: list[TidalPlaylist], *, complete: bool
+) -> None:
+    """Note the fetch; only a complete one moves the ``fetched_last_updated`` watermark."""
+    if not playlists:
+        return
+    values: dict[str, Any] = {"fetch_complete": complete}
+    if complete:
+        values["fetched_last_updated"] = bindparam("b_last_updated")
+    connection.execute(
+        update(Playlist).where(Playlist.tidal_id == bindparam("b_tidal_id")).values(**values),
+        [
+            {"b_tidal_id": p.tidal_id, **({"b_last_updated": p.last_updated} if complete else {})}
+            for p in playlists
+        ],
+    )
+
+
 def _replace_positions(
     connection: Connection,
-    playlist_id: int,
-    wanted: tuple[int, ...],
+    wanted: Mapping[int, tuple[int, ...]],
     track_ids: dict[int, int],
-) -> tuple[int, int]:
-    """Store ``wanted`` as the playlist's positions, carrying each entry's state over.
+) -> dict[int, tuple[int, int]]:
+    """Store each playlist's ``wanted`` tracks (by playlist key) as its positions,
+    carrying each entry's state over; all playlists in a few statements.
 
-    Returns (entries added, entries dropped) counted by track, against the tracks the
-    playlist listed before: an entry already pending removal is not dropped again.
+    Returns per playlist (entries added, entries dropped) counted by track, against
+    the tracks it listed before: an entry already pending removal is not dropped again.
     """
-    old_rows = connection.execute(
-        select(
-            PlaylistTrack.track_id,
-            PlaylistTrack.position,
-            *[getattr(PlaylistTrack, c) for c in _CARRIED],
-        ).where(PlaylistTrack.playlist_id == playlist_id)
-    ).all()
-    state = {row.track_id: {c: getattr(row, c) for c in _CARRIED} for row in old_rows}
-    listed = {row.track_id for row in old_rows if row.position is not None}
-    wanted_db = [track_ids[t] for t in wanted]
-    wanted_set = set(wanted_db)
-    connection.execute(delete(PlaylistTrack).where(PlaylistTrack.playlist_id == playlist_id))
-    rows = [
-        {
-            "playlist_id": playlist_id,
-            "track_id": track,
-            "position": position,
-            **_relisted(state.get(track)),
-        }
-        for position, track in enumerate(wanted_db)
-    ]
-    dropped = [t for t in state if t not in wanted_set]
-    rows += [
-        {
-            "playlist_id": playlist_id,
-            "track_id": track,
-            "position": None,
-            **{**state[track], "sync_status": TrackSyncStatus.NEEDS_REMOVAL},
-        }
-        for track in dropped
-        if state[track]["symlink_path"] or state[track]["is_primary"]
-    ]
+    playlist_pks = list(wanted)
+    old_rows: list[Row[Any]] = []
+    for batch in range(0, len(playlist_pks), ROWS_PER_STATEMENT):
+        pks = playlist_pks[batch : batch + ROWS_PER_STATEMENT]
+        old_rows += connection.execute(
+            select(
+                PlaylistTrack.playlist_id,
+                PlaylistTrack.track_id,
+                PlaylistTrack.position,
+                *[getattr(PlaylistTrack, c) for c in _CARRIED],
+            ).where(PlaylistTrack.playlist_id.in_(pks))
+        ).all()
+        connection.execute(delete(PlaylistTrack).where(PlaylistTrack.playlist_id.in_(pks)))
+    state: dict[int, dict[int, dict[str, object]]] = defaultdict(dict)
+    listed: dict[int, set[int]] = defaultdict(set)
+    for row in old_rows:
+        state[row.playlist_id][row.track_id] = {c: getattr(row, c) for c in _CARRIED}
+        if row.position is not None:
+            listed[row.playlist_id].add(row.track_id)
+    rows: list[dict[str, object]] = []
+    counts: dict[int, tuple[int, int]] = {}
+    for playlist_id, tracks in wanted.items():
+        carried = state[playlist_id]
+        wanted_db = [track_ids[t] for t in tracks]
+        wanted_set = set(wanted_db)
+        rows += [
+            {
+                "playlist_id": playlist_id,
+                "track_id": track,
+                "position": position,
+                **_relisted(carried.get(track)),
+            }
+            for position, track in enumerate(wanted_db)
+        ]
+        rows += [
+            {
+                "playlist_id": playlist_id,
+                "track_id": track,
+                "position": None,
+                **{**carried[track], "sync_status": TrackSyncStatus.NEEDS_REMOVAL},
+            }
+            for track in carried
+            if track not in wanted_set
+            and (carried[track]["symlink_path"] or carried[track]["is_primary"])
+        ]
+        was = listed[playlist_id]
+        counts[playlist_id] = (len(wanted_set - was), len(was - wanted_set))
     insert_many(connection, PlaylistTrack.__table__, rows)  # type: ignore[arg-type]
-    return len(wanted_set - listed), len(listed - wanted_set)
+    return counts
 
 
 def _relisted(carried: dict[str, object] | None) -> dict[str, object]:

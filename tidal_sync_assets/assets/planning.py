@@ -63,12 +63,12 @@ class _Settings:
 # library_diff's state and diff, for dedup_plan in the same process (the CLI's
 # in-process runs) while nothing they were computed from has changed; a step
 # in another process (the multiprocess executor) computes them again.
-_computed: dict[PlanInputs, tuple[LibraryState, Diff]] = {}
+_computed: dict[tuple[str, PlanInputs], tuple[LibraryState, Diff]] = {}
 
 
 def _state_and_diff(engine: Engine, settings: _Settings) -> tuple[PlanInputs, LibraryState, Diff]:
     inputs = current_inputs(engine, settings.key)
-    earlier = _computed.pop(inputs, None)
+    earlier = _computed.pop((str(engine.url), inputs), None)
     _computed.clear()
     if earlier is not None:
         return inputs, *earlier
@@ -104,7 +104,7 @@ def library_diff(
         )
     inputs, state, diff = _state_and_diff(engine, settings)
     save_diff(engine, diff)  # status fields only: not an input of the plan
-    _computed[inputs] = (state, diff)
+    _computed[(str(engine.url), inputs)] = (state, diff)
     names = {p.tidal_id: p.name for p in state.playlists}
     extra = Counter(diff.layout.owner_of(path) for path in diff.unwanted)
     rows = []
@@ -159,9 +159,11 @@ def dedup_plan(
     tidal: TidalResource,
 ) -> MaterializeResult:
     engine, settings = database.engine(), _Settings.of(library, tidal)
+    # Read before the check: a change that lands after it has a newer id than the
+    # plan records, so the next check still sees it.
+    inputs = current_inputs(engine, settings.key)
     unchanged = unchanged_empty_plan(engine, settings.key)
     if unchanged is not None:
-        inputs = current_inputs(engine, settings.key)
         return _unchanged_plan(save_unchanged_plan(engine, unchanged, inputs), unchanged)
     inputs, state, diff = _state_and_diff(engine, settings)
     plan = build_plan(state, diff)

@@ -12,9 +12,12 @@ no action that could have moved the placement.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from importlib.metadata import version
 
 from sqlalchemy import Engine, func, or_, select
 
+from tidal_sync_assets.database.migrations import head_revision
 from tidal_sync_assets.database.models import (
     ActionStatus,
     Plan,
@@ -30,14 +33,17 @@ class PlanInputs:
     snapshot_id: int | None  # the newest TIDAL snapshot when planning started
     scan_id: int | None  # the newest scan when planning started
     settings: str  # the settings the plan depends on, e.g. "symlink .flac"
-    # Where the placement stood: the newest plan and how many of its actions ran.
-    # Not stored with a plan; it tells whether a diff computed earlier still holds.
-    placement: tuple[int | None, int] = (None, 0)
+    # Where the placement stood: the newest plan, how many of its actions ran and
+    # when the last one finished (a retry moves it). Not stored with a plan; it tells
+    # whether a diff computed earlier in this process still holds.
+    placement: tuple[int | None, int, datetime | None] = (None, 0, None)
 
 
 def settings_key(link_mode: str, extension: str) -> str:
-    """The settings a plan depends on besides the database, as ``plans.inputs`` has them."""
-    return f"{link_mode} {extension}"
+    """What a plan depends on besides the database's rows, as ``plans.inputs`` has it:
+    the settings, and the product and schema versions (a new release may plan the same
+    rows differently, or a migration may have rewritten them)."""
+    return f"{link_mode} {extension} tidal-sync {version('tidal-sync')} schema {head_revision()}"
 
 
 def current_inputs(engine: Engine, settings: str) -> PlanInputs:
@@ -47,12 +53,12 @@ def current_inputs(engine: Engine, settings: str) -> PlanInputs:
         snapshot = connection.execute(select(func.max(TidalSnapshotRecord.id))).scalar()
         scan = connection.execute(select(func.max(ScanRecord.id))).scalar()
         plan = connection.execute(select(func.max(Plan.id))).scalar()
-        ran = connection.execute(
-            select(func.count())
-            .select_from(PlanAction)
-            .where(PlanAction.plan_id == plan, PlanAction.status != ActionStatus.PENDING)
-        ).scalar_one()
-    return PlanInputs(snapshot, scan, settings, (plan, ran))
+        ran, finished = connection.execute(
+            select(func.count(), func.max(PlanAction.finished_at)).where(
+                PlanAction.plan_id == plan, PlanAction.status != ActionStatus.PENDING
+            )
+        ).one()
+    return PlanInputs(snapshot, scan, settings, (plan, ran, finished))
 
 
 def unchanged_empty_plan(engine: Engine, settings: str) -> int | None:

@@ -27,7 +27,7 @@ makes no playlist-track requests.
     .venv/bin/python bench/sync_benchmark.py --playlists 100 --tracks 5000
     .venv/bin/python bench/sync_benchmark.py                     # 1,000 / 50,000 / 150,000
     .venv/bin/python bench/sync_benchmark.py --database-url postgresql+psycopg://127.0.0.1:5432/
-    .venv/bin/python bench/sync_benchmark.py --profile nochange  # pyinstrument, if installed
+    .venv/bin/python bench/sync_benchmark.py --profile nochange  # needs the '.[bench]' extra
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from importlib.metadata import version
 
 from sqlalchemy import Engine, func, or_, select
@@ -43,7 +44,13 @@ def settings_key(link_mode: str, extension: str) -> str:
     """What a plan depends on besides the database's rows, as ``plans.inputs`` has it:
     the settings, and the product and schema versions (a new release may plan the same
     rows differently, or a migration may have rewritten them)."""
-    return f"{link_mode} {extension} tidal-sync {version('tidal-sync')} schema {head_revision()}"
+    return f"{link_mode} {extension} {_code_version()}"
+
+
+@cache
+def _code_version() -> str:
+    """The product and schema versions: read once per process (the schema from disk)."""
+    return f"tidal-sync {version('tidal-sync')} schema {head_revision()}"
 
 
 def current_inputs(engine: Engine, settings: str) -> PlanInputs:

@@ -8,27 +8,15 @@ stderr that says which database (password masked) and why, nothing on stdout.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.fixtures.database import run_cli
+
 EXIT_CANNOT_START = 3
 PASSWORD = "s3cret"
-
-
-def run_cli(*args: str, database_url: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TIDAL_SYNC_DATABASE_URL": database_url, "DAGSTER_HOME": str(home)}
-    return subprocess.run(
-        [sys.executable, "-m", "tidal_sync_assets.cli", *args],
-        cwd=home,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def the_one_line(done: subprocess.CompletedProcess[str]) -> str:

@@ -18,6 +18,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, make_url, text
 
+from tests.fixtures.database import run_cli
 from tidal_sync_assets.database import Base, make_engine, redact
 from tidal_sync_assets.database.migrations import (
     VERSION_TABLE,
@@ -113,22 +114,6 @@ def test_the_version_table_is_the_products_own_so_dagster_storage_can_share_the_
     assert VERSION_TABLE == "tidal_sync_alembic_version"
     assert "tidal_sync_alembic_version" in tables
     assert "alembic_version" not in tables
-
-
-def run_cli(*args: str, database_url: str, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "TIDAL_SYNC_DATABASE_URL": database_url,
-        "DAGSTER_HOME": str(home),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "tidal_sync_assets.cli", *args],
-        cwd=home,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def test_db_upgrade_on_the_command_line_upgrades_then_says_it_is_already_at_head(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
 
 import pytest
 from sqlalchemy import make_url
@@ -19,18 +18,14 @@ from tests.fixtures.reliability import (
     ALPHA,
     CHILL,
     FOXTROT,
-    Case,
-    Child,
+    Reliability,
+    Spawn,
     new_track,
     small_account,
     synced,
 )
-from tests.fixtures.sync import SyncWorld
+from tests.fixtures.sync import World
 from tidal_sync_assets.sandbox.faults import FaultRule
-
-World = Callable[..., SyncWorld]
-Reliability = Callable[..., Case]
-Spawn = Callable[..., Child]
 
 
 @pytest.mark.slow

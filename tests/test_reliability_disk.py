@@ -23,17 +23,14 @@ from tests.fixtures.reliability import (
     CHILL,
     DELTA,
     FOXTROT,
-    Case,
-    Child,
+    Reliability,
+    Spawn,
     new_track,
     small_account,
     synced,
 )
-from tests.fixtures.sync import SyncWorld
+from tests.fixtures.sync import World
 
-World = Callable[..., SyncWorld]
-Reliability = Callable[..., Case]
-Spawn = Callable[..., Child]
 pytestmark = pytest.mark.slow
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import unicodedata
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,17 +19,14 @@ from tests.fixtures.reliability import (
     ALPHA,
     BRAVO,
     CHARLIE,
-    Case,
+    Reliability,
     new_track,
     small_account,
     synced,
 )
-from tests.fixtures.sync import SyncWorld, story_playlist
+from tests.fixtures.sync import World, story_playlist
 from tidal_sync_assets.disk.entry import AudioTags
 from tidal_sync_assets.sandbox.catalog import DEMO_CATALOG_PATH, load_catalog, playlist_from_dict
-
-World = Callable[..., SyncWorld]
-Reliability = Callable[..., Case]
 
 HOSTILE_NAMES = [
     "ctrl\x00\x07\x1b[31mred\x7f",

@@ -11,7 +11,6 @@ import random
 import re
 import signal
 import time
-from collections.abc import Callable
 
 import pytest
 
@@ -22,18 +21,15 @@ from tests.fixtures.reliability import (
     CHARLIE,
     DELTA,
     FOXTROT,
-    Case,
-    Child,
+    Reliability,
+    Spawn,
     new_track,
     small_account,
     synced,
 )
-from tests.fixtures.sync import SyncWorld
+from tests.fixtures.sync import SyncWorld, World
 from tidal_sync_assets.sandbox.faults import FaultRule
 
-World = Callable[..., SyncWorld]
-Reliability = Callable[..., Case]
-Spawn = Callable[..., Child]
 pytestmark = pytest.mark.slow
 
 HOLD = 60.0  # a "slow" fault that outlasts the case: the process is killed long before

@@ -11,7 +11,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,17 +22,15 @@ from tests.fixtures.reliability import (
     BRAVO,
     CHILL,
     DELTA,
-    Case,
+    Reliability,
     small_account,
     synced,
 )
-from tests.fixtures.sync import REPO, SyncWorld, story_playlist
+from tests.fixtures.sync import REPO, World, story_playlist
 from tidal_sync_assets.demo import ui_command
 from tidal_sync_assets.sandbox.catalog import DEMO_CATALOG_PATH, playlist_from_dict
 from tidal_sync_assets.sandbox.faults import FaultRule
 
-World = Callable[..., SyncWorld]
-Reliability = Callable[..., Case]
 SANDBOX_COMMAND = [sys.executable, "-m", "tidal_sync_assets.cli", "sandbox"]
 LOOPBACK_HEX = "0100007F"  # 127.0.0.1 as /proc/net/tcp writes it
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import json
-from collections.abc import Callable
 
 import pytest
 
@@ -20,15 +19,13 @@ from tests.fixtures.reliability import (
     CHILL,
     DELTA,
     ECHO,
-    Case,
+    Reliability,
     small_account,
     synced,
 )
-from tests.fixtures.sync import SyncWorld, disk_state
+from tests.fixtures.sync import SyncWorld, World, disk_state
 from tidal_sync_assets.sandbox.faults import FaultRule
 
-World = Callable[..., SyncWorld]
-Reliability = Callable[..., Case]
 # Each case is a whole sync or two, some with seconds of Retry-After and backoff.
 pytestmark = pytest.mark.slow
 

@@ -10,13 +10,12 @@ import re
 import signal
 import subprocess
 import time
-from collections.abc import Callable
 
 import pytest
 from dagster import AssetKey, DagsterInstance, RunsFilter
 
 from tests.fixtures.sync import (
-    SyncWorld,
+    World,
     disk_state,
     story_catalog,
     story_playlist,
@@ -34,8 +33,6 @@ WARM_UP = "5a1d0b00-0000-4000-8000-000000000001"
 PEAK_TIME = "5a1d0b00-0000-4000-8000-000000000002"
 CAFE = "5a1d0b00-0000-4000-8000-000000000011"
 PLAYLIST_TRACKS = r"^/v1/playlists/[^/]+/(tracks|items)"
-
-World = Callable[..., SyncWorld]
 
 
 def test_first_sync_of_the_demo_catalog_builds_the_library(sync_world: World) -> None:

@@ -10,13 +10,13 @@ library back from disk.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 import pytest
 
 from tests.fixtures.library import make_audio
 from tests.fixtures.sync import (
     SyncWorld,
+    World,
     disk_state,
     story_catalog,
     story_playlist,
@@ -31,7 +31,6 @@ CHILL = "0c0c0c0c-0000-4000-8000-00000000000c"
 ZEN = "0d0d0d0d-0000-4000-8000-00000000000d"
 ALPHA, BRAVO, CHARLIE, DELTA, ECHO, FOXTROT = 1, 2, 3, 4, 5, 6
 
-World = Callable[..., SyncWorld]
 every_link_mode = pytest.mark.parametrize("link_mode", LINK_MODES)
 
 

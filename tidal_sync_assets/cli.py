@@ -95,6 +95,8 @@ def _sync_locked(args: argparse.Namespace) -> int:
         print(line)
     for name, reason in report.failed.items():
         print(f"tidal-sync: {name} failed: {reason}", file=sys.stderr)
+    for line in report.export:
+        print(line)
     if report.exit_code == 0:
         print(f"in sync ({time.monotonic() - started:.1f} s)")
     return report.exit_code

@@ -7,6 +7,7 @@ this module, so all I/O happens when an asset, check or sensor runs.
 
 from dagster import Definitions
 
+from tidal_sync_assets.assets.export import dj_export
 from tidal_sync_assets.assets.filesystem import filesystem_snapshot
 from tidal_sync_assets.assets.library import playlist_library
 from tidal_sync_assets.assets.planning import dedup_plan, library_diff
@@ -18,7 +19,14 @@ from tidal_sync_assets.schedules import nightly_sync
 from tidal_sync_assets.sensors import sync_failures, tidal_changes
 
 defs = Definitions(
-    assets=[tidal_snapshot, filesystem_snapshot, library_diff, dedup_plan, playlist_library],
+    assets=[
+        tidal_snapshot,
+        filesystem_snapshot,
+        library_diff,
+        dedup_plan,
+        playlist_library,
+        dj_export,
+    ],
     asset_checks=[library_consistent],
     jobs=[sync_job],
     schedules=[nightly_sync],

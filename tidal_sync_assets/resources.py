@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from tidal_sync_assets.database import make_engine
 from tidal_sync_assets.database.migrations import upgrade
+from tidal_sync_assets.dj.keys import KEY_NOTATIONS, KeyNotation
 from tidal_sync_assets.planning.guard import DEFAULT_MAX_REMOVAL_SHARE
 from tidal_sync_assets.settings import (
     LINK_MODES,
@@ -27,6 +28,7 @@ from tidal_sync_assets.settings import (
     LinkMode,
     Quality,
     default_database_url,
+    rekordbox_xml_path,
 )
 from tidal_sync_assets.tidal.http import RetryPolicy
 from tidal_sync_assets.tidal.ratelimit import DEFAULT_REQUESTS_PER_SECOND, RateLimiter
@@ -81,11 +83,24 @@ class TidalResource(ConfigurableResource):
 
 
 class LibraryResource(ConfigurableResource):
-    """The library root and how links are made; guard thresholds for removals."""
+    """The library root and how links are made; guard thresholds for removals; where
+    the Rekordbox XML goes and the key notation DJ software is shown."""
 
     root: str = "./library"
     link_mode: str = "symlink"
     max_removal_share: float = DEFAULT_MAX_REMOVAL_SHARE
+    rekordbox_xml: str | None = None  # None: <root>/rekordbox.xml; "off": no XML
+    key_notation: str = "classic"
+
+    def rekordbox_xml_path(self) -> Path | None:
+        return rekordbox_xml_path(self.rekordbox_xml, self.root_path())
+
+    def checked_key_notation(self) -> KeyNotation:
+        if self.key_notation not in KEY_NOTATIONS:
+            raise ConfigurationError(
+                f"key notation {self.key_notation!r} is not one of {KEY_NOTATIONS}"
+            )
+        return cast(KeyNotation, self.key_notation)
 
     def root_path(self) -> Path:
         return Path(self.root).expanduser().absolute()
@@ -124,5 +139,7 @@ def resources_from_env() -> dict[str, ConfigurableResource]:
         "library": LibraryResource(
             **_field("root", "TIDAL_SYNC_LIBRARY_ROOT"),
             **_field("link_mode", "TIDAL_SYNC_LINK_MODE"),
+            **_field("rekordbox_xml", "TIDAL_SYNC_REKORDBOX_XML"),
+            **_field("key_notation", "TIDAL_SYNC_KEY_NOTATION"),
         ),
     }

@@ -14,6 +14,8 @@ from typing import Literal
 
 from dotenv import load_dotenv
 
+from tidal_sync_assets.dj.keys import KEY_NOTATIONS, KeyNotation
+
 LinkMode = Literal["symlink", "hardlink", "copy"]
 Quality = Literal["LOW", "HIGH", "LOSSLESS", "HI_RES_LOSSLESS"]
 
@@ -39,6 +41,16 @@ def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
+def rekordbox_xml_path(value: str | None, library_root: Path) -> Path | None:
+    """Where the Rekordbox XML goes: ``value``, ``<root>/rekordbox.xml`` when unset,
+    None for ``off``."""
+    if not value:
+        return library_root / "rekordbox.xml"
+    if value.strip().lower() == "off":
+        return None
+    return Path(value).expanduser().absolute()
+
+
 def _positive_int(name: str, value: str) -> int:
     try:
         number = int(value)
@@ -58,17 +70,18 @@ class Settings:
     link_mode: LinkMode
     quality: Quality
     download_workers: int
+    rekordbox_xml: Path | None  # None: no XML
+    key_notation: KeyNotation
 
     @classmethod
     def from_env(cls) -> Settings:
         """Read the environment, after loading ``.env`` without overriding it."""
         load_dotenv(override=False)
         env = os.environ
+        root = Path(env.get("TIDAL_SYNC_LIBRARY_ROOT") or "./library").expanduser().absolute()
         return cls(
             database_url=env.get("TIDAL_SYNC_DATABASE_URL") or default_database_url(),
-            library_root=Path(env.get("TIDAL_SYNC_LIBRARY_ROOT") or "./library")
-            .expanduser()
-            .absolute(),
+            library_root=root,
             session_file=Path(
                 env.get("TIDAL_SYNC_SESSION_FILE") or "~/.config/tidal-sync/session.json"
             ).expanduser(),
@@ -81,5 +94,11 @@ class Settings:
             ),
             download_workers=_positive_int(
                 "TIDAL_SYNC_DOWNLOAD_WORKERS", env.get("TIDAL_SYNC_DOWNLOAD_WORKERS") or "4"
+            ),
+            rekordbox_xml=rekordbox_xml_path(env.get("TIDAL_SYNC_REKORDBOX_XML"), root),
+            key_notation=_choice(  # type: ignore[arg-type]
+                "TIDAL_SYNC_KEY_NOTATION",
+                env.get("TIDAL_SYNC_KEY_NOTATION") or "classic",
+                KEY_NOTATIONS,
             ),
         )

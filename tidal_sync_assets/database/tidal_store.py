@@ -39,6 +39,9 @@ _TRACK_FIELDS = (
     "duration",
     "version",
     "allow_streaming",
+    "bpm",
+    "musical_key",
+    "release_date",
 )
 _CARRIED = ("is_primary", "symlink_path", "symlink_valid", "sync_status", "synced_at")
 

@@ -8,7 +8,8 @@ A catalog file is JSON::
         {"id": 1001, "title": "Afterglow", "artists": ["Kollektiv Nacht"],
          "album": "Afterglow EP", "album_artist": "Kollektiv Nacht", "track_number": 1,
          "isrc": "QZSBX2400001", "duration": 412, "version": "Extended Mix",
-         "allowStreaming": true, "audio_seconds": 1.5}
+         "allowStreaming": true, "audio_seconds": 1.5, "bpm": 124, "key": "FSharp",
+         "keyScale": "MINOR", "release_date": "2024-02-09"}
       ],
       "playlists": [
         {"uuid": "0b6c...", "title": "Warm Up", "description": "", "lastUpdated":
@@ -18,6 +19,9 @@ A catalog file is JSON::
     }
 
 * ``version`` may be ``null``; ``audio_seconds`` (length of the synthesized audio) is optional.
+* ``bpm``, ``key`` and ``keyScale`` are optional, spelled as TIDAL's JSON has them (``key``:
+  ``C``, ``CSharp``, ``Eb``, ``FSharp``, ``Ab``, ``Bb``, ...; ``keyScale``: ``MAJOR``/``MINOR``);
+  ``release_date`` (the album's ``releaseDate``) defaults to 2020-01-01.
   ``duration`` is the length TIDAL reports, not the length of the synthesized audio.
 * A playlist's ``tracks`` are track ids in playlist order; duplicates are allowed.
 * A playlist whose ``creator`` is the user is the user's own. A playlist of another creator is
@@ -45,6 +49,7 @@ from typing import Any
 
 DEMO_CATALOG_PATH = Path(__file__).with_name("demo_catalog.json")
 DEFAULT_AUDIO_SECONDS = 1.5
+DEFAULT_RELEASE_DATE = "2020-01-01"
 _ONE_MS = timedelta(milliseconds=1)
 
 
@@ -68,6 +73,10 @@ class Track:
     version: str | None = None
     allow_streaming: bool = True
     audio_seconds: float = DEFAULT_AUDIO_SECONDS
+    bpm: int | None = None
+    key: str | None = None
+    key_scale: str | None = None
+    release_date: str = DEFAULT_RELEASE_DATE
 
 
 @dataclass(frozen=True)
@@ -314,6 +323,10 @@ def track_from_dict(data: Mapping[str, Any]) -> Track:
         version=data.get("version"),
         allow_streaming=bool(data.get("allowStreaming", True)),
         audio_seconds=float(data.get("audio_seconds", DEFAULT_AUDIO_SECONDS)),
+        bpm=int(data["bpm"]) if data.get("bpm") is not None else None,
+        key=data.get("key"),
+        key_scale=data.get("keyScale"),
+        release_date=data.get("release_date") or DEFAULT_RELEASE_DATE,
     )
 
 
@@ -330,6 +343,10 @@ def track_to_dict(track: Track) -> dict[str, Any]:
         "version": track.version,
         "allowStreaming": track.allow_streaming,
         "audio_seconds": track.audio_seconds,
+        "bpm": track.bpm,
+        "key": track.key,
+        "keyScale": track.key_scale,
+        "release_date": track.release_date,
     }
 
 

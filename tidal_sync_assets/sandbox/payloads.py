@@ -36,7 +36,7 @@ def album_ref(catalog: Catalog, track: Track) -> dict[str, Any]:
         "cover": None,
         "vibrantColor": None,
         "videoCover": None,
-        "releaseDate": "2020-01-01",
+        "releaseDate": track.release_date,
     }
 
 
@@ -92,9 +92,9 @@ def track_json(catalog: Catalog, track: Track) -> dict[str, Any]:
         "version": track.version,
         "popularity": 0,
         "copyright": "(P) Sandbox Records",
-        "bpm": None,
-        "key": None,
-        "keyScale": None,
+        "bpm": track.bpm,
+        "key": track.key,
+        "keyScale": track.key_scale,
         "url": f"http://www.tidal.com/track/{track.id}",
         "isrc": track.isrc,
         "editable": False,

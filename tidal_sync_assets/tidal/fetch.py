@@ -22,6 +22,7 @@ import requests
 import tidalapi
 from tidalapi.exceptions import AuthenticationError, TidalAPIError
 
+from tidal_sync_assets.dj.keys import classic_key
 from tidal_sync_assets.tidal.http import describe_failure, requests_made
 from tidal_sync_assets.tidal.session import (
     REAL_TIDAL_ORIGIN,
@@ -280,6 +281,13 @@ def _to_track(track: tidalapi.Track, raw: Mapping[str, Any]) -> TidalTrack:
         duration=track.duration,
         version=track.version or raw.get("version") or None,
         allow_streaming=bool(track.allow_streaming and track.stream_ready),
+        bpm=float(track.bpm) if track.bpm else None,
+        musical_key=classic_key(track.key, track.key_scale),
+        release_date=(
+            album.release_date.date().isoformat()
+            if album is not None and album.release_date is not None
+            else None
+        ),
     )
 
 

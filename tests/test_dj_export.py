@@ -1,0 +1,284 @@
+"""The Rekordbox XML: DJ software sees each track once, at its real file.
+
+The account: "Afternoon" [Alpha, Bravo, Charlie], "Bounce" [Charlie, Delta] and "Chill"
+[Charlie, Echo], with TIDAL's BPM, key and release date on most tracks. Each scenario
+syncs it through `tidal-sync sync`, then reads the XML back with two independent parsers
+(pyrekordbox and ElementTree) and checks it against the sandbox catalog and the disk.
+"""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+from dagster import (
+    AssetKey,
+    AssetMaterialization,
+    DagsterInstance,
+    evaluate_automation_conditions,
+)
+from pyrekordbox.rbxml import RekordboxXml
+
+from tests.fixtures.sync import SyncWorld, World, story_catalog, story_playlist, story_track
+from tidal_sync_assets.dj.export import export_rekordbox
+from tidal_sync_assets.dj.keys import classic_key, in_notation
+from tidal_sync_assets.dj.rekordbox import location
+from tidal_sync_assets.partitions import PLAYLIST_PARTITIONS
+from tidal_sync_assets.sandbox.catalog import playlist_from_dict, track_from_dict
+
+AFTERNOON = "0a0a0a0a-0000-4000-8000-00000000000a"
+BOUNCE = "0b0b0b0b-0000-4000-8000-00000000000b"
+CHILL = "0c0c0c0c-0000-4000-8000-00000000000c"
+ZEN = "0d0d0d0d-0000-4000-8000-00000000000d"
+ALPHA, BRAVO, CHARLIE, DELTA, ECHO, FOXTROT = 1, 2, 3, 4, 5, 6
+TIDAL_ORDER = {
+    "Afternoon": [ALPHA, BRAVO, CHARLIE],
+    "Bounce": [CHARLIE, DELTA],
+    "Chill": [CHARLIE, ECHO],
+}
+
+
+def dj_world(sync_world: World) -> SyncWorld:
+    dj = {"release_date": "2023-06-30"}
+    return sync_world(
+        story_catalog(
+            [
+                story_track(ALPHA, "Alpha", "Ann", bpm=124, key="A", keyScale="MINOR", **dj),
+                story_track(BRAVO, "Bravo", "Ben", bpm=128, key="FSharp", keyScale="MAJOR"),
+                story_track(CHARLIE, "Charlie", "Cat", bpm=122, key="Eb", keyScale="MINOR"),
+                story_track(DELTA, "Delta", "Dan"),  # TIDAL knows no BPM or key
+                story_track(ECHO, "Echo", "Eve", bpm=100, key="C", keyScale="DORIAN"),
+            ],
+            [
+                story_playlist(AFTERNOON, "Afternoon", TIDAL_ORDER["Afternoon"], day=1),
+                story_playlist(BOUNCE, "Bounce", TIDAL_ORDER["Bounce"], day=2),
+                story_playlist(CHILL, "Chill", TIDAL_ORDER["Chill"], day=3),
+            ],
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Exported:
+    """The XML as ElementTree reads it: TrackID → (TIDAL track, attributes); playlists."""
+
+    by_id: dict[int, tuple[int, dict[str, str]]]
+    playlists: dict[str, list[int]]  # name → TIDAL tracks in XML order
+    folders: list[str]  # the names of the nodes under ROOT
+
+
+def read_xml(world: SyncWorld, path: Path) -> Exported:
+    """Parse with ElementTree and pyrekordbox and assert what every export must hold."""
+    root = ET.parse(path).getroot()
+    assert (root.tag, root.get("Version")) == ("DJ_PLAYLISTS", "1.0.0")
+    assert root.find("PRODUCT") is not None
+    collection = root.find("COLLECTION")
+    assert collection is not None
+    tracks = collection.findall("TRACK")
+    assert int(collection.get("Entries", "-1")) == len(tracks)
+    by_primary = {world.root / row.file_path: t for t, row in world.track_rows().items()}
+    by_id: dict[int, tuple[int, dict[str, str]]] = {}
+    for track in tracks:
+        where = track.get("Location", "")
+        assert where.startswith("file://localhost/")
+        file = Path(unquote(where.removeprefix("file://localhost")))
+        assert file.is_file() and not file.is_symlink(), f"{file} is not a real file"
+        assert os.stat(file).st_size == int(track.get("Size", "-1"))
+        by_id[int(track.get("TrackID", "0"))] = (by_primary[file], dict(track.attrib))
+    assert len({tidal for tidal, _ in by_id.values()}) == len(by_id), "a track listed twice"
+    (top,) = root.findall("PLAYLISTS/NODE")
+    assert (top.get("Type"), top.get("Name")) == ("0", "ROOT")
+    playlists: dict[str, list[int]] = {}
+    for node in top.iter("NODE"):
+        if node.get("Type") == "1":
+            keys = [int(t.get("Key", "0")) for t in node.findall("TRACK")]
+            assert node.get("KeyType") == "0"
+            assert int(node.get("Entries", "-1")) == len(keys)
+            playlists[str(node.get("Name"))] = [by_id[key][0] for key in keys]
+        else:
+            assert int(node.get("Count", "-1")) == len(node.findall("NODE"))
+
+    independent = RekordboxXml(path)
+    assert independent.num_tracks == len(tracks)
+    assert sorted(independent.get_track_ids()) == sorted(by_id)
+    (tidal,) = independent.root_playlist_folder.get_playlists()
+    assert tidal.is_folder and tidal.name == "TIDAL"
+    return Exported(by_id, playlists, [n.get("Name", "") for n in top.findall("NODE")])
+
+
+def ids_by_track(exported: Exported) -> dict[int, int]:
+    return {tidal: track_id for track_id, (tidal, _) in exported.by_id.items()}
+
+
+def test_every_track_is_one_collection_entry_at_its_primary_and_playlists_sit_in_tidal(
+    sync_world: World,
+) -> None:
+    world = dj_world(sync_world)
+
+    result = world.sync()
+
+    assert result.code == 0, result
+    xml = world.root / "rekordbox.xml"
+    assert f"Rekordbox XML: 5 tracks, 3 playlists → {xml}" in result.out
+    exported = read_xml(world, xml)
+    assert exported.folders == ["TIDAL"]
+    assert exported.playlists == TIDAL_ORDER
+    attributes = {tidal: attrs for tidal, attrs in exported.by_id.values()}
+    alpha = attributes[ALPHA]
+    assert (alpha["Name"], alpha["Artist"], alpha["Album"]) == ("Alpha", "Ann", "Alpha EP")
+    assert (alpha["Kind"], alpha["TotalTime"], alpha["Year"]) == ("FLAC File", "180", "2023")
+    assert (alpha["AverageBpm"], alpha["Tonality"]) == ("124.00", "Am")
+    assert (attributes[BRAVO]["Tonality"], attributes[CHARLIE]["Tonality"]) == ("F#", "Ebm")
+    assert "AverageBpm" not in attributes[DELTA] and "Tonality" not in attributes[DELTA]
+    assert "Tonality" not in attributes[ECHO]  # a Dorian scale has no DJ notation
+    assert attributes[DELTA]["Year"] == "2020"  # the album's release date
+
+
+def test_trackids_stay_when_playlists_are_renamed_tracks_removed_and_added(
+    sync_world: World,
+) -> None:
+    world = dj_world(sync_world)
+    assert world.sync().code == 0
+    xml = world.root / "rekordbox.xml"
+    before = ids_by_track(read_xml(world, xml))
+    world.catalog.rename_playlist(BOUNCE, "Zbounce")
+    world.catalog.remove_playlist_tracks(AFTERNOON, [CHARLIE])  # its primary moves on
+    world.catalog.put_track(track_from_dict(story_track(FOXTROT, "Foxtrot", "Fay")))
+    world.catalog.put_playlist(playlist_from_dict(story_playlist(ZEN, "Zen", [FOXTROT, ALPHA])))
+
+    result = world.sync()
+
+    assert result.code == 0, result
+    after = read_xml(world, xml)
+    ids = ids_by_track(after)
+    assert {t: ids[t] for t in before} == before
+    assert ids[FOXTROT] not in before.values()
+    assert after.playlists == {
+        "Afternoon": [ALPHA, BRAVO],
+        "Chill": [CHARLIE, ECHO],
+        "Zbounce": [CHARLIE, DELTA],
+        "Zen": [FOXTROT, ALPHA],
+    }
+    # Charlie's primary moved on to "Chill"; Delta's moved with its renamed folder.
+    moved = [world.primary(CHARLIE), world.primary(DELTA)]
+    assert [p.parent.name for p in moved] == ["Chill", "Zbounce"]
+    assert "2 primaries moved since the last export" in result.out
+    assert all(f"  {path}\n" in result.out for path in moved)
+
+
+def test_a_sync_that_changes_nothing_leaves_the_xml_as_it_was(sync_world: World) -> None:
+    world = dj_world(sync_world)
+    assert world.sync().code == 0
+    xml = world.root / "rekordbox.xml"
+    data, mtime = xml.read_bytes(), xml.stat().st_mtime_ns
+
+    result = world.sync()
+
+    assert result.code == 0, result
+    assert (xml.read_bytes(), xml.stat().st_mtime_ns) == (data, mtime)
+
+
+def test_an_export_of_an_unchanged_library_does_not_rewrite_the_file(sync_world: World) -> None:
+    world = dj_world(sync_world)
+    assert world.sync().code == 0
+    xml = world.root / "rekordbox.xml"
+    mtime = xml.stat().st_mtime_ns
+
+    outcome = export_rekordbox(world.engine, world.root, xml)
+
+    assert not outcome.written and outcome.moved == []
+    assert xml.stat().st_mtime_ns == mtime
+    assert (outcome.without_bpm, outcome.without_key) == (
+        ["Dan - Delta"],
+        ["Dan - Delta"] + ["Eve - Echo"],
+    )
+
+
+def test_camelot_notation_and_an_xml_elsewhere(sync_world: World, tmp_path: Path) -> None:
+    world = dj_world(sync_world)
+    assert world.sync().code == 0
+    elsewhere = tmp_path / "dj" / "collection.xml"
+    elsewhere.parent.mkdir()
+
+    outcome = export_rekordbox(world.engine, world.root, elsewhere, notation="camelot")
+
+    assert outcome.written and (outcome.tracks, outcome.playlists) == (5, 3)
+    keys = {t: a.get("Tonality") for t, a in read_xml(world, elsewhere).by_id.values()}
+    assert keys == {ALPHA: "8A", BRAVO: "2B", CHARLIE: "2A", DELTA: None, ECHO: None}
+
+
+def test_off_writes_no_xml(sync_world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = dj_world(sync_world)
+    monkeypatch.setenv("TIDAL_SYNC_REKORDBOX_XML", "off")
+
+    result = world.sync()
+
+    assert result.code == 0, result
+    assert not (world.root / "rekordbox.xml").exists()
+    assert "Rekordbox XML" not in result.out
+
+
+@pytest.mark.parametrize(
+    ("path", "url"),
+    [
+        ("/home/dj/Music/a b.flac", "file://localhost/home/dj/Music/a%20b.flac"),
+        (
+            "/m/R&B #1 100%/Beyoncé 🎧.m4a",
+            "file://localhost/m/R%26B%20%231%20100%25/Beyonc%C3%A9%20%F0%9F%8E%A7.m4a",
+        ),
+        (r"C:\Music\Deep House\a b.flac", "file://localhost/C:/Music/Deep%20House/a%20b.flac"),
+        (r"D:\Müsik\R&B #1.mp3", "file://localhost/D:/M%C3%BCsik/R%26B%20%231.mp3"),
+    ],
+)
+def test_a_location_is_the_percent_encoded_absolute_path(path: str, url: str) -> None:
+    assert location(path) == url
+    decoded = unquote(url.removeprefix("file://localhost"))
+    assert decoded == path if path.startswith("/") else decoded == "/" + path.replace("\\", "/")
+
+
+def test_a_relative_path_has_no_location() -> None:
+    with pytest.raises(ValueError, match="absolute"):
+        location("Playlists/a.flac")
+
+
+@pytest.mark.parametrize(
+    ("root", "scale", "classic", "camelot"),
+    [
+        ("C", "MAJOR", "C", "8B"),
+        ("A", "MINOR", "Am", "8A"),
+        ("G", "MAJOR", "G", "9B"),
+        ("FSharp", "MINOR", "F#m", "11A"),
+        ("Eb", "MAJOR", "Eb", "5B"),
+        ("Ab", "MINOR", "Abm", "1A"),
+        ("B", "MAJOR", "B", "1B"),
+        ("D", "MINOR", "Dm", "7A"),
+        ("C", "DORIAN", None, None),
+        ("UNKNOWN", "MAJOR", None, None),
+        (None, None, None, None),
+    ],
+)
+def test_tidal_keys_in_classic_and_camelot_notation(
+    root: str | None, scale: str | None, classic: str | None, camelot: str | None
+) -> None:
+    assert classic_key(root, scale) == classic
+    assert in_notation(classic, "camelot") == camelot
+
+
+def test_in_the_ui_the_export_follows_a_library_run(tmp_path: Path) -> None:
+    from tidal_sync_assets.definitions import defs
+
+    with DagsterInstance.ephemeral(tempdir=str(tmp_path)) as instance:
+        instance.add_dynamic_partitions(PLAYLIST_PARTITIONS, [AFTERNOON, BOUNCE])
+        quiet = evaluate_automation_conditions(defs=defs, instance=instance)
+        instance.report_runless_asset_event(
+            AssetMaterialization("playlist_library", partition=BOUNCE)
+        )
+        after = evaluate_automation_conditions(defs=defs, instance=instance, cursor=quiet.cursor)
+
+    assert quiet.get_requested_partitions(AssetKey("dj_export")) == set()
+    assert after.get_num_requested(AssetKey("dj_export")) == 1
+    assert after.get_num_requested(AssetKey("playlist_library")) == 0

@@ -1,0 +1,164 @@
+"""Exporting the library for DJ software: the Rekordbox XML from the database's state.
+
+Owns what goes into the export (each track with a file once, located at its
+primary; the playlists under a ``TIDAL`` folder), writing it atomically only
+when its bytes changed, and telling which primaries moved since the last
+export (Rekordbox finds tracks by ``Location``: a moved one must be
+relocated there).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from sqlalchemy import Engine, Row
+
+from tidal_sync_assets.database.export_store import (
+    ExportRecord,
+    ExportRows,
+    export_rows,
+    record_export,
+)
+from tidal_sync_assets.disk.atomic import atomic_write_bytes
+from tidal_sync_assets.dj.keys import KeyNotation, in_notation
+from tidal_sync_assets.dj.rekordbox import CollectionTrack, FolderNode, PlaylistNode, render
+
+TIDAL_FOLDER = "TIDAL"
+_KINDS = {".flac": "FLAC File", ".m4a": "M4A File", ".mp4": "M4A File", ".mp3": "MP3 File"}
+_LOSSLESS_KINDS = {"FLAC File"}
+
+
+@dataclass(frozen=True, slots=True)
+class ExportOutcome:
+    path: Path
+    written: bool  # False: the file already held exactly this export
+    tracks: int
+    playlists: int
+    entries: int
+    without_bpm: list[str] = field(default_factory=list)  # "Artist - Title"
+    without_key: list[str] = field(default_factory=list)
+    moved: list[str] = field(default_factory=list)  # primaries' new paths
+    below_quality: int = 0
+
+
+def export_rekordbox(
+    engine: Engine,
+    root: Path,
+    xml_path: Path,
+    *,
+    notation: KeyNotation = "classic",
+    lossless_wanted: bool = True,
+) -> ExportOutcome:
+    """Write the Rekordbox XML at ``xml_path`` for the library at ``root``."""
+    rows = export_rows(engine)
+    present = [(row, size) for row in rows.tracks if (size := _file_size(root / row.file_path))]
+    tracks = [_collection_track(row, size, root, notation) for row, size in present]
+    listed = {track.track_id for track in tracks}
+    tree = _tree(rows, listed)
+    data = render(tracks, tree)
+    written = _write_if_changed(xml_path, data)
+    relocated = [
+        (row, track.path)
+        for (row, _), track in zip(present, tracks, strict=True)
+        if row.location != track.path
+    ]
+    moved = [path for row, path in relocated if row.location is not None]
+    record_export(
+        engine,
+        ExportRecord(
+            path=str(xml_path),
+            digest=hashlib.sha256(data).hexdigest(),
+            written=written,
+            tracks=len(tracks),
+            playlists=len(rows.playlists),
+            locations=[(row.track_id, path) for row, path in relocated],
+            moved=len(moved),
+        ),
+    )
+    return ExportOutcome(
+        path=xml_path,
+        written=written,
+        tracks=len(tracks),
+        playlists=len(rows.playlists),
+        entries=sum(len(p.track_ids) for p in tree.children if isinstance(p, PlaylistNode)),
+        without_bpm=[f"{t.artist} - {t.name}" for t in tracks if t.bpm is None],
+        without_key=[f"{t.artist} - {t.name}" for t in tracks if t.tonality is None],
+        moved=moved,
+        below_quality=sum(1 for t in tracks if lossless_wanted and not _lossless(t)),
+    )
+
+
+def _file_size(path: Path) -> int | None:
+    """The size of the primary at ``path``; None unless it is a real file right now
+    (the database's ``file_size`` is the download's, before tagging)."""
+    try:
+        found = path.lstat()
+    except OSError:
+        return None
+    return found.st_size if stat.S_ISREG(found.st_mode) else None
+
+
+def _collection_track(
+    row: Row[Any], size: int, root: Path, notation: KeyNotation
+) -> CollectionTrack:
+    path = str(root / row.file_path)
+    kind = _KINDS.get(PurePosixPath(row.file_path).suffix.lower(), "Audio File")
+    return CollectionTrack(
+        track_id=row.track_id,
+        path=path,
+        name=f"{row.title} ({row.version})" if row.version else row.title,
+        artist=row.artist,
+        album=row.album,
+        kind=kind,
+        size=size,
+        total_time=row.duration,
+        **_stream_info(row, size),
+        bpm=row.bpm,
+        tonality=in_notation(row.musical_key, notation),
+        year=int(row.release_date[:4]) if row.release_date else None,
+    )
+
+
+def _stream_info(row: Row[Any], size: int) -> dict[str, int | None]:
+    """``SampleRate`` and ``BitRate`` of a stored file.
+
+    Until the database records what TIDAL delivered (``tracks.sample_rate``,
+    ``bit_depth``, ``codec``, ``audio_quality``), the sample rate is unknown
+    and the bit rate is the file's average (size over TIDAL's duration).
+    """
+    bit_rate = round(size * 8 / row.duration / 1000) if row.duration and size else None
+    return {"sample_rate": None, "bit_rate": bit_rate}
+
+
+def _lossless(track: CollectionTrack) -> bool:
+    """Whether the stored file is lossless; by its container until the delivered
+    ``audio_quality`` is recorded (FLAC is lossless, AAC and MP3 are not)."""
+    return track.kind in _LOSSLESS_KINDS
+
+
+def _tree(rows: ExportRows, listed: set[int]) -> FolderNode:
+    """The TIDAL folder; a playlist lists only entries in the collection (a Key must
+    name a TRACK there)."""
+    playlists = tuple(
+        PlaylistNode(
+            name=row.name,
+            track_ids=tuple(t for t in rows.entries.get(row.tidal_id, ()) if t in listed),
+        )
+        for row in rows.playlists
+    )
+    return FolderNode(name=TIDAL_FOLDER, children=playlists)
+
+
+def _write_if_changed(path: Path, data: bytes) -> bool:
+    """Write ``data`` atomically unless the file already holds exactly these bytes."""
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    atomic_write_bytes(path.name, data, root=path.parent)
+    return True

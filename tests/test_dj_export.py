@@ -194,7 +194,7 @@ def test_an_export_of_an_unchanged_library_does_not_rewrite_the_file(sync_world:
     assert xml.stat().st_mtime_ns == mtime
     assert (outcome.without_bpm, outcome.without_key) == (
         ["Dan - Delta"],
-        ["Dan - Delta"] + ["Eve - Echo"],
+        ["Dan - Delta", "Eve - Echo"],
     )
 
 

@@ -12,7 +12,7 @@ import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import pytest
 from dagster import (
@@ -282,3 +282,12 @@ def test_in_the_ui_the_export_follows_a_library_run(tmp_path: Path) -> None:
     assert quiet.get_requested_partitions(AssetKey("dj_export")) == set()
     assert after.get_num_requested(AssetKey("dj_export")) == 1
     assert after.get_num_requested(AssetKey("playlist_library")) == 0
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/x/\"<>?*|:;=+,'()[]{}!@$^`\\ü🎧 ~_.-", "/夜のドライブ/Ω.flac", "/a\tb/%41"],
+)
+def test_a_posix_location_encodes_exactly_as_urllib_quote(path: str) -> None:
+    assert location(path) == "file://localhost" + quote(path)
+    assert unquote(location(path).removeprefix("file://localhost")) == path

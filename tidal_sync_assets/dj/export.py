@@ -10,9 +10,10 @@ relocated there).
 from __future__ import annotations
 
 import hashlib
+import os
 import stat
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Row
@@ -55,15 +56,17 @@ def export_rekordbox(
 ) -> ExportOutcome:
     """Write the Rekordbox XML at ``xml_path`` for the library at ``root``."""
     rows = export_rows(engine)
-    present = [(row, size) for row in rows.tracks if (size := _file_size(root / row.file_path))]
-    tracks = [_collection_track(row, size, root, notation) for row, size in present]
+    # Plain strings, not Path objects: this runs once per track of a large library.
+    paths = ((row, os.path.join(root, row.file_path)) for row in rows.tracks)
+    present = [(row, path, size) for row, path in paths if (size := _file_size(path)) is not None]
+    tracks = [_collection_track(row, path, size, notation) for row, path, size in present]
     listed = {track.track_id for track in tracks}
     tree = _tree(rows, listed)
     data = render(tracks, tree)
     written = _write_if_changed(xml_path, data)
     relocated = [
         (row, track.path)
-        for (row, _), track in zip(present, tracks, strict=True)
+        for (row, _, _), track in zip(present, tracks, strict=True)
         if row.location != track.path
     ]
     moved = [path for row, path in relocated if row.location is not None]
@@ -92,21 +95,21 @@ def export_rekordbox(
     )
 
 
-def _file_size(path: Path) -> int | None:
+def _file_size(path: str) -> int | None:
     """The size of the primary at ``path``; None unless it is a real file right now
     (the database's ``file_size`` is the download's, before tagging)."""
     try:
-        found = path.lstat()
+        found = os.lstat(path)
     except OSError:
         return None
     return found.st_size if stat.S_ISREG(found.st_mode) else None
 
 
 def _collection_track(
-    row: Row[Any], size: int, root: Path, notation: KeyNotation
+    row: Row[Any], path: str, size: int, notation: KeyNotation
 ) -> CollectionTrack:
-    path = str(root / row.file_path)
-    kind = _KINDS.get(PurePosixPath(row.file_path).suffix.lower(), "Audio File")
+    kind = _KINDS.get(os.path.splitext(row.file_path)[1].lower(), "Audio File")
+    sample_rate, bit_rate = _stream_info(row, size)
     return CollectionTrack(
         track_id=row.track_id,
         path=path,
@@ -116,14 +119,15 @@ def _collection_track(
         kind=kind,
         size=size,
         total_time=row.duration,
-        **_stream_info(row, size),
+        sample_rate=sample_rate,
+        bit_rate=bit_rate,
         bpm=row.bpm,
         tonality=in_notation(row.musical_key, notation),
         year=int(row.release_date[:4]) if row.release_date else None,
     )
 
 
-def _stream_info(row: Row[Any], size: int) -> dict[str, int | None]:
+def _stream_info(row: Row[Any], size: int) -> tuple[int | None, int | None]:
     """``SampleRate`` and ``BitRate`` of a stored file.
 
     Until the database records what TIDAL delivered (``tracks.sample_rate``,
@@ -131,7 +135,7 @@ def _stream_info(row: Row[Any], size: int) -> dict[str, int | None]:
     and the bit rate is the file's average (size over TIDAL's duration).
     """
     bit_rate = round(size * 8 / row.duration / 1000) if row.duration and size else None
-    return {"sample_rate": None, "bit_rate": bit_rate}
+    return None, bit_rate
 
 
 def _lossless(track: CollectionTrack) -> bool:

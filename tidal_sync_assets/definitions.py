@@ -16,7 +16,7 @@ from tidal_sync_assets.checks import library_consistent
 from tidal_sync_assets.jobs import sync_job
 from tidal_sync_assets.resources import resources_from_env
 from tidal_sync_assets.schedules import nightly_sync
-from tidal_sync_assets.sensors import sync_failures, tidal_changes
+from tidal_sync_assets.sensors import dj_export_follows_library, sync_failures, tidal_changes
 
 defs = Definitions(
     assets=[
@@ -30,6 +30,6 @@ defs = Definitions(
     asset_checks=[library_consistent],
     jobs=[sync_job],
     schedules=[nightly_sync],
-    sensors=[tidal_changes, sync_failures],
+    sensors=[tidal_changes, sync_failures, dj_export_follows_library],
     resources=resources_from_env(),
 )

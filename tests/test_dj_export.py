@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote
 
+import mutagen
 import pytest
 from dagster import (
     AssetKey,
@@ -137,6 +138,24 @@ def test_every_track_is_one_collection_entry_at_its_primary_and_playlists_sit_in
     assert "AverageBpm" not in attributes[DELTA] and "Tonality" not in attributes[DELTA]
     assert "Tonality" not in attributes[ECHO]  # a Dorian scale has no DJ notation
     assert attributes[DELTA]["Year"] == "2020"  # the album's release date
+
+
+def test_downloaded_files_carry_tidals_bpm_key_and_year_as_dj_tags(sync_world: World) -> None:
+    world = dj_world(sync_world)
+
+    assert world.sync().code == 0
+
+    found = {}
+    for track in (ALPHA, BRAVO, CHARLIE, DELTA, ECHO):
+        tags = mutagen.File(world.primary(track)).tags
+        found[track] = tuple(tags.get(k, [None])[0] for k in ("BPM", "INITIALKEY", "DATE"))
+    assert found == {
+        ALPHA: ("124", "Am", "2023"),
+        BRAVO: ("128", "F#", "2020"),
+        CHARLIE: ("122", "Ebm", "2020"),
+        DELTA: (None, None, "2020"),
+        ECHO: ("100", None, "2020"),
+    }
 
 
 def test_trackids_stay_when_playlists_are_renamed_tracks_removed_and_added(

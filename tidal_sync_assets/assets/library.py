@@ -87,6 +87,7 @@ def playlist_library(
                 quality=tidal.checked_quality(),
                 workers=tidal.download_workers,
                 open_session=tidal.open,
+                key_notation=library.checked_key_notation(),
             )
             wanted = set(config.playlists)
             for playlist in context.partition_keys:

@@ -9,6 +9,7 @@ classes below only know how each system stores a text or number value.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,8 @@ from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
 from tidal_sync_assets.disk.entry import AudioTags
+
+_LEADING_NUMBER = re.compile(r"\s*(\d+)(?:$|[/.\-\s])")
 
 
 class AudioReadError(Exception):
@@ -60,6 +63,9 @@ FIELDS: tuple[Field, ...] = (
         "----:com.apple.iTunes:TIDAL_TRACK_ID",
         numeric=True,
     ),
+    Field("bpm", "TBPM", "BPM", "tmpo", numeric=True),
+    Field("key", "TKEY", "INITIALKEY", "----:com.apple.iTunes:initialkey"),
+    Field("year", "TDRC", "DATE", "©day", numeric=True),
 )
 
 _EXTENSIONS: dict[type[mutagen.FileType], str] = {
@@ -125,6 +131,8 @@ class _MP4System:
             value = values[0]
             if key == "trkn":
                 return str(value[0])
+            if key == "tmpo":
+                return str(value)
             if isinstance(value, bytes):
                 return value.decode("utf-8", errors="replace")
             return str(value)
@@ -136,6 +144,8 @@ class _MP4System:
             tags.pop(key, None)
         elif key == "trkn":
             tags[key] = [(int(value), 0)]
+        elif key == "tmpo":
+            tags[key] = [int(value)]
         elif key.startswith("----:"):
             tags[key] = [MP4FreeForm(value.encode("utf-8"))]
         else:
@@ -219,8 +229,9 @@ def _clean(text: str | None) -> str | None:
 
 
 def _parse_number(text: str | None) -> int | None:
-    """``"5"``, ``"5/12"`` or ``" 05 "`` to 5; anything else to None."""
+    """``"5"``, ``"5/12"``, ``" 05 "`` to 5, ``"124.5"`` to 124, ``"2023-06-30"`` to 2023;
+    anything else to None."""
     if text is None:
         return None
-    head = text.split("/", 1)[0].strip()
-    return int(head) if head.isdigit() else None
+    found = _LEADING_NUMBER.match(text)
+    return int(found[1]) if found else None

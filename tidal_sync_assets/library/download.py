@@ -15,13 +15,17 @@ from tidal_sync_assets.disk.atomic import atomic_move, temp_path_for
 from tidal_sync_assets.disk.entry import AudioTags
 from tidal_sync_assets.disk.paths import LibraryPaths
 from tidal_sync_assets.disk.tags import detect_extension, write_tags
+from tidal_sync_assets.dj.keys import KeyNotation, in_notation
 from tidal_sync_assets.tidal.snapshot import TidalTrack
 from tidal_sync_assets.tidal.stream import download_track
 
 
-def tags_for(track: TidalTrack) -> AudioTags:
-    """The SPEC's tags for a file of ``track``."""
+def tags_for(track: TidalTrack, notation: KeyNotation = "classic") -> AudioTags:
+    """The SPEC's tags for a file of ``track``, its key in ``notation``."""
     return AudioTags(
+        bpm=round(track.bpm) if track.bpm else None,
+        key=in_notation(track.musical_key, notation),
+        year=int(track.release_date[:4]) if track.release_date else None,
         title=track.title,
         artist=track.artist,
         album=track.album,
@@ -38,7 +42,12 @@ def with_extension(path: str, extension: str) -> str:
 
 
 def download_primary(
-    session: tidalapi.Session, track: TidalTrack, quality: str, target: str, root: Path
+    session: tidalapi.Session,
+    track: TidalTrack,
+    quality: str,
+    target: str,
+    root: Path,
+    notation: KeyNotation = "classic",
 ) -> tuple[str, int]:
     """Download ``track`` to ``target`` (its extension corrected); returns (path, bytes)."""
     library = LibraryPaths(root)
@@ -48,7 +57,7 @@ def download_primary(
     try:
         result = download_track(session, track.tidal_id, quality, temp)
         extension = detect_extension(temp)  # raises when mutagen cannot open it
-        write_tags(temp, tags_for(track))
+        write_tags(temp, tags_for(track, notation))
         with temp.open("rb+") as handle:
             os.fsync(handle.fileno())  # on disk before it gets its final name
         final = with_extension(target, extension)

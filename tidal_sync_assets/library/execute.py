@@ -33,6 +33,7 @@ from tidal_sync_assets.disk.m3u8 import M3UEntry, render_m3u8, write_m3u8
 from tidal_sync_assets.disk.paths import LibraryPaths
 from tidal_sync_assets.disk.tags import write_tags
 from tidal_sync_assets.disk.trash import Trash, remove_empty_folder
+from tidal_sync_assets.dj.keys import KeyNotation
 from tidal_sync_assets.library.download import (
     download_primary,
     tags_for,
@@ -73,6 +74,7 @@ class Executor:
     quality: str
     workers: int
     open_session: Callable[[], tidalapi.Session]
+    key_notation: KeyNotation = "classic"
     _session: tidalapi.Session | None = None
     _session_lock: threading.Lock = field(default_factory=threading.Lock)
     _actions: list[Action] = field(default_factory=list)
@@ -221,7 +223,9 @@ class Executor:
         store.set_download_state(self.engine, track.tidal_id, DownloadStatus.DOWNLOADING)
         try:
             track = self._with_album_artist(track)
-            path, size = download_primary(self._tidal(), track, self.quality, target, self.root)
+            path, size = download_primary(
+                self._tidal(), track, self.quality, target, self.root, self.key_notation
+            )
         except TrackUnavailable as exc:
             store.set_download_state(self.engine, track.tidal_id, DownloadStatus.ERROR, str(exc))
             return str(exc)
@@ -239,7 +243,9 @@ class Executor:
         if source != target:
             self._clear(target, track.tidal_id)
             atomic_move(source, target, root=self.root)
-        write_tags(self._paths.resolve(target), tags_for(self._with_album_artist(track)))
+        write_tags(
+            self._paths.resolve(target), tags_for(self._with_album_artist(track), self.key_notation)
+        )
         size = self._paths.resolve(target).stat().st_size
         store.set_primary(self.engine, track.tidal_id, action.playlist_id, target, size)
 
@@ -248,7 +254,9 @@ class Executor:
         source, target = _need(action.source), _need(action.target)
         self._clear(target, track.tidal_id, keep=source)
         atomic_move(source, target, root=self.root, overwrite=True)
-        write_tags(self._paths.resolve(target), tags_for(self._with_album_artist(track)))
+        write_tags(
+            self._paths.resolve(target), tags_for(self._with_album_artist(track), self.key_notation)
+        )
         size = self._paths.resolve(target).stat().st_size
         store.set_primary(self.engine, track.tidal_id, action.playlist_id, target, size)
 

@@ -8,7 +8,9 @@ syncs it through `tidal-sync sync`, then reads the XML back with two independent
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -313,3 +315,23 @@ def test_in_the_ui_the_export_follows_a_library_run(tmp_path: Path) -> None:
 def test_a_posix_location_encodes_exactly_as_urllib_quote(path: str) -> None:
     assert location(path) == "file://localhost" + quote(path)
     assert unquote(location(path).removeprefix("file://localhost")) == path
+
+
+def test_m3u8_entries_name_each_tracks_primary_when_asked(
+    sync_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TIDAL_SYNC_M3U8_PATHS", "primary")
+    world = dj_world(sync_world)
+    # The resources read which variables are set when the definitions load.
+    importlib.reload(sys.modules["tidal_sync_assets.definitions"])
+
+    assert world.sync().code == 0
+
+    for uuid, order in ((BOUNCE, [CHARLIE, DELTA]), (CHILL, [CHARLIE, ECHO])):
+        folder = world.folder(uuid)
+        (m3u8,) = folder.glob("*.m3u8")
+        listed = [line for line in m3u8.read_text().splitlines() if not line.startswith("#")]
+        files = [(folder / line).resolve(strict=True) for line in listed]
+        assert files == [world.primary(track) for track in order]
+        assert all(not (folder / line).is_symlink() for line in listed)
+    assert listed[0] == "../Afternoon/Cat - Charlie.flac"

@@ -23,9 +23,11 @@ from tidal_sync_assets.dj.keys import KEY_NOTATIONS, KeyNotation
 from tidal_sync_assets.planning.guard import DEFAULT_MAX_REMOVAL_SHARE
 from tidal_sync_assets.settings import (
     LINK_MODES,
+    M3U8_PATHS,
     QUALITIES,
     ConfigurationError,
     LinkMode,
+    M3U8Paths,
     Quality,
     default_database_url,
     rekordbox_xml_path,
@@ -91,6 +93,7 @@ class LibraryResource(ConfigurableResource):
     max_removal_share: float = DEFAULT_MAX_REMOVAL_SHARE
     rekordbox_xml: str | None = None  # None: <root>/rekordbox.xml; "off": no XML
     key_notation: str = "classic"
+    m3u8_paths: str = "folder"  # "primary": each M3U8 entry names the track's primary
 
     def rekordbox_xml_path(self) -> Path | None:
         return rekordbox_xml_path(self.rekordbox_xml, self.root_path())
@@ -101,6 +104,11 @@ class LibraryResource(ConfigurableResource):
                 f"key notation {self.key_notation!r} is not one of {KEY_NOTATIONS}"
             )
         return cast(KeyNotation, self.key_notation)
+
+    def checked_m3u8_paths(self) -> M3U8Paths:
+        if self.m3u8_paths not in M3U8_PATHS:
+            raise ConfigurationError(f"M3U8 paths {self.m3u8_paths!r} are not one of {M3U8_PATHS}")
+        return cast(M3U8Paths, self.m3u8_paths)
 
     def root_path(self) -> Path:
         return Path(self.root).expanduser().absolute()
@@ -141,5 +149,6 @@ def resources_from_env() -> dict[str, ConfigurableResource]:
             **_field("link_mode", "TIDAL_SYNC_LINK_MODE"),
             **_field("rekordbox_xml", "TIDAL_SYNC_REKORDBOX_XML"),
             **_field("key_notation", "TIDAL_SYNC_KEY_NOTATION"),
+            **_field("m3u8_paths", "TIDAL_SYNC_M3U8_PATHS"),
         ),
     }

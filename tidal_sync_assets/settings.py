@@ -21,6 +21,10 @@ Quality = Literal["LOW", "HIGH", "LOSSLESS", "HI_RES_LOSSLESS"]
 
 LINK_MODES: tuple[LinkMode, ...] = ("symlink", "hardlink", "copy")
 QUALITIES: tuple[Quality, ...] = ("LOW", "HIGH", "LOSSLESS", "HI_RES_LOSSLESS")
+# An M3U8 entry: the file in the playlist's folder (a link, or the primary), or always
+# the primary (for DJ software that would import every link as a track of its own).
+M3U8Paths = Literal["folder", "primary"]
+M3U8_PATHS: tuple[M3U8Paths, ...] = ("folder", "primary")
 
 
 class ConfigurationError(ValueError):
@@ -72,6 +76,7 @@ class Settings:
     download_workers: int
     rekordbox_xml: Path | None  # None: no XML
     key_notation: KeyNotation
+    m3u8_paths: M3U8Paths
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -100,5 +105,8 @@ class Settings:
                 "TIDAL_SYNC_KEY_NOTATION",
                 env.get("TIDAL_SYNC_KEY_NOTATION") or "classic",
                 KEY_NOTATIONS,
+            ),
+            m3u8_paths=_choice(  # type: ignore[arg-type]
+                "TIDAL_SYNC_M3U8_PATHS", env.get("TIDAL_SYNC_M3U8_PATHS") or "folder", M3U8_PATHS
             ),
         )

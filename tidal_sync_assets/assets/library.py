@@ -88,6 +88,7 @@ def playlist_library(
                 workers=tidal.download_workers,
                 open_session=tidal.open,
                 key_notation=library.checked_key_notation(),
+                m3u8_paths=library.checked_m3u8_paths(),
             )
             wanted = set(config.playlists)
             for playlist in context.partition_keys:

@@ -40,7 +40,7 @@ from tidal_sync_assets.library.download import (
     with_extension,
 )
 from tidal_sync_assets.planning.actions import Action, ActionKind
-from tidal_sync_assets.settings import LinkMode
+from tidal_sync_assets.settings import LinkMode, M3U8Paths
 from tidal_sync_assets.tidal.snapshot import TidalTrack
 from tidal_sync_assets.tidal.stream import TrackUnavailable
 
@@ -75,6 +75,7 @@ class Executor:
     workers: int
     open_session: Callable[[], tidalapi.Session]
     key_notation: KeyNotation = "classic"
+    m3u8_paths: M3U8Paths = "folder"
     _session: tidalapi.Session | None = None
     _session_lock: threading.Lock = field(default_factory=threading.Lock)
     _actions: list[Action] = field(default_factory=list)
@@ -313,7 +314,7 @@ class Executor:
         entries = [
             M3UEntry(path=path, artist=artist, title=title, duration=duration)
             for path, artist, title, duration in store.m3u8_entries(
-                self.engine, _need(action.playlist_id)
+                self.engine, _need(action.playlist_id), primaries=self.m3u8_paths == "primary"
             )
         ]
         write_m3u8(target, render_m3u8(entries, target), root=self.root)

@@ -33,6 +33,8 @@ from tidal_sync_assets.dj.keys import classic_key, in_notation
 from tidal_sync_assets.dj.rekordbox import location
 from tidal_sync_assets.partitions import PLAYLIST_PARTITIONS
 from tidal_sync_assets.sandbox.catalog import playlist_from_dict, track_from_dict
+from tidal_sync_assets.sandbox.images import cover_jpeg
+from tidal_sync_assets.sandbox.payloads import cover_id
 
 AFTERNOON = "0a0a0a0a-0000-4000-8000-00000000000a"
 BOUNCE = "0b0b0b0b-0000-4000-8000-00000000000b"
@@ -158,6 +160,14 @@ def test_downloaded_files_carry_tidals_bpm_key_and_year_as_dj_tags(sync_world: W
         DELTA: (None, None, "2020"),
         ECHO: ("100", None, "2020"),
     }
+    # Each file embeds its album's front cover, as TIDAL's image server sent it at 640 px.
+    for track in (ALPHA, BRAVO, CHARLIE, DELTA, ECHO):
+        picture = mutagen.File(world.primary(track)).pictures[0]
+        album = world.catalog.album_id(world.catalog.track(track))  # type: ignore[arg-type]
+        assert (picture.type, picture.mime) == (3, "image/jpeg")
+        assert picture.data == cover_jpeg(cover_id(album))
+    images = world.requests("^/images/")
+    assert len(images) <= 5 and all(path.endswith("/640x640.jpg") for path in images)
 
 
 def test_trackids_stay_when_playlists_are_renamed_tracks_removed_and_added(

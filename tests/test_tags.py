@@ -17,9 +17,11 @@ from tidal_sync_assets.disk.tags import (
     FIELDS,
     AudioReadError,
     detect_extension,
+    read_cover,
     read_tags,
     write_tags,
 )
+from tidal_sync_assets.sandbox.images import cover_jpeg
 
 FULL = AudioTags(
     title="Nightcall (Extended Mix) 🌙",
@@ -88,6 +90,19 @@ def test_a_full_date_and_a_fractional_bpm_read_as_year_and_whole_bpm(tmp_path: P
     audio["DATE"], audio["BPM"] = "2019-04-05", "127.5"
     audio.save()
     assert (read_tags(path).year, read_tags(path).bpm) == (2019, 127)
+
+
+@pytest.mark.parametrize("fmt", ["flac", "mp3", "m4a", "wav", "aiff"])
+def test_the_front_cover_is_embedded_once_and_replaced_not_stacked(
+    tmp_path: Path, fmt: str
+) -> None:
+    path = make_audio(tmp_path / f"track.{fmt}", fmt)
+    write_tags(path, FULL, cover=cover_jpeg("first"))
+    write_tags(path, FULL, cover=cover_jpeg("second"))
+    assert read_cover(path) == cover_jpeg("second")
+    write_tags(path, FULL)  # no cover given: the embedded one stays
+    assert read_cover(path) == cover_jpeg("second")
+    assert without_duration(read_tags(path)) == FULL
 
 
 @pytest.mark.parametrize("fmt", AUDIO_FORMATS)

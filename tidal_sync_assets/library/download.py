@@ -48,6 +48,8 @@ def download_primary(
     target: str,
     root: Path,
     notation: KeyNotation = "classic",
+    *,
+    cover: bytes | None = None,
 ) -> tuple[str, int]:
     """Download ``track`` to ``target`` (its extension corrected); returns (path, bytes)."""
     library = LibraryPaths(root)
@@ -57,7 +59,7 @@ def download_primary(
     try:
         result = download_track(session, track.tidal_id, quality, temp)
         extension = detect_extension(temp)  # raises when mutagen cannot open it
-        write_tags(temp, tags_for(track, notation))
+        write_tags(temp, tags_for(track, notation), cover)
         with temp.open("rb+") as handle:
             os.fsync(handle.fileno())  # on disk before it gets its final name
         final = with_extension(target, extension)

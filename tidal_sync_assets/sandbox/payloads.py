@@ -29,11 +29,16 @@ def artist_json(catalog: Catalog, name: str, role: str = "MAIN") -> dict[str, An
     return {"id": catalog.artist_id(name), "name": name, "type": role, "picture": None}
 
 
+def cover_id(album_id: int) -> str:
+    """The image id TIDAL gives an album's cover (a UUID; its URL path has ``/`` for ``-``)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"sandbox-cover/{album_id}"))
+
+
 def album_ref(catalog: Catalog, track: Track) -> dict[str, Any]:
     return {
         "id": catalog.album_id(track),
         "title": track.album,
-        "cover": None,
+        "cover": cover_id(catalog.album_id(track)),
         "vibrantColor": None,
         "videoCover": None,
         "releaseDate": track.release_date,

@@ -19,6 +19,7 @@ from tidal_sync_assets.sandbox.audio import dash_parts, track_flac
 from tidal_sync_assets.sandbox.auth import ACCESS_TOKEN_SECONDS, Grant, TokenAuthority, TokenState
 from tidal_sync_assets.sandbox.catalog import Catalog, Playlist
 from tidal_sync_assets.sandbox.exchange import Request, Response, json_response
+from tidal_sync_assets.sandbox.images import cover_jpeg
 
 Handler = Callable[["TidalApi", Request, re.Match[str]], Response]
 _DEFAULT_MAX_LIMIT = 10_000
@@ -300,6 +301,15 @@ class TidalApi:
             return not_found("Audio segment")
         return Response(200, parts[part], content_type="audio/flac")
 
+    def cover_image(self, request: Request, match: re.Match[str]) -> Response:
+        """An album cover as TIDAL's image server sends it: a JPEG at any listed size (the
+        same picture; its comment names the image, so each album's bytes differ)."""
+        image = match["image"].replace("/", "-")
+        known = {payloads.cover_id(self.catalog.album_id(t)) for t in self.catalog.tracks()}
+        if image not in known or match["size"] not in _COVER_SIZES:
+            return not_found("Image")
+        return Response(200, cover_jpeg(image), content_type="image/jpeg")
+
     def _streamable_flac(self, track_id: int) -> bytes | None:
         track = self.catalog.track(track_id)
         if track is None or not track.allow_streaming:
@@ -331,6 +341,7 @@ def _oauth_error(error: str, description: str) -> Response:
     )
 
 
+_COVER_SIZES = {"80x80", "160x160", "320x320", "640x640", "1280x1280"}
 _USER = r"/v1/users/(?P<user>\d+)"
 _PLAYLIST = r"/v1/playlists/(?P<uuid>[0-9A-Za-z-]+)"
 _ROUTES: list[tuple[str, re.Pattern[str], bool, Handler]] = [
@@ -352,6 +363,12 @@ _ROUTES: list[tuple[str, re.Pattern[str], bool, Handler]] = [
         ("GET", r"/v1/albums/(?P<id>\d+)", True, TidalApi.album),
         ("GET", r"/openapi/v2/tracks", True, TidalApi.tracks_by_isrc),
         ("GET", r"/_audio/(?P<id>\d+)\.flac", False, TidalApi.audio_file),
+        (
+            "GET",
+            r"/images/(?P<image>[0-9a-f]{8}(?:/[0-9a-f]{4}){3}/[0-9a-f]{12})/(?P<size>\d+x\d+)\.jpg",
+            False,
+            TidalApi.cover_image,
+        ),
         ("GET", r"/_audio/(?P<id>\d+)/dash/(?P<part>\d+)\.flac", False, TidalApi.audio_part),
     ]
 ]

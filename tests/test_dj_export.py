@@ -27,12 +27,19 @@ from dagster import (
 )
 from pyrekordbox.rbxml import RekordboxXml
 
-from tests.fixtures.sync import SyncWorld, World, story_catalog, story_playlist, story_track
+from tests.fixtures.sync import (
+    STORY_USER,
+    SyncWorld,
+    World,
+    story_catalog,
+    story_playlist,
+    story_track,
+)
 from tidal_sync_assets.dj.export import export_rekordbox
 from tidal_sync_assets.dj.keys import classic_key, in_notation
 from tidal_sync_assets.dj.rekordbox import location
 from tidal_sync_assets.partitions import PLAYLIST_PARTITIONS
-from tidal_sync_assets.sandbox.catalog import playlist_from_dict, track_from_dict
+from tidal_sync_assets.sandbox.catalog import Catalog, playlist_from_dict, track_from_dict
 from tidal_sync_assets.sandbox.images import cover_jpeg
 from tidal_sync_assets.sandbox.payloads import cover_id
 
@@ -345,3 +352,56 @@ def test_m3u8_entries_name_each_tracks_primary_when_asked(
         assert files == [world.primary(track) for track in order]
         assert all(not (folder / line).is_symlink() for line in listed)
     assert listed[0] == "../Afternoon/Cat - Charlie.flac"
+
+
+def test_playlists_sit_in_their_tidal_folders_read_page_by_page_by_cursor(
+    sync_world: World,
+) -> None:
+    tracks = [
+        story_track(t, n, a) for t, n, a in ((ALPHA, "Alpha", "Ann"), (CHARLIE, "Charlie", "Cat"))
+    ]
+    # 55 empty folders at the top push "zz Deep" (by name) onto the listing's second page.
+    filler = [{"id": f"f-{i:03d}", "name": f"Crate {i:03d}", "parent": None} for i in range(55)]
+    data = {
+        "user": STORY_USER,
+        "tracks": tracks,
+        "playlists": [
+            {**story_playlist(AFTERNOON, "Afternoon", [ALPHA, CHARLIE]), "folder": "warm"},
+            {**story_playlist(BOUNCE, "Bounce", [CHARLIE], day=2), "folder": "club"},
+            {**story_playlist(CHILL, "Chill", [ALPHA], day=3), "folder": "deep"},
+            story_playlist(ZEN, "Zen", [CHARLIE], day=4),
+        ],
+        "folders": [
+            {"id": "club", "name": "Club", "parent": None},
+            {"id": "warm", "name": "Warm-ups", "parent": "club"},
+            {"id": "deep", "name": "zz Deep", "parent": None},
+            *filler,
+        ],
+    }
+    world = sync_world(Catalog.from_dict(data))
+
+    assert world.sync().code == 0
+
+    root = ET.parse(world.root / "rekordbox.xml").getroot()
+    (tidal,) = root.findall("PLAYLISTS/NODE/NODE")
+
+    def shape(node: ET.Element) -> object:
+        if node.get("Type") == "1":
+            return node.get("Name")
+        return {node.get("Name"): [shape(child) for child in node.findall("NODE")]}
+
+    assert shape(tidal) == {
+        "TIDAL": [
+            {"Club": [{"Warm-ups": ["Afternoon"]}, "Bounce"]},
+            {"zz Deep": ["Chill"]},
+            "Zen",
+        ]
+    }
+    pages = world.requests("^/v2/my-collection/playlists/folders")
+    assert len(pages) >= 5  # root twice (by cursor), Club, Warm-ups, zz Deep, the crates
+    assert sorted(p.name for p in (world.root / "Playlists").iterdir() if p.is_dir()) == [
+        "Afternoon",
+        "Bounce",
+        "Chill",
+        "Zen",
+    ]

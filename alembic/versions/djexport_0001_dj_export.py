@@ -1,6 +1,6 @@
 """DJ fields on tracks, stable Rekordbox TrackIDs and a row per DJ export
 
-``tracks`` gains what TIDAL says about a track for DJs (BPM, musical key,
+``playlists`` gains the TIDAL folder a playlist sits in; ``tracks`` gains what TIDAL says about a track for DJs (BPM, musical key,
 release date); ``rekordbox_tracks`` gives each TIDAL track a TrackID that
 never changes and remembers where the XML last located it; ``dj_exports``
 records each export.
@@ -24,6 +24,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("bpm", sa.Float(), nullable=True))
         batch_op.add_column(sa.Column("musical_key", sa.String(length=8), nullable=True))
         batch_op.add_column(sa.Column("release_date", sa.String(length=10), nullable=True))
+    with op.batch_alter_table("playlists", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("tidal_folder", sa.Text(), nullable=True))
     op.create_table(
         "rekordbox_tracks",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -49,6 +51,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("dj_exports")
     op.drop_table("rekordbox_tracks")
+    with op.batch_alter_table("playlists", schema=None) as batch_op:
+        batch_op.drop_column("tidal_folder")
     with op.batch_alter_table("tracks", schema=None) as batch_op:
         batch_op.drop_column("release_date")
         batch_op.drop_column("musical_key")

@@ -30,7 +30,7 @@ class ExportRows:
     """What the library holds, as the export reads it."""
 
     tracks: Sequence[Any]  # each track with a file, by TrackID
-    playlists: Sequence[Any]  # tidal_id, name; the playlists TIDAL still lists
+    playlists: Sequence[Any]  # tidal_id, name, tidal_folder; the playlists TIDAL still lists
     entries: dict[str, list[int]]  # playlist UUID -> TrackIDs in TIDAL order
 
 
@@ -66,7 +66,7 @@ def export_rows(engine: Engine) -> ExportRows:
             .order_by(RekordboxTrack.id)
         ).all()
         playlists = connection.execute(
-            select(Playlist.tidal_id, Playlist.name)
+            select(Playlist.tidal_id, Playlist.name, Playlist.tidal_folder)
             .where(Playlist.removed_from_tidal.is_(False))
             .order_by(Playlist.name, Playlist.tidal_id)
         ).all()

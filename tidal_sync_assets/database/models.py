@@ -143,6 +143,8 @@ class Playlist(Base):
     fetch_complete: Mapped[bool] = mapped_column(Boolean, default=False)
     removed_from_tidal: Mapped[bool] = mapped_column(Boolean, default=False)
     last_synced_filesystem: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The TIDAL folder it sits in, as a JSON list of folder names from the top; NULL: the top.
+    tidal_folder: Mapped[str | None] = mapped_column(Text)
 
 
 class PlaylistTrack(Base):

@@ -205,6 +205,28 @@ def save_snapshot(engine: Engine, snapshot: TidalSnapshot) -> SnapshotOutcome:
     )
 
 
+def save_folders(engine: Engine, placed: Mapping[str, tuple[str, ...]]) -> int:
+    """Store where each playlist sits in the account's folders (absent: at the top);
+    returns how many playlists moved to another folder."""
+    with engine.begin() as connection:
+        before = dict(
+            connection.execute(select(Playlist.tidal_id, Playlist.tidal_folder)).tuples().all()
+        )
+        changed = [
+            {"b_tidal_id": uuid, "b_folder": folder}
+            for uuid, old in before.items()
+            if old != (folder := json.dumps(placed[uuid]) if uuid in placed else None)
+        ]
+        if changed:
+            connection.execute(
+                update(Playlist)
+                .where(Playlist.tidal_id == bindparam("b_tidal_id"))
+                .values(tidal_folder=bindparam("b_folder")),
+                changed,
+            )
+    return len(changed)
+
+
 def _playlist_row(playlist: TidalPlaylist) -> dict[str, object]:
     return {
         "tidal_id": playlist.tidal_id,

@@ -10,6 +10,7 @@ relocated there).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
 from dataclasses import dataclass, field
@@ -145,16 +146,27 @@ def _lossless(track: CollectionTrack) -> bool:
 
 
 def _tree(rows: ExportRows, listed: set[int]) -> FolderNode:
-    """The TIDAL folder; a playlist lists only entries in the collection (a Key must
-    name a TRACK there)."""
-    playlists = tuple(
-        PlaylistNode(
-            name=row.name,
-            track_ids=tuple(t for t in rows.entries.get(row.tidal_id, ()) if t in listed),
-        )
-        for row in rows.playlists
-    )
-    return FolderNode(name=TIDAL_FOLDER, children=playlists)
+    """The TIDAL folder holding the account's folders (by name) and playlists (by name),
+    nested as on TIDAL; a playlist lists only entries in the collection (a Key must name
+    a TRACK there)."""
+    top = _Folder()
+    for row in rows.playlists:
+        folder = top
+        for name in json.loads(row.tidal_folder) if row.tidal_folder else ():
+            folder = folder.folders.setdefault(name, _Folder())
+        track_ids = tuple(t for t in rows.entries.get(row.tidal_id, ()) if t in listed)
+        folder.playlists.append(PlaylistNode(name=row.name, track_ids=track_ids))
+    return top.node(TIDAL_FOLDER)
+
+
+@dataclass
+class _Folder:
+    folders: dict[str, _Folder] = field(default_factory=dict)
+    playlists: list[PlaylistNode] = field(default_factory=list)
+
+    def node(self, name: str) -> FolderNode:
+        folders = [self.folders[n].node(n) for n in sorted(self.folders, key=str.casefold)]
+        return FolderNode(name=name, children=(*folders, *self.playlists))
 
 
 def _write_if_changed(path: Path, data: bytes) -> bool:

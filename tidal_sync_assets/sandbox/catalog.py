@@ -28,6 +28,9 @@ A catalog file is JSON::
   listed only when ``favourite`` is true (the user favourited it); otherwise it can still be
   fetched by its UUID.
 * ``created`` (ISO) is optional on a playlist and defaults to ``lastUpdated``.
+* ``folders`` (optional) are the user's playlist folders, ``{"id", "name", "parent"}``
+  (``parent``: a folder id or ``null`` for the top); a playlist's optional ``folder`` is the
+  id of the folder it sits in.
 
 A :class:`Catalog` is shared by the server's threads: every change goes through its methods,
 which replace immutable records under a lock, and every change to a playlist moves its
@@ -89,13 +92,28 @@ class Playlist:
     track_ids: tuple[int, ...]
     favourite: bool = False
     created: datetime | None = None
+    folder: str | None = None  # the id of the playlist folder it sits in; None: the top
+
+
+@dataclass(frozen=True)
+class Folder:
+    id: str
+    name: str
+    parent: str | None = None
 
 
 class Catalog:
     """The live catalog the sandbox serves; safe to read and change from any thread."""
 
-    def __init__(self, user: User, tracks: Iterable[Track], playlists: Iterable[Playlist]):
+    def __init__(
+        self,
+        user: User,
+        tracks: Iterable[Track],
+        playlists: Iterable[Playlist],
+        folders: Iterable[Folder] = (),
+    ):
         self.user = user
+        self.folders: tuple[Folder, ...] = tuple(folders)
         self._lock = threading.RLock()
         self._tracks: dict[int, Track] = {}
         self._playlists: dict[str, Playlist] = {}
@@ -119,6 +137,7 @@ class Catalog:
             User(id=int(user["id"]), username=str(user["username"]), country=user["country"]),
             (track_from_dict(t) for t in data["tracks"]),
             (playlist_from_dict(p) for p in data["playlists"]),
+            (Folder(str(f["id"]), f["name"], f.get("parent")) for f in data.get("folders", ())),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -130,6 +149,7 @@ class Catalog:
             },
             "tracks": [track_to_dict(t) for t in self.tracks()],
             "playlists": [playlist_to_dict(p) for p in self.playlists()],
+            "folders": [dataclasses.asdict(f) for f in self.folders],
         }
 
     # Reading -------------------------------------------------------------------------------
@@ -361,6 +381,7 @@ def playlist_from_dict(data: Mapping[str, Any]) -> Playlist:
         track_ids=tuple(int(t) for t in data["tracks"]),
         favourite=bool(data.get("favourite", False)),
         created=parse_time(created) if created else None,
+        folder=data.get("folder"),
     )
 
 
@@ -374,4 +395,5 @@ def playlist_to_dict(playlist: Playlist) -> dict[str, Any]:
         "tracks": list(playlist.track_ids),
         "favourite": playlist.favourite,
         "created": playlist.created.isoformat() if playlist.created else None,
+        "folder": playlist.folder,
     }

@@ -9,15 +9,17 @@ answers 401 without a valid Bearer token, as TIDAL does. List endpoints page wit
 
 from __future__ import annotations
 
+import base64
 import functools
 import re
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from tidal_sync_assets.sandbox import manifests, payloads
 from tidal_sync_assets.sandbox.audio import dash_parts, track_flac
 from tidal_sync_assets.sandbox.auth import ACCESS_TOKEN_SECONDS, Grant, TokenAuthority, TokenState
-from tidal_sync_assets.sandbox.catalog import Catalog, Playlist
+from tidal_sync_assets.sandbox.catalog import Catalog, Folder, Playlist
 from tidal_sync_assets.sandbox.exchange import Request, Response, json_response
 from tidal_sync_assets.sandbox.images import cover_jpeg
 
@@ -180,36 +182,77 @@ class TidalApi:
         return json_response(200, _page(request, listed, max_limit=50, render=render))
 
     def collection_folders(self, request: Request, _: re.Match[str]) -> Response:
-        if request.query.get("folderId", "root") != "root" or (
-            request.query.get("includeOnly") == "FOLDER"
-        ):
-            playlists: list[Playlist] = []
-        else:
-            playlists = self.catalog.listed_playlists()
+        """One folder's items (folders, then playlists), a cursor page at a time: like
+        TIDAL, the page after this one is asked for by ``cursor``; ``offset`` is ignored."""
+        folder_id = request.query.get("folderId", "root")
+        parent = None if folder_id == "root" else folder_id
+        if parent is not None and parent not in {f.id for f in self.catalog.folders}:
+            return not_found("Folder")
+        only = request.query.get("includeOnly")
+        folders = [f for f in self.catalog.folders if f.parent == parent and only != "PLAYLIST"]
+        playlists = [
+            p for p in self.catalog.listed_playlists() if p.folder == parent and only != "FOLDER"
+        ]
         by_name = request.query.get("order") == "NAME"
+        descending = request.query.get("orderDirection") == "DESC"
+        folders.sort(key=lambda f: f.name.casefold(), reverse=descending)
         playlists.sort(
             key=lambda p: p.title.casefold() if by_name else (p.created or p.last_updated),
-            reverse=request.query.get("orderDirection") == "DESC",
+            reverse=descending,
         )
-        items = [
-            {
-                "trn": f"trn:playlist:{p.uuid}",
-                "itemType": "PLAYLIST",
-                "addedAt": payloads.tidal_time(p.created or p.last_updated),
-                "lastModifiedAt": payloads.tidal_time(p.last_updated),
-                "name": p.title,
-                "parent": None,
-                "data": {
-                    **payloads.playlist_json(self.catalog, p),
-                    "itemType": "PLAYLIST",
-                    "trn": f"trn:playlist:{p.uuid}",
-                },
-            }
-            for p in playlists
+        items = [self._folder_item(f) for f in folders] + [
+            self._playlist_item(p) for p in playlists
         ]
-        document = _page(request, items, max_limit=50)
-        document["cursor"] = None
-        return json_response(200, document)
+        start = _cursor_offset(request.query.get("cursor"))
+        limit = min(max(1, request.int_param("limit", 50)), 50)
+        page = items[start : start + limit]
+        following = start + limit if start + limit < len(items) else None
+        return json_response(
+            200,
+            {
+                "items": page,
+                "cursor": None if following is None else _cursor(following),
+                "lastModifiedAt": payloads.tidal_time(datetime.now(UTC)),
+            },
+        )
+
+    def _folder_item(self, folder: Folder) -> dict[str, Any]:
+        created = payloads.tidal_time(datetime(2024, 1, 1, tzinfo=UTC))
+        inside = sum(1 for f in self.catalog.folders if f.parent == folder.id) + sum(
+            1 for p in self.catalog.listed_playlists() if p.folder == folder.id
+        )
+        return {
+            "trn": f"trn:folder:{folder.id}",
+            "itemType": "FOLDER",
+            "addedAt": created,
+            "lastModifiedAt": created,
+            "name": folder.name,
+            "parent": None,
+            "data": {
+                "trn": f"trn:folder:{folder.id}",
+                "itemType": "FOLDER",
+                "id": folder.id,
+                "name": folder.name,
+                "createdAt": created,
+                "lastModifiedAt": created,
+                "totalNumberOfItems": inside,
+            },
+        }
+
+    def _playlist_item(self, playlist: Playlist) -> dict[str, Any]:
+        return {
+            "trn": f"trn:playlist:{playlist.uuid}",
+            "itemType": "PLAYLIST",
+            "addedAt": payloads.tidal_time(playlist.created or playlist.last_updated),
+            "lastModifiedAt": payloads.tidal_time(playlist.last_updated),
+            "name": playlist.title,
+            "parent": None,
+            "data": {
+                **payloads.playlist_json(self.catalog, playlist),
+                "itemType": "PLAYLIST",
+                "trn": f"trn:playlist:{playlist.uuid}",
+            },
+        }
 
     def _is_user(self, match: re.Match[str]) -> bool:
         return int(match["user"]) == self.catalog.user.id
@@ -333,6 +376,20 @@ def _page(
         "totalNumberOfItems": len(items),
         "items": [render(item) for item in window] if render else list(window),
     }
+
+
+def _cursor(offset: int) -> str:
+    # Opaque to clients, as TIDAL's cursors are.
+    return base64.urlsafe_b64encode(f"after:{offset}".encode()).decode()
+
+
+def _cursor_offset(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        return max(0, int(base64.urlsafe_b64decode(cursor.encode()).decode().split(":", 1)[1]))
+    except (ValueError, IndexError, UnicodeDecodeError):
+        return 0
 
 
 def _oauth_error(error: str, description: str) -> Response:

@@ -405,3 +405,30 @@ def test_playlists_sit_in_their_tidal_folders_read_page_by_page_by_cursor(
         "Chill",
         "Zen",
     ]
+
+
+@pytest.mark.parametrize("setting", ["off", "on"])
+def test_playlists_the_user_favourited_are_synced_and_exported_when_asked(
+    sync_world: World, monkeypatch: pytest.MonkeyPatch, setting: str
+) -> None:
+    monkeypatch.setenv("TIDAL_SYNC_FAVORITE_PLAYLISTS", setting)
+    theirs = {**story_playlist(ZEN, "Their Picks", [BRAVO, ALPHA]), "creator": 777}
+    data = {
+        "user": STORY_USER,
+        "tracks": [story_track(ALPHA, "Alpha", "Ann"), story_track(BRAVO, "Bravo", "Ben")],
+        "playlists": [
+            story_playlist(AFTERNOON, "Afternoon", [ALPHA]),
+            {**theirs, "favourite": True},
+        ],
+    }
+    world = sync_world(Catalog.from_dict(data))
+    importlib.reload(sys.modules["tidal_sync_assets.definitions"])
+
+    assert world.sync().code == 0
+
+    exported = read_xml(world, world.root / "rekordbox.xml")
+    if setting == "on":
+        assert exported.playlists == {"Afternoon": [ALPHA], "Their Picks": [BRAVO, ALPHA]}
+        assert world.folder(ZEN).name == "Their Picks"
+    else:
+        assert exported.playlists == {"Afternoon": [ALPHA]}

@@ -31,6 +31,7 @@ from tidal_sync_assets.settings import (
     Quality,
     default_database_url,
     rekordbox_xml_path,
+    switch,
 )
 from tidal_sync_assets.tidal.http import RetryPolicy
 from tidal_sync_assets.tidal.ratelimit import DEFAULT_REQUESTS_PER_SECOND, RateLimiter
@@ -129,6 +130,8 @@ def _field(field: str, variable: str, *, kind: type = str) -> dict[str, Any]:
         return {field: EnvVar.int(variable)}
     if kind is float:
         return {field: float(os.environ[variable])}  # EnvVar has no float form
+    if kind is bool:  # nor an on/off form
+        return {field: switch(variable, os.environ[variable])}
     return {field: EnvVar(variable)}
 
 
@@ -143,6 +146,7 @@ def resources_from_env() -> dict[str, ConfigurableResource]:
             **_field("download_workers", "TIDAL_SYNC_DOWNLOAD_WORKERS", kind=int),
             **_field("requests_per_second", "TIDAL_SYNC_RATE_LIMIT", kind=float),
             **_field("timeout_seconds", "TIDAL_SYNC_HTTP_TIMEOUT", kind=float),
+            **_field("include_favourites", "TIDAL_SYNC_FAVORITE_PLAYLISTS", kind=bool),
         ),
         "library": LibraryResource(
             **_field("root", "TIDAL_SYNC_LIBRARY_ROOT"),

@@ -45,6 +45,16 @@ def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
+def switch(name: str, value: str) -> bool:
+    """An on/off setting: ``on``/``off`` (also true/false, yes/no, 1/0)."""
+    lowered = value.strip().lower()
+    if lowered in ("on", "true", "yes", "1"):
+        return True
+    if lowered in ("off", "false", "no", "0", ""):
+        return False
+    raise ConfigurationError(f"{name}={value!r} is neither on nor off")
+
+
 def rekordbox_xml_path(value: str | None, library_root: Path) -> Path | None:
     """Where the Rekordbox XML goes: ``value``, ``<root>/rekordbox.xml`` when unset,
     None for ``off``."""
@@ -77,6 +87,7 @@ class Settings:
     rekordbox_xml: Path | None  # None: no XML
     key_notation: KeyNotation
     m3u8_paths: M3U8Paths
+    favorite_playlists: bool
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -105,6 +116,9 @@ class Settings:
                 "TIDAL_SYNC_KEY_NOTATION",
                 env.get("TIDAL_SYNC_KEY_NOTATION") or "classic",
                 KEY_NOTATIONS,
+            ),
+            favorite_playlists=switch(
+                "TIDAL_SYNC_FAVORITE_PLAYLISTS", env.get("TIDAL_SYNC_FAVORITE_PLAYLISTS") or "off"
             ),
             m3u8_paths=_choice(  # type: ignore[arg-type]
                 "TIDAL_SYNC_M3U8_PATHS", env.get("TIDAL_SYNC_M3U8_PATHS") or "folder", M3U8_PATHS

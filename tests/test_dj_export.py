@@ -432,3 +432,39 @@ def test_playlists_the_user_favourited_are_synced_and_exported_when_asked(
         assert world.folder(ZEN).name == "Their Picks"
     else:
         assert exported.playlists == {"Afternoon": [ALPHA]}
+
+
+def test_favourite_tracks_are_one_more_playlist_newest_first_when_asked(
+    sync_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TIDAL_SYNC_FAVORITE_TRACKS", "on")
+    data = {
+        "user": STORY_USER,
+        "tracks": [
+            story_track(ALPHA, "Alpha", "Ann"),
+            story_track(CHARLIE, "Charlie", "Cat"),
+            story_track(DELTA, "Delta", "Dan"),
+        ],
+        "playlists": [story_playlist(AFTERNOON, "Afternoon", [ALPHA])],
+        "favorite_tracks": [CHARLIE, ALPHA, DELTA],
+    }
+    world = sync_world(Catalog.from_dict(data))
+    importlib.reload(sys.modules["tidal_sync_assets.definitions"])
+
+    assert world.sync().code == 0
+
+    folder = world.folder("favorites:tracks")
+    assert folder.name == "Favorite Tracks"
+    m3u8 = (folder / "Favorite Tracks.m3u8").read_text().splitlines()
+    assert [line for line in m3u8 if not line.startswith("#")] == [
+        "Cat - Charlie.flac",
+        "Ann - Alpha.flac",  # a link to its primary in Afternoon
+        "Dan - Delta.flac",
+    ]
+    exported = read_xml(world, world.root / "rekordbox.xml")
+    assert exported.playlists == {
+        "Afternoon": [ALPHA],
+        "Favorite Tracks": [CHARLIE, ALPHA, DELTA],
+    }
+    with DagsterInstance.get() as instance:
+        assert "favorites:tracks" in instance.get_dynamic_partitions(PLAYLIST_PARTITIONS)

@@ -63,6 +63,7 @@ class TidalResource(ConfigurableResource):
     quality: str = "LOSSLESS"
     download_workers: int = 4
     include_favourites: bool = False
+    include_favorite_tracks: bool = False  # "My Collection" tracks as one more playlist
     requests_per_second: float = DEFAULT_REQUESTS_PER_SECOND
     retry_attempts: int = 5
     retry_backoff_seconds: float = 0.5  # doubles per attempt, with jitter
@@ -147,6 +148,7 @@ def resources_from_env() -> dict[str, ConfigurableResource]:
             **_field("requests_per_second", "TIDAL_SYNC_RATE_LIMIT", kind=float),
             **_field("timeout_seconds", "TIDAL_SYNC_HTTP_TIMEOUT", kind=float),
             **_field("include_favourites", "TIDAL_SYNC_FAVORITE_PLAYLISTS", kind=bool),
+            **_field("include_favorite_tracks", "TIDAL_SYNC_FAVORITE_TRACKS", kind=bool),
         ),
         "library": LibraryResource(
             **_field("root", "TIDAL_SYNC_LIBRARY_ROOT"),

@@ -88,6 +88,7 @@ class Settings:
     key_notation: KeyNotation
     m3u8_paths: M3U8Paths
     favorite_playlists: bool
+    favorite_tracks: bool
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -116,6 +117,9 @@ class Settings:
                 "TIDAL_SYNC_KEY_NOTATION",
                 env.get("TIDAL_SYNC_KEY_NOTATION") or "classic",
                 KEY_NOTATIONS,
+            ),
+            favorite_tracks=switch(
+                "TIDAL_SYNC_FAVORITE_TRACKS", env.get("TIDAL_SYNC_FAVORITE_TRACKS") or "off"
             ),
             favorite_playlists=switch(
                 "TIDAL_SYNC_FAVORITE_PLAYLISTS", env.get("TIDAL_SYNC_FAVORITE_PLAYLISTS") or "off"

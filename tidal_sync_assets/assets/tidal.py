@@ -53,7 +53,10 @@ def tidal_snapshot(
     try:
         session = tidal.open()
         snapshot = fetch_snapshot(
-            session, previous_playlists(engine), include_favourites=tidal.include_favourites
+            session,
+            previous_playlists(engine),
+            include_favourites=tidal.include_favourites,
+            include_favorite_tracks=tidal.include_favorite_tracks,
         )
     except (TidalLoginRequired, TidalUnavailable) as error:
         raise Failure(description=str(error), allow_retries=False) from None

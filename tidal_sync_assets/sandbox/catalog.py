@@ -31,6 +31,7 @@ A catalog file is JSON::
 * ``folders`` (optional) are the user's playlist folders, ``{"id", "name", "parent"}``
   (``parent``: a folder id or ``null`` for the top); a playlist's optional ``folder`` is the
   id of the folder it sits in.
+* ``favorite_tracks`` (optional): the track ids in "My Collection", newest first.
 
 A :class:`Catalog` is shared by the server's threads: every change goes through its methods,
 which replace immutable records under a lock, and every change to a playlist moves its
@@ -111,8 +112,10 @@ class Catalog:
         tracks: Iterable[Track],
         playlists: Iterable[Playlist],
         folders: Iterable[Folder] = (),
+        favorite_tracks: Iterable[int] = (),
     ):
         self.user = user
+        self.favorite_tracks: tuple[int, ...] = tuple(favorite_tracks)
         self.folders: tuple[Folder, ...] = tuple(folders)
         self._lock = threading.RLock()
         self._tracks: dict[int, Track] = {}
@@ -138,6 +141,7 @@ class Catalog:
             (track_from_dict(t) for t in data["tracks"]),
             (playlist_from_dict(p) for p in data["playlists"]),
             (Folder(str(f["id"]), f["name"], f.get("parent")) for f in data.get("folders", ())),
+            (int(t) for t in data.get("favorite_tracks", ())),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -150,6 +154,7 @@ class Catalog:
             "tracks": [track_to_dict(t) for t in self.tracks()],
             "playlists": [playlist_to_dict(p) for p in self.playlists()],
             "folders": [dataclasses.asdict(f) for f in self.folders],
+            "favorite_tracks": list(self.favorite_tracks),
         }
 
     # Reading -------------------------------------------------------------------------------

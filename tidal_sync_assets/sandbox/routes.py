@@ -13,7 +13,7 @@ import base64
 import functools
 import re
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tidal_sync_assets.sandbox import manifests, payloads
@@ -180,6 +180,23 @@ class TidalApi:
 
         listed = self.catalog.listed_playlists()
         return json_response(200, _page(request, listed, max_limit=50, render=render))
+
+    def favorite_tracks(self, request: Request, match: re.Match[str]) -> Response:
+        """My Collection's tracks, newest first (the order the product asks for)."""
+        if not self._is_user(match):
+            return not_found("User")
+        newest = datetime(2024, 6, 1, tzinfo=UTC)
+        items = [
+            (i, payloads.catalog_track(self.catalog, t))
+            for i, t in enumerate(self.catalog.favorite_tracks)
+        ]
+
+        def render(entry: tuple[int, Any]) -> dict[str, Any]:
+            i, track = entry
+            added = payloads.tidal_time(newest - timedelta(days=i))
+            return {"created": added, "item": payloads.track_json(self.catalog, track)}
+
+        return json_response(200, _page(request, items, render=render))
 
     def collection_folders(self, request: Request, _: re.Match[str]) -> Response:
         """One folder's items (folders, then playlists), a cursor page at a time: like
@@ -410,6 +427,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], bool, Handler]] = [
         ("GET", _USER, True, TidalApi.user),
         ("GET", _USER + "/subscription", True, TidalApi.subscription),
         ("GET", _USER + "/playlists", True, TidalApi.user_playlists),
+        ("GET", _USER + "/favorites/tracks", True, TidalApi.favorite_tracks),
         ("GET", _USER + "/playlistsAndFavoritePlaylists", True, TidalApi.playlists_and_favourites),
         ("GET", r"/v2/my-collection/playlists/folders", True, TidalApi.collection_folders),
         ("GET", _PLAYLIST, True, TidalApi.playlist),

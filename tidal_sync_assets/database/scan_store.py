@@ -251,13 +251,15 @@ def scan_and_save(
     return result, saved
 
 
-def load_primary_paths(engine: Engine) -> dict[str, int]:
-    """Each managed primary's path -> its TIDAL track."""
+def load_primary_paths(engine: Engine) -> dict[str, tuple[int, int | None]]:
+    """Each managed primary's path -> its TIDAL track and the size the product recorded."""
     with engine.connect() as connection:
         rows = connection.execute(
-            select(Track.file_path, Track.tidal_id).where(Track.file_path.is_not(None))
+            select(Track.file_path, Track.tidal_id, Track.file_size).where(
+                Track.file_path.is_not(None)
+            )
         )
-        return {path: tidal_id for path, tidal_id in rows.tuples() if path}
+        return {path: (tidal_id, size) for path, tidal_id, size in rows.tuples() if path}
 
 
 def load_damaged(engine: Engine) -> list[tuple[str, str]]:

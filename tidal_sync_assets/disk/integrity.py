@@ -53,14 +53,16 @@ def audio_candidates(
     entries: list[ScannedEntry],
     matches: Mapping[str, Match],
     managed: Set[str],
-    primaries: Mapping[str, int],
+    primaries: Mapping[str, tuple[int, int | None]],
     previous: Mapping[str, ScannedEntry],
 ) -> dict[str, int]:
     """Path -> track of the files to decode now (those without a verdict for their state).
 
     An unmanaged file that matches a track (it would be adopted), and a managed primary
-    whose inode, size or mtime changed since the previous scan. A primary the product
-    has just placed has no previous row and is not decoded: the product wrote it whole.
+    (``primaries``: path -> track and the size the product recorded) that changed: its
+    inode, size or mtime differ from the previous scan's, or, the first time a scan sees
+    it, its size differs from the one the product wrote. A primary as the product wrote
+    it is not decoded: it was written whole.
     """
     wanted: dict[str, int] = {}
     for entry in entries:
@@ -72,15 +74,16 @@ def audio_candidates(
             if match is not None:
                 wanted[path] = match.track_id
             continue
-        track, before = primaries.get(path), previous.get(path)
-        if (
-            track is not None
-            and before is not None
-            and (before.inode, before.size, before.mtime_ns)
-            != (entry.inode, entry.size, entry.mtime_ns)
-        ):
-            wanted[path] = track
+        primary = primaries.get(path)
+        if primary is not None and _changed(entry, previous.get(path), primary[1]):
+            wanted[path] = primary[0]
     return wanted
+
+
+def _changed(entry: ScannedEntry, before: ScannedEntry | None, written: int | None) -> bool:
+    if before is None:
+        return written is not None and entry.size != written
+    return (before.inode, before.size, before.mtime_ns) != (entry.inode, entry.size, entry.mtime_ns)
 
 
 def check_audio(

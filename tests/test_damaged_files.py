@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import mutagen
+import pytest
 import soundfile
 from dagster import AssetKey, DagsterInstance
 
@@ -21,6 +22,7 @@ from tests.fixtures.library import make_audio
 from tests.fixtures.sync import SyncWorld, World, story_catalog, story_playlist, story_track
 from tidal_sync_assets.database import ScannedFile
 from tidal_sync_assets.disk.entry import AudioTags
+from tidal_sync_assets.disk.integrity import damage
 from tidal_sync_assets.library.verify import verify_library
 
 AFTERNOON = "0a0a0a0a-0000-4000-8000-00000000000a"
@@ -116,6 +118,7 @@ def test_a_truncated_copy_named_as_the_track_is_trashed_untouched_and_the_track_
     # The user's bytes went to the trash unchanged, with a manifest entry.
     entry = trashed(world)[relative]
     assert sha256(world.root / entry["trash_path"]) == original
+    assert entry["reason"].startswith("damaged (does not decode"), entry
     # The scan that found it says so, and so does `tidal-sync status`.
     metadata = scan_metadata()
     assert metadata["damaged"] == 1
@@ -207,3 +210,15 @@ def test_a_managed_file_cut_short_on_disk_is_reported_then_downloaded_again(
     assert world.requests(rf"^/_audio/{BRAVO}\b")
     assert sha256(world.root / trashed(world)[relative]["trash_path"]) == cut
     assert verify_library(world.engine, world.root, world.link_mode).ok  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fmt", ["flac", "mp3", "m4a"])
+def test_a_whole_file_is_intact_and_a_cut_or_shorter_one_is_not(tmp_path: Path, fmt: str) -> None:
+    whole = make_audio(tmp_path / f"whole.{fmt}", fmt, SECONDS)
+    cut = tmp_path / f"cut.{fmt}"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 3])
+
+    assert damage(whole, SECONDS) is None
+    assert damage(whole, None) is None  # TIDAL's length unknown: decoding to the end is enough
+    assert damage(whole, SECONDS + 5) == f"decodes to 3.0 s, TIDAL says {SECONDS + 5:g} s"
+    assert damage(cut, SECONDS) is not None

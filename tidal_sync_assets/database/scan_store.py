@@ -262,6 +262,14 @@ def load_primary_paths(engine: Engine) -> dict[str, tuple[int, int | None]]:
         return {path: (tidal_id, size) for path, tidal_id, size in rows.tuples() if path}
 
 
+def damage_at(engine: Engine, path: str) -> str | None:
+    """Why the latest scan found the file at ``path`` damaged; None if it did not."""
+    with engine.connect() as connection:
+        return connection.execute(
+            select(ScannedFile.audio_damage).where(ScannedFile.path == path)
+        ).scalar()
+
+
 def load_damaged(engine: Engine) -> list[tuple[str, str]]:
     """(path, why) of every file the latest scan found damaged, by path."""
     with engine.connect() as connection:

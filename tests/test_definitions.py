@@ -32,7 +32,7 @@ from tidal_sync_assets.resources import resources_from_env
 ASSETS = {
     # key: (dependencies, group, partitions, backfill policy)
     "tidal_snapshot": ((), "tidal", None, None),
-    "filesystem_snapshot": ((), "filesystem", None, None),
+    "filesystem_snapshot": (("tidal_snapshot",), "filesystem", None, None),
     "library_diff": (("filesystem_snapshot", "tidal_snapshot"), "planning", None, None),
     "dedup_plan": (("library_diff",), "planning", None, None),
     "playlist_library": (

@@ -101,11 +101,12 @@ def _sync_locked(args: argparse.Namespace) -> int:
 
 
 def _status(_args: argparse.Namespace) -> int:
+    from tidal_sync_assets.database.scan_store import load_damaged
     from tidal_sync_assets.status import playlist_statuses, render
 
     engine = make_engine(Settings.from_env().database_url)
     upgrade(engine)
-    print(render(playlist_statuses(engine)))
+    print(render(playlist_statuses(engine), load_damaged(engine)))
     return 0
 
 

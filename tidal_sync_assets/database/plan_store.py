@@ -88,8 +88,12 @@ def load_library_state(engine: Engine, link_mode: LinkMode, default_extension: s
     tracks = load_tracks(engine, wanted)
     disk = load_entries(engine)
     managed = set(primaries.values()) | set(links.values())
+    # Only files the scan decoded may be adopted (a damaged one is matched so that the
+    # layout can give its name to the download; see ``planning.layout``).
     unmanaged_audio = [
-        e for e in disk.values() if e.kind is EntryKind.FILE and e.path not in managed
+        e
+        for e in disk.values()
+        if e.kind is EntryKind.FILE and e.audio_checked and e.path not in managed
     ]
     matches = {path: m.track_id for path, m in match_entries(unmanaged_audio, tracks).items()}
     return LibraryState(

@@ -40,19 +40,22 @@ def with_extension(path: str, extension: str) -> str:
 def download_primary(
     session: tidalapi.Session, track: TidalTrack, quality: str, target: str, root: Path
 ) -> tuple[str, int]:
-    """Download ``track`` to ``target`` (its extension corrected); returns (path, bytes)."""
+    """Download ``track`` to ``target`` (its extension corrected); returns (path, its size)."""
     library = LibraryPaths(root)
     planned = library.resolve(target)
     library.make_parents(planned)
     temp = temp_path_for(planned)
     try:
-        result = download_track(session, track.tidal_id, quality, temp)
+        download_track(session, track.tidal_id, quality, temp)
         extension = detect_extension(temp)  # raises when mutagen cannot open it
         write_tags(temp, tags_for(track))
         with temp.open("rb+") as handle:
             os.fsync(handle.fileno())  # on disk before it gets its final name
         final = with_extension(target, extension)
+        # The size as placed (tags included): a later scan that sees another size
+        # knows the file changed on disk and decodes it again (``disk.integrity``).
+        size = temp.stat().st_size
         atomic_move(temp, final, root=root, overwrite=True)
     finally:
         temp.unlink(missing_ok=True)
-    return final, result.bytes_written
+    return final, size

@@ -52,6 +52,60 @@ def test_a_429_storm_is_waited_out(
     case.check()
 
 
+def test_six_429s_in_a_row_on_every_kind_of_request_are_waited_out(
+    sync_world: World, reliability: Reliability, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Six answers of 429 in a row to the playlist list (the old budget was five attempts),
+    # and more on a playlist's track page, playback info and audio.
+    world = sync_world(small_account())
+    case = reliability("tidal", world)
+    monkeypatch.setenv("TIDAL_SYNC_PATIENCE", "30")
+    for path, times, wait in [
+        (r"^/v1/users/\d+/playlists", 6, 1),
+        (rf"^/v1/playlists/{BOUNCE}/", 2, 1),
+        (r"^/v1/tracks/", 2, 1),
+        (r"^/_audio/", 1, 2),
+    ]:
+        world.sandbox.faults.add(
+            FaultRule(path=path, kind="status", status=429, retry_after=wait, times=times)
+        )
+
+    result = world.sync()
+
+    assert result.code == 0, result
+    assert answered(world, 429) == 11
+    assert "tidal-sync: rate limited by TIDAL, waiting 1 s" in result.err
+    assert "tidal-sync: rate limited by TIDAL, waiting 2 s" in result.err
+    case.check()
+
+
+def test_a_rate_limit_longer_than_the_patience_fails_in_one_sentence(
+    sync_world: World, reliability: Reliability, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = sync_world(small_account())
+    case = reliability("tidal", world)
+    monkeypatch.setenv("TIDAL_SYNC_PATIENCE", "3")
+    world.sandbox.faults.add(
+        FaultRule(path=r"^/v1/", kind="status", status=429, retry_after=2, times=None)
+    )
+    before = disk_state(world.root)
+
+    result = world.sync()
+
+    assert result.code == 1, result
+    errors = [line for line in result.err.splitlines() if "waiting" not in line]
+    assert len(errors) == 1, result.err
+    assert "rate limited for longer than the 3 s TIDAL_SYNC_PATIENCE allows" in errors[0]
+    assert errors[0].endswith(".") and ". " not in errors[0]  # one sentence
+    assert "tidal-sync: rate limited by TIDAL, waiting 2 s" in result.err
+    tokens = json.loads(world.session_file.read_text())
+    for key in ("access_token", "refresh_token"):
+        assert tokens[key]["data"] not in result.err + result.out
+    assert disk_state(world.root) == before
+    world.sandbox.faults.clear()
+    case.check()
+
+
 def test_5xx_on_a_tenth_of_requests_fails_only_what_keeps_failing(
     sync_world: World, reliability: Reliability
 ) -> None:

@@ -11,6 +11,7 @@ import importlib
 import json
 
 import pytest
+from sqlalchemy import select
 
 from tests.fixtures.reliability import (
     AFTERNOON,
@@ -24,6 +25,7 @@ from tests.fixtures.reliability import (
     synced,
 )
 from tests.fixtures.sync import SyncWorld, World, disk_state
+from tidal_sync_assets.database import Playlist
 from tidal_sync_assets.sandbox.faults import FaultRule
 
 # Each case is a whole sync or two, some with seconds of Retry-After and backoff.
@@ -196,6 +198,32 @@ def test_an_access_token_that_expires_mid_run_is_refreshed(
     assert after != before
     assert world.session_file.stat().st_mode & 0o777 == 0o600
     case.check()
+
+
+def test_a_playlist_list_that_skips_a_playlist_holds_the_sync_and_deletes_nothing(
+    sync_world: World, reliability: Reliability
+) -> None:
+    # TIDAL's list announces three playlists but its first page skips one: paged by
+    # offset, the second page repeats one, so only two distinct playlists come back.
+    world = synced(sync_world(small_account()))
+    case = reliability("tidal", world)
+    world.sandbox.faults.add(
+        FaultRule(path=r"^/v1/users/\d+/playlists", kind="short", drop_items=1, times=1)
+    )
+    before = disk_state(world.root)
+
+    result = world.sync()
+
+    assert result.code == 2, result
+    assert "the TIDAL snapshot is incomplete" in result.err
+    assert "the playlist list (2 of 3 playlists)" in result.err
+    assert disk_state(world.root) == before
+    with world.engine.connect() as connection:
+        deleted = connection.execute(
+            select(Playlist.name).where(Playlist.removed_from_tidal.is_(True))
+        ).all()
+    assert deleted == []
+    case.check()  # TIDAL lists all three again: the sync converges, nothing lost
 
 
 @pytest.mark.parametrize("left", [1, 0], ids=["short", "empty"])

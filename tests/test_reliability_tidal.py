@@ -11,6 +11,7 @@ import importlib
 import json
 
 import pytest
+from dagster import DagsterInstance
 from sqlalchemy import select
 
 from tests.fixtures.reliability import (
@@ -78,6 +79,13 @@ def test_six_429s_in_a_row_on_every_kind_of_request_are_waited_out(
     assert answered(world, 429) == 11
     assert "tidal-sync: rate limited by TIDAL, waiting 1 s" in result.err
     assert "tidal-sync: rate limited by TIDAL, waiting 2 s" in result.err
+    instance = DagsterInstance.get()
+    run_log = [
+        event.user_message
+        for record in instance.get_run_records()
+        for event in instance.all_logs(record.dagster_run.run_id)
+    ]
+    assert "rate limited by TIDAL, waiting 1 s" in run_log
     case.check()
 
 

@@ -378,6 +378,15 @@ def test_the_rate_limit_spaces_requests() -> None:
     assert time.monotonic() - started >= 0.19  # 10 waits of 1/50 s
 
 
+def test_a_hold_keeps_every_caller_waiting_for_its_seconds() -> None:
+    # A 429's Retry-After holds the session's limiter: the other threads wait it out too.
+    limiter = RateLimiter(rate=1000)
+    limiter.hold(0.3)
+    started = time.monotonic()
+    limiter.acquire()
+    assert time.monotonic() - started >= 0.29
+
+
 def test_the_rate_limit_applies_to_tidal_calls(sandbox: SandboxServer, session_file: Path) -> None:
     session = open_session(session_file, sandbox.base_url, limiter=RateLimiter(rate=20, burst=1))
     started = time.monotonic()

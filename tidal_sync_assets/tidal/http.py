@@ -157,6 +157,10 @@ class TidalAdapter(HTTPAdapter):
         if response.status_code == 429:
             asked = retry_after_seconds(response.headers.get("Retry-After"))
             wait = None if asked is None else min(asked, self.policy.retry_after_cap)
+            if wait:
+                # The whole session waits, not only this request: the other threads'
+                # requests would only be refused too.
+                self.limiter.hold(wait)
             raise _Refused(response, wait)
         if response.status_code >= 500:
             raise _Refused(response, None)

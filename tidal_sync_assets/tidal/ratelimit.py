@@ -38,3 +38,11 @@ class RateLimiter:
         if wait > 0:
             time.sleep(wait)
         return wait
+
+    def hold(self, seconds: float) -> None:
+        """Let no request through for ``seconds`` from now (TIDAL asked us to wait)."""
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            self._tokens = min(self._tokens, -seconds * self.rate)

@@ -154,16 +154,16 @@ class TidalAdapter(HTTPAdapter):
         return retrying(attempt)
 
     def _raise_if_refused(self, response: requests.Response) -> None:
-        if response.status_code == 429:
-            asked = retry_after_seconds(response.headers.get("Retry-After"))
-            wait = None if asked is None else min(asked, self.policy.retry_after_cap)
-            if wait:
-                # The whole session waits, not only this request: the other threads'
-                # requests would only be refused too.
-                self.limiter.hold(wait)
-            raise _Refused(response, wait)
-        if response.status_code >= 500:
-            raise _Refused(response, None)
+        status = response.status_code
+        if status != 429 and status < 500:
+            return
+        asked = retry_after_seconds(response.headers.get("Retry-After"))
+        wait = None if asked is None else min(asked, self.policy.retry_after_cap)
+        if status == 429 and wait:
+            # The whole session waits, not only this request: the other threads'
+            # requests would only be refused too.
+            self.limiter.hold(wait)
+        raise _Refused(response, wait)
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -174,13 +174,12 @@ class TidalAdapter(HTTPAdapter):
     def _give_up(self, request: requests.PreparedRequest, state: RetryCallState) -> Any:
         """Out of patience (or none at all): the last answer, or one clear error."""
         error = state.outcome.exception() if state.outcome else None
-        if self.policy.patience <= 0 or error is None:
+        assert error is not None  # only failures are retried
+        if self.policy.patience <= 0:
             # No patience: the caller sees TIDAL's own answer, as without retries.
             if isinstance(error, _Refused):
                 return error.response
-            if error is not None:
-                raise error
-            return state.outcome.result() if state.outcome else None
+            raise error
         if isinstance(error, _Refused):
             error.response.close()
             status = error.response.status_code

@@ -28,7 +28,7 @@ from tidal_sync_assets.settings import (
     Quality,
     default_database_url,
 )
-from tidal_sync_assets.tidal.http import RetryPolicy
+from tidal_sync_assets.tidal.http import DEFAULT_PATIENCE, RetryPolicy
 from tidal_sync_assets.tidal.ratelimit import DEFAULT_REQUESTS_PER_SECOND, RateLimiter
 from tidal_sync_assets.tidal.session import DEFAULT_TIMEOUT, open_session
 
@@ -59,7 +59,7 @@ class TidalResource(ConfigurableResource):
     download_workers: int = 4
     include_favourites: bool = False
     requests_per_second: float = DEFAULT_REQUESTS_PER_SECOND
-    retry_attempts: int = 5
+    patience_seconds: int = DEFAULT_PATIENCE  # how long one request keeps being retried
     retry_backoff_seconds: float = 0.5  # doubles per attempt, with jitter
     timeout_seconds: float = DEFAULT_TIMEOUT  # per request: connect, and each read
 
@@ -70,7 +70,7 @@ class TidalResource(ConfigurableResource):
             timeout=self.timeout_seconds,
             limiter=RateLimiter(self.requests_per_second),
             retry=RetryPolicy(
-                max_attempts=self.retry_attempts, backoff_base=self.retry_backoff_seconds
+                patience=self.patience_seconds, backoff_base=self.retry_backoff_seconds
             ),
         )
 
@@ -120,6 +120,8 @@ def resources_from_env() -> dict[str, ConfigurableResource]:
             **_field("download_workers", "TIDAL_SYNC_DOWNLOAD_WORKERS", kind=int),
             **_field("requests_per_second", "TIDAL_SYNC_RATE_LIMIT", kind=float),
             **_field("timeout_seconds", "TIDAL_SYNC_HTTP_TIMEOUT", kind=float),
+            # Whole seconds, read when a run starts (EnvVar.int): the launchpad can change it.
+            **_field("patience_seconds", "TIDAL_SYNC_PATIENCE", kind=int),
         ),
         "library": LibraryResource(
             **_field("root", "TIDAL_SYNC_LIBRARY_ROOT"),

@@ -49,6 +49,16 @@ def _positive_int(name: str, value: str) -> int:
     return number
 
 
+def _seconds(name: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise ConfigurationError(f"{name}={value!r} must be a whole number of seconds, 0 or more")
+    return number
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -58,6 +68,7 @@ class Settings:
     link_mode: LinkMode
     quality: Quality
     download_workers: int
+    patience: int  # seconds one TIDAL request keeps being retried (429, 5xx, timeouts)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -82,4 +93,5 @@ class Settings:
             download_workers=_positive_int(
                 "TIDAL_SYNC_DOWNLOAD_WORKERS", env.get("TIDAL_SYNC_DOWNLOAD_WORKERS") or "4"
             ),
+            patience=_seconds("TIDAL_SYNC_PATIENCE", env.get("TIDAL_SYNC_PATIENCE") or "300"),
         )

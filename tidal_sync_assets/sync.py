@@ -95,9 +95,10 @@ def run_sync(
         failure = planning.get_run_failure_event()
         steps = planning.get_step_failure_events()
         reason = steps[0].step_failure_data.error if steps else None
-        report.error = (
-            reason.message.strip() if reason else (failure.message if failure else "failed")
-        )
+        if reason is not None:
+            report.error = _sentence(reason.message, reason.cls_name)
+        else:
+            report.error = failure.message if failure else "failed"
         return report
     latest = latest_plan(engine)
     assert latest is not None  # the planning run just stored one
@@ -138,6 +139,15 @@ def run_sync(
     if report.error and not report.failed:
         report.failed = {"(run)": report.error}
     return report
+
+
+def _sentence(message: str, cls_name: str | None) -> str:
+    """A step's error message; for a ``Failure`` the product raised, only its own words
+    (Dagster prefixes them with the exception's dotted class name)."""
+    message = message.strip()
+    if cls_name == "Failure":
+        return message.partition(": ")[2] or message
+    return message
 
 
 def _playlist_names(engine: Engine) -> dict[str, str]:

@@ -9,6 +9,7 @@ library's lock folder holds a fixed number of files however many tracks were syn
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -45,11 +46,16 @@ def group_members(group: int) -> dict[int, str]:
     return found
 
 
-def run_alone(argv: list[str], env: dict[str, str]) -> tuple[int, str, list[str], list[str]]:
+def run_alone(
+    argv: list[str], env: dict[str, str], stop_after: float | None = None
+) -> tuple[int, str, list[str], list[str]]:
     """Run ``tidal-sync argv`` as the leader of a new session, watching its process group.
 
-    Returns the exit code, stderr, every other process seen in the group while it ran,
-    and the group's processes alive right after it exited.
+    With ``stop_after``, the command gets SIGTERM that many seconds after it started,
+    as a service manager or ``kill`` would stop it. Returns the exit code, stderr, the
+    other processes that lived in the group for a while (a second or more: not a
+    one-shot probe a library runs, like ``platform``'s ``file -b``) and the group's
+    processes alive right after the command exited.
     """
     process = subprocess.Popen(
         [sys.executable, "-m", "tidal_sync_assets.cli", *argv],
@@ -60,14 +66,21 @@ def run_alone(argv: list[str], env: dict[str, str]) -> tuple[int, str, list[str]
         stderr=subprocess.PIPE,
         text=True,
     )
-    helpers: set[str] = set()
+    started = time.monotonic()
+    seen: dict[tuple[int, str], list[float]] = {}
     while process.poll() is None:
-        found = group_members(process.pid)
-        helpers.update(args for pid, args in found.items() if pid != process.pid)
+        now = time.monotonic()
+        for pid, args in group_members(process.pid).items():
+            if pid != process.pid:
+                seen.setdefault((pid, args), [now, now])[1] = now
+        if stop_after is not None and now - started > stop_after:
+            process.terminate()
+            stop_after = None
         time.sleep(0.02)
     survivors = sorted(group_members(process.pid).values())
+    helpers = sorted({args for (_, args), (first, last) in seen.items() if last - first >= 1.0})
     assert process.stderr is not None
-    return process.returncode, process.stderr.read(), sorted(helpers), survivors
+    return process.returncode, process.stderr.read(), helpers, survivors
 
 
 @pytest.fixture
@@ -82,16 +95,21 @@ def user_env(sandbox: SandboxServer, tmp_path: Path) -> dict[str, str]:
     return {**clean, **env, "PYTHONPATH": str(REPO)}
 
 
-@pytest.mark.parametrize("failing", [False, True], ids=["clean", "with-failed-playlists"])
+@pytest.mark.parametrize("how", ["clean", "with-failed-playlists", "stopped-mid-run"])
 def test_a_sync_starts_no_helper_process_and_none_outlives_it(
-    sandbox: SandboxServer, user_env: dict[str, str], failing: bool
+    sandbox: SandboxServer, user_env: dict[str, str], how: str
 ) -> None:
-    if failing:  # every download fails: every playlist with tracks fails, exit 1
+    if how == "with-failed-playlists":  # every download fails: exit 1
         sandbox.faults.add(FaultRule(path=r"^/_audio/", status=404, times=None))
+    if how == "stopped-mid-run":  # slow downloads: the sync is busy when stopped
+        sandbox.faults.add(FaultRule(path=r"^/_audio/", kind="slow", delay=1.0, times=None))
 
-    code, err, helpers, survivors = run_alone(["sync"], user_env)
+    code, err, helpers, survivors = run_alone(
+        ["sync"], user_env, stop_after=5.0 if how == "stopped-mid-run" else None
+    )
 
-    assert code == (1 if failing else 0), err
+    expected = {"clean": 0, "with-failed-playlists": 1, "stopped-mid-run": -signal.SIGTERM}
+    assert code == expected[how], err
     assert helpers == [], "the sync started helper processes"
     assert survivors == [], "processes of the sync outlived it"
 

@@ -7,7 +7,6 @@ on the wire while `tidal-sync sync` runs against it.
 
 from __future__ import annotations
 
-import importlib
 import json
 
 import pytest
@@ -161,7 +160,6 @@ def test_bodies_slower_than_the_timeout_are_given_up_and_retried(
 ) -> None:
     world = sync_world(small_account())
     monkeypatch.setenv("TIDAL_SYNC_HTTP_TIMEOUT", "0.5")
-    importlib.reload(importlib.import_module("tidal_sync_assets.definitions"))
     case = reliability("tidal", world)
     for path in (rf"^/v1/playlists/{BOUNCE}/(tracks|items)", r"^/v1/tracks/", r"^/_audio/"):
         world.sandbox.faults.add(

@@ -72,7 +72,7 @@ def _sync_locked(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     report = run_sync(
-        defs,
+        defs(),  # loaded now: the environment (and .env) as this command sees it
         dry_run=args.dry_run,
         playlists=args.playlist,
         allow_mass_removal=args.allow_mass_removal,

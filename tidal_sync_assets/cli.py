@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -26,7 +27,11 @@ from tidal_sync_assets.disk.scan import root_missing
 from tidal_sync_assets.disk.trash import ALL, Trash
 from tidal_sync_assets.settings import ConfigurationError, Settings
 from tidal_sync_assets.tidal.http import WAITS
-from tidal_sync_assets.tidal.session import TidalLoginRequired, TidalUnavailable
+from tidal_sync_assets.tidal.session import (
+    TidalLoginRequired,
+    TidalUnavailable,
+    require_session_file,
+)
 
 EXIT_CANNOT_START = 3
 LOCK_WAIT_SECONDS = 10.0
@@ -47,13 +52,14 @@ def _login(_args: argparse.Namespace) -> int:
     from tidal_sync_assets.tidal.login import login
 
     settings = Settings.from_env()
-    login(settings.session_file, settings.api_base)
-    print(f"Logged in; session saved to {settings.session_file}")
+    login(settings.session_file, settings.api_base)  # says where the session went
     return 0
 
 
 def _sync(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
+    # No login yet: say so before any run starts (exit 3, like the other causes).
+    require_session_file(settings.session_file)
     root = settings.library_root
     if root.is_dir():
         with library_lock(root, LOCK_WAIT_SECONDS):
@@ -116,8 +122,11 @@ def _trash(args: argparse.Namespace) -> int:
     root = Settings.from_env().library_root
     trash = Trash(root)
     if args.trash_command == "list":
-        for entry in trash.list():
+        entries = trash.list()
+        for entry in entries:
             print(f"{entry.id}  {entry.batch}  {entry.original_path}  ({entry.reason})")
+        if not entries:
+            print("the trash is empty")
         return 0
     with library_lock(root, LOCK_WAIT_SECONDS):
         if args.trash_command == "restore":
@@ -126,6 +135,8 @@ def _trash(args: argparse.Namespace) -> int:
                 print(f"restored {entry.original_path}")
             for entry in outcome.conflicts:
                 print(f"kept in trash (something is at {entry.original_path})", file=sys.stderr)
+            if not (outcome.restored or outcome.conflicts or outcome.missing):
+                print("the trash is empty: nothing to restore")
             return 1 if outcome.conflicts else 0
         print(f"emptied {trash.empty()} files from the trash")
         return 0
@@ -220,6 +231,9 @@ def _run(args: argparse.Namespace) -> int:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"tidal-sync: {message}", file=sys.stderr)
         return EXIT_CANNOT_START
+    except BrokenPipeError:  # `tidal-sync status | head`: the reader has all it wants
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a shell tool stopped this way ends
     except OSError as error:  # the disk refused: read-only, full, no permission
         where = f" ({error.filename})" if error.filename else ""
         print(f"tidal-sync: {error.strerror or error}{where}", file=sys.stderr)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 
 LinkMode = Literal["symlink", "hardlink", "copy"]
 Quality = Literal["LOW", "HIGH", "LOSSLESS", "HI_RES_LOSSLESS"]
@@ -243,7 +243,9 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read the environment, after loading ``.env`` without overriding it."""
         if environ is None:
-            load_dotenv(override=False)
+            # The user's .env: the working folder's or its parents' (find_dotenv would
+            # otherwise search from this module's folder, i.e. the installed package).
+            load_dotenv(find_dotenv(usecwd=True), override=False)
             environ = os.environ
         values = {s.name: s.read(environ.get(s.variable)) for s in SETTINGS}
         # Two defaults follow other settings: the database sits in DAGSTER_HOME, the

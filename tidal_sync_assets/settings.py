@@ -62,34 +62,26 @@ def _one_of(allowed: tuple[str, ...]) -> Callable[[str], str]:
     return parse
 
 
-def _positive_int(text: str) -> int:
-    try:
-        number = int(text)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise ValueError("must be a whole number of at least 1")
-    return number
+def _number(
+    convert: Callable[[str], float], fits: Callable[[float], bool], says: str
+) -> Callable[[str], Any]:
+    """A parser of numbers ``convert`` reads and ``fits`` accepts; else ``says`` what to give."""
+
+    def parse(text: str) -> float:
+        try:
+            number = convert(text)
+        except ValueError:
+            raise ValueError(says) from None
+        if not fits(number):  # also refuses NaN
+            raise ValueError(says)
+        return number
+
+    return parse
 
 
-def _seconds(text: str) -> int:
-    try:
-        number = int(text)
-    except ValueError:
-        number = -1
-    if number < 0:
-        raise ValueError("must be a whole number of seconds, 0 or more")
-    return number
-
-
-def _positive_number(text: str) -> float:
-    try:
-        number = float(text)
-    except ValueError:
-        number = 0.0
-    if not number > 0:
-        raise ValueError("must be a number greater than 0")
-    return number
+_positive_int = _number(int, lambda n: n >= 1, "must be a whole number of at least 1")
+_seconds = _number(int, lambda n: n >= 0, "must be a whole number of seconds, 0 or more")
+_positive_number = _number(float, lambda n: n > 0, "must be a number greater than 0")
 
 
 def _switch(text: str) -> bool:

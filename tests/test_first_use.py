@@ -4,7 +4,8 @@ Scenarios: the ``.env`` in the folder the user runs ``tidal-sync`` from is honou
 sync before any login says so and exits 3 (could not start) without starting a run;
 TIDAL that does not answer is said on the terminal at once, not after minutes of
 silence; ``trash restore`` of an empty trash says it is empty; ``status`` piped into
-a reader that stops early ends quietly.
+a reader that stops early ends quietly; a playlist deleted on TIDAL between the first
+dry run and the first sync gets no folder (and so holds no later sync).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures.sync import World, story_catalog, story_playlist, story_track
 from tidal_sync_assets import cli
 
 REPO = Path(__file__).resolve().parents[1]
@@ -134,3 +136,27 @@ def test_status_into_a_reader_that_stopped_ends_quietly(tmp_path: Path) -> None:
 
     assert done.stderr == ""
     assert done.returncode == 141
+
+
+AFTERNOON = "0a0a0a0a-0000-4000-8000-00000000000a"
+BOUNCE = "0b0b0b0b-0000-4000-8000-00000000000b"
+
+
+@pytest.mark.parametrize("link_mode", ["symlink"])
+def test_a_playlist_deleted_after_the_first_dry_run_gets_no_folder(sync_world: World) -> None:
+    world = sync_world(
+        story_catalog(
+            [story_track(1, "Alpha", "Ann"), story_track(2, "Bravo", "Ben")],
+            [story_playlist(AFTERNOON, "Afternoon", [1]), story_playlist(BOUNCE, "Bounce", [2])],
+        )
+    )
+    assert world.sync("--dry-run").code == 0  # the snapshot now knows "Bounce"
+    world.catalog.remove_playlist(BOUNCE)
+
+    first = world.sync()
+    again = world.sync()
+
+    assert first.code == 0, first
+    assert "Bounce" not in first.out
+    assert again.code == 0, again  # nothing of "Bounce" to remove: no guard holds it
+    assert sorted(p.name for p in (world.root / "Playlists").iterdir()) == ["Afternoon"]

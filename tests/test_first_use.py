@@ -5,7 +5,8 @@ sync before any login says so and exits 3 (could not start) without starting a r
 TIDAL that does not answer is said on the terminal at once, not after minutes of
 silence; ``trash restore`` of an empty trash says it is empty; ``status`` piped into
 a reader that stops early ends quietly; a playlist deleted on TIDAL between the first
-dry run and the first sync gets no folder (and so holds no later sync).
+dry run and the first sync gets no folder (and so holds no later sync); a sync of one
+playlist says that playlist is in sync, not the library.
 """
 
 from __future__ import annotations
@@ -153,10 +154,11 @@ def test_a_playlist_deleted_after_the_first_dry_run_gets_no_folder(sync_world: W
     assert world.sync("--dry-run").code == 0  # the snapshot now knows "Bounce"
     world.catalog.remove_playlist(BOUNCE)
 
-    first = world.sync()
+    first = world.sync("--playlist", "Afternoon")
     again = world.sync()
 
     assert first.code == 0, first
     assert "Bounce" not in first.out
+    assert first.out.splitlines()[-1].startswith("Afternoon in sync (")  # not the library
     assert again.code == 0, again  # nothing of "Bounce" to remove: no guard holds it
     assert sorted(p.name for p in (world.root / "Playlists").iterdir()) == ["Afternoon"]

@@ -104,7 +104,8 @@ def _sync_locked(args: argparse.Namespace) -> int:
     for name, reason in report.failed.items():
         print(f"tidal-sync: {name} failed: {reason}", file=sys.stderr)
     if report.exit_code == 0:
-        print(f"in sync ({time.monotonic() - started:.1f} s)")
+        which = f"{', '.join(args.playlist)} " if args.playlist else ""  # not the whole library
+        print(f"{which}in sync ({time.monotonic() - started:.1f} s)")
     return report.exit_code
 
 
@@ -174,6 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("login", _login, "log in to TIDAL (device code) and save the session file")
     sync = command("sync", _sync, "bring the library in step with TIDAL")
+    sync.epilog = (
+        "exit 0: in sync; 1: some playlists failed, or TIDAL kept failing; 2: held by a "
+        "guard (it says how to allow it); 3: could not start (a setting, the database, "
+        "no login, a busy or missing library)"
+    )
     sync.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     sync.add_argument(
         "--playlist", action="append", default=[], metavar="UUID|NAME", help="only these"
@@ -185,16 +191,23 @@ def build_parser() -> argparse.ArgumentParser:
     demo = command("demo", _demo, "sync the bundled sandbox TIDAL into ./demo-library")
     demo.add_argument("--ui", action="store_true", help="the same, inside `dagster dev`")
     sandbox = command("sandbox", _sandbox, "run the sandbox TIDAL server alone")
-    sandbox.add_argument("--port", type=int, required=True)
-    sandbox.add_argument("--catalog", required=True)
-    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, required=True, help="the port to listen on")
+    sandbox.add_argument(
+        "--catalog",
+        required=True,
+        help="a catalog file; the demo's is tidal_sync_assets/sandbox/demo_catalog.json",
+    )
+    sandbox.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
     trash = command("trash", _trash, "list, restore or empty removed files")
     trash_commands = trash.add_subparsers(dest="trash_command", required=True)
-    trash_commands.add_parser("list")
-    trash_commands.add_parser("restore").add_argument(
+    trash_commands.add_parser("list", help="every removed file: id, batch, where it was, why")
+    restore = trash_commands.add_parser(
+        "restore", help="put files back where they were (never over something there)"
+    )
+    restore.add_argument(
         "which", nargs="?", default=ALL, help="an entry id, a batch id, or all (default)"
     )
-    trash_commands.add_parser("empty")
+    trash_commands.add_parser("empty", help="delete the trashed files for good")
     db = command("db", _db_upgrade, "the product database")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="migrate the database to head")

@@ -198,7 +198,7 @@ def _restrict_mode(session_file: Path) -> None:
     if mode & 0o077:
         session_file.chmod(0o600)
         log.warning(
-            "TIDAL session file %s was readable by others (mode %o); set it to 0600.",
+            "TIDAL session file %s was readable by others (mode %o); it is now 0600.",
             session_file,
             mode,
         )

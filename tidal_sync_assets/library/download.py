@@ -1,12 +1,16 @@
-"""Downloading one primary: stream → temporary file → check → tag → rename into place.
+"""Downloading one primary: stream → temporary file → native container → tag → rename.
 
-The extension follows the real codec (judged from the bytes, not the
-manifest); a file that mutagen cannot open never reaches its final name.
+TIDAL's MP4 wrapping is remuxed into the codec's native container (:mod:`remux`); the
+extension follows the delivered codec (judged from the bytes, not the asked quality or
+the manifest). A file that cannot be remuxed or decoded, or that mutagen cannot open,
+never reaches its final name.
 """
 
 from __future__ import annotations
 
 import os
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import tidalapi
@@ -14,9 +18,10 @@ import tidalapi
 from tidal_sync_assets.disk.atomic import atomic_move, temp_path_for
 from tidal_sync_assets.disk.entry import AudioTags
 from tidal_sync_assets.disk.paths import LibraryPaths
-from tidal_sync_assets.disk.tags import detect_extension, write_tags
+from tidal_sync_assets.disk.remux import EncryptedStream, StoredAudio, to_native
+from tidal_sync_assets.disk.tags import write_tags
 from tidal_sync_assets.tidal.snapshot import TidalTrack
-from tidal_sync_assets.tidal.stream import download_track
+from tidal_sync_assets.tidal.stream import TrackUnavailable, download_track
 
 
 def tags_for(track: TidalTrack) -> AudioTags:
@@ -37,22 +42,40 @@ def with_extension(path: str, extension: str) -> str:
     return stem + extension
 
 
+@dataclass(frozen=True, slots=True)
+class Downloaded:
+    """A stored primary: where, how many bytes came over the wire, and what TIDAL delivered."""
+
+    path: str
+    bytes_downloaded: int
+    audio_quality: str
+    audio: StoredAudio
+    remux_seconds: float
+
+
 def download_primary(
     session: tidalapi.Session, track: TidalTrack, quality: str, target: str, root: Path
-) -> tuple[str, int]:
-    """Download ``track`` to ``target`` (its extension corrected); returns (path, bytes)."""
+) -> Downloaded:
+    """Download ``track`` to ``target``, its extension set by the delivered codec."""
     library = LibraryPaths(root)
     planned = library.resolve(target)
     library.make_parents(planned)
-    temp = temp_path_for(planned)
+    download = temp_path_for(planned)
+    native = temp_path_for(planned)
     try:
-        result = download_track(session, track.tidal_id, quality, temp)
-        extension = detect_extension(temp)  # raises when mutagen cannot open it
-        write_tags(temp, tags_for(track))
-        with temp.open("rb+") as handle:
+        result = download_track(session, track.tidal_id, quality, download)
+        started = time.perf_counter()
+        try:
+            audio = to_native(download, native)
+        except EncryptedStream:
+            raise TrackUnavailable(track.tidal_id, "its stream is encrypted") from None
+        remux_seconds = time.perf_counter() - started
+        write_tags(native, tags_for(track))  # raises when mutagen cannot open it
+        with native.open("rb+") as handle:
             os.fsync(handle.fileno())  # on disk before it gets its final name
-        final = with_extension(target, extension)
-        atomic_move(temp, final, root=root, overwrite=True)
+        final = with_extension(target, audio.extension)
+        atomic_move(native, final, root=root, overwrite=True)
     finally:
-        temp.unlink(missing_ok=True)
-    return final, result.bytes_written
+        download.unlink(missing_ok=True)
+        native.unlink(missing_ok=True)
+    return Downloaded(final, result.bytes_written, result.audio_quality, audio, remux_seconds)

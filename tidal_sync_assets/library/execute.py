@@ -221,7 +221,7 @@ class Executor:
         store.set_download_state(self.engine, track.tidal_id, DownloadStatus.DOWNLOADING)
         try:
             track = self._with_album_artist(track)
-            path, size = download_primary(self._tidal(), track, self.quality, target, self.root)
+            stored = download_primary(self._tidal(), track, self.quality, target, self.root)
         except TrackUnavailable as exc:
             store.set_download_state(self.engine, track.tidal_id, DownloadStatus.ERROR, str(exc))
             return str(exc)
@@ -230,7 +230,8 @@ class Executor:
                 self.engine, track.tidal_id, DownloadStatus.ERROR, _describe(exc)
             )
             raise
-        store.set_primary(self.engine, track.tidal_id, action.playlist_id, path, size)
+        size = self._paths.resolve(stored.path).stat().st_size
+        store.set_primary(self.engine, track.tidal_id, action.playlist_id, stored.path, size)
         return None
 
     def _adopt(self, action: Action, _: PlaylistOutcome) -> None:

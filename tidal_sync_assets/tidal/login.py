@@ -1,7 +1,10 @@
-"""The TIDAL device-code login behind ``tidal-sync login``.
+"""The TIDAL logins behind ``tidal-sync login``: device code (default) and PKCE.
 
-Asks TIDAL for a device code, shows the user where to enter it, polls until
+Device code: asks TIDAL for a code, shows the user where to enter it, polls until
 they have approved it (or ``timeout`` passes) and saves the session file.
+PKCE (``--pkce``): shows TIDAL's login page URL, takes the URL the browser was
+sent to after the login, exchanges its code for tokens and saves the session file
+(``is_pkce`` true). TIDAL streams lossless FLAC for most releases only to PKCE sessions.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from tidal_sync_assets.tidal.session import (
     TidalLoginRequired,
     TidalUnavailable,
     new_session,
+    rebase_url,
     save_session_file,
 )
 
@@ -60,3 +64,46 @@ def login(
         raise TidalUnavailable.from_error(exc, session.api_origin) from None
     save_session_file(session, session_file)
     print_fn(f"Logged in to TIDAL; session saved to {session_file}.")
+
+
+def login_pkce(
+    session_file: Path,
+    api_base: str | None,
+    read_redirect: Callable[[str], str],
+    print_fn: Callable[[str], object] = print,
+    *,
+    retry: RetryPolicy | None = None,
+) -> None:
+    """Log in to TIDAL with PKCE and save the session to ``session_file`` (0600).
+
+    ``read_redirect`` gets TIDAL's login URL and returns the URL the browser was
+    redirected to. Raises ``TidalLoginRequired`` when that URL carries no code or
+    TIDAL refuses it, and ``TidalUnavailable`` when TIDAL cannot be reached.
+    """
+    session = new_session(session_file, api_base, timeout=DEFAULT_TIMEOUT, retry=retry)
+    login_url = session.pkce_login_url()
+    if api_base:
+        login_url = rebase_url(login_url, api_base)
+    print_fn(
+        f"Open this URL, log in to TIDAL, then give the URL your browser ends on:\n{login_url}"
+    )
+    redirected = read_redirect(login_url).strip()
+    if "code=" not in redirected:
+        raise TidalLoginRequired(
+            "That URL carries no login code; run `tidal-sync login --pkce` again "
+            "and give the full URL of the page TIDAL sent the browser to."
+        )
+    try:
+        tokens = session.pkce_get_auth_token(redirected)
+        session.process_auth_token(tokens, is_pkce_token=True)
+    except requests.HTTPError as exc:
+        if exc.response is not None and exc.response.status_code in (400, 401):
+            raise TidalLoginRequired(
+                "TIDAL refused the login code (used or expired); "
+                "run `tidal-sync login --pkce` again."
+            ) from None
+        raise TidalUnavailable.from_error(exc, session.api_origin) from None
+    except (requests.RequestException, TidalAPIError, ValueError, KeyError) as exc:
+        raise TidalUnavailable.from_error(exc, session.api_origin) from None
+    save_session_file(session, session_file)
+    print_fn(f"Logged in to TIDAL (PKCE); session saved to {session_file}.")

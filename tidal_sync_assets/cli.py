@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
+
 from tidal_sync_assets.database import DatabaseUnavailable, make_engine, redact
 from tidal_sync_assets.database.migrations import upgrade
 from tidal_sync_assets.database.scan_store import library_seen
@@ -41,11 +43,21 @@ def _db_upgrade(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _login(_args: argparse.Namespace) -> int:
-    from tidal_sync_assets.tidal.login import login
+def _login(args: argparse.Namespace) -> int:
+    from tidal_sync_assets.tidal.login import login, login_pkce
 
     settings = Settings.from_env()
-    login(settings.session_file, settings.api_base)
+    if args.pkce:
+
+        def read_redirect(_login_url: str) -> str:
+            if args.redirect_url:
+                return str(args.redirect_url)
+            print("URL your browser was sent to: ", end="", flush=True)
+            return sys.stdin.readline()
+
+        login_pkce(settings.session_file, settings.api_base, read_redirect)
+    else:
+        login(settings.session_file, settings.api_base)
     print(f"Logged in; session saved to {settings.session_file}")
     return 0
 
@@ -69,6 +81,8 @@ def _sync_locked(args: argparse.Namespace) -> int:
     from tidal_sync_assets.sync import run_sync
 
     started = time.monotonic()
+    if args.upgrade and not args.dry_run:
+        _make_way_for_upgrades()
     report = run_sync(
         defs,
         dry_run=args.dry_run,
@@ -93,6 +107,8 @@ def _sync_locked(args: argparse.Namespace) -> int:
         return 0
     for line in report.summary:
         print(line)
+    settings = Settings.from_env()
+    _print_quality_note(make_engine(settings.database_url), settings.quality)
     for name, reason in report.failed.items():
         print(f"tidal-sync: {name} failed: {reason}", file=sys.stderr)
     if report.exit_code == 0:
@@ -103,10 +119,33 @@ def _sync_locked(args: argparse.Namespace) -> int:
 def _status(_args: argparse.Namespace) -> int:
     from tidal_sync_assets.status import playlist_statuses, render
 
-    engine = make_engine(Settings.from_env().database_url)
+    settings = Settings.from_env()
+    engine = make_engine(settings.database_url)
     upgrade(engine)
     print(render(playlist_statuses(engine)))
+    _print_quality_note(engine, settings.quality)
     return 0
+
+
+def _make_way_for_upgrades() -> None:
+    from tidal_sync_assets.library.upgrade import make_way_for_upgrades
+    from tidal_sync_assets.tidal.session import open_session
+
+    settings = Settings.from_env()
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    session = open_session(settings.session_file, settings.api_base)
+    settings.library_root.mkdir(parents=True, exist_ok=True)
+    upgraded = make_way_for_upgrades(engine, session, settings.quality, settings.library_root)
+    print(f"upgrade: TIDAL now delivers {len(upgraded)} track(s) better; downloading them again")
+
+
+def _print_quality_note(engine: Engine, wanted: str) -> None:
+    from tidal_sync_assets.status import below_wanted_quality, quality_note
+
+    note = quality_note(len(below_wanted_quality(engine, wanted)), wanted)
+    if note:
+        print(note)
 
 
 def _trash(args: argparse.Namespace) -> int:
@@ -141,7 +180,9 @@ def _demo(args: argparse.Namespace) -> int:
     if args.ui:
         return run_ui()
     with demo_environment():
-        sync = argparse.Namespace(dry_run=False, playlist=[], allow_mass_removal=False)
+        sync = argparse.Namespace(
+            dry_run=False, playlist=[], allow_mass_removal=False, upgrade=False
+        )
         code = _sync(sync)
     print(f"demo library: {Settings.from_env().library_root}")
     return code
@@ -158,7 +199,15 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    command("login", _login, "log in to TIDAL (device code) and save the session file")
+    login = command("login", _login, "log in to TIDAL and save the session file")
+    login.add_argument(
+        "--pkce",
+        action="store_true",
+        help="log in through TIDAL's web page (PKCE): TIDAL serves lossless FLAC to it",
+    )
+    login.add_argument(
+        "--redirect-url", metavar="URL", help="with --pkce: the URL the browser was sent to"
+    )
     sync = command("sync", _sync, "bring the library in step with TIDAL")
     sync.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     sync.add_argument(
@@ -166,6 +215,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sync.add_argument(
         "--allow-mass-removal", action="store_true", help="let a plan that removes much run"
+    )
+    sync.add_argument(
+        "--upgrade",
+        action="store_true",
+        help="replace tracks stored below the wanted quality that TIDAL now delivers better",
     )
     command("status", _status, "per playlist: sync status, tracks, missing, failed")
     demo = command("demo", _demo, "sync the bundled sandbox TIDAL into ./demo-library")

@@ -56,6 +56,7 @@ class TidalResource(ConfigurableResource):
     session_file: str = "~/.config/tidal-sync/session.json"
     api_base: str | None = None
     quality: str = "LOSSLESS"
+    min_quality: str | None = None  # a lower delivery fails the track instead of being kept
     download_workers: int = 4
     include_favourites: bool = False
     requests_per_second: float = DEFAULT_REQUESTS_PER_SECOND
@@ -78,6 +79,15 @@ class TidalResource(ConfigurableResource):
         if self.quality not in QUALITIES:
             raise ConfigurationError(f"quality {self.quality!r} is not one of {QUALITIES}")
         return cast(Quality, self.quality)
+
+    def checked_min_quality(self) -> Quality | None:
+        if not self.min_quality:
+            return None
+        if self.min_quality not in QUALITIES:
+            raise ConfigurationError(
+                f"minimum quality {self.min_quality!r} is not one of {QUALITIES}"
+            )
+        return cast(Quality, self.min_quality)
 
 
 class LibraryResource(ConfigurableResource):
@@ -117,6 +127,7 @@ def resources_from_env() -> dict[str, ConfigurableResource]:
             **_field("session_file", "TIDAL_SYNC_SESSION_FILE"),
             **_field("api_base", "TIDAL_SYNC_API_BASE"),
             **_field("quality", "TIDAL_SYNC_QUALITY"),
+            **_field("min_quality", "TIDAL_SYNC_MIN_QUALITY"),
             **_field("download_workers", "TIDAL_SYNC_DOWNLOAD_WORKERS", kind=int),
             **_field("requests_per_second", "TIDAL_SYNC_RATE_LIMIT", kind=float),
             **_field("timeout_seconds", "TIDAL_SYNC_HTTP_TIMEOUT", kind=float),

@@ -9,7 +9,6 @@ never reaches its final name.
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,16 @@ from tidal_sync_assets.disk.paths import LibraryPaths
 from tidal_sync_assets.disk.remux import EncryptedStream, StoredAudio, to_native
 from tidal_sync_assets.disk.tags import write_tags
 from tidal_sync_assets.tidal.snapshot import TidalTrack
-from tidal_sync_assets.tidal.stream import TrackUnavailable, download_track
+from tidal_sync_assets.tidal.stream import (
+    DownloadFailed,
+    TrackUnavailable,
+    download_track,
+    is_below,
+)
+
+
+class BelowMinimumQuality(DownloadFailed):
+    """TIDAL delivered less than ``TIDAL_SYNC_MIN_QUALITY``; the file is not kept."""
 
 
 def tags_for(track: TidalTrack) -> AudioTags:
@@ -50,13 +58,21 @@ class Downloaded:
     bytes_downloaded: int
     audio_quality: str
     audio: StoredAudio
-    remux_seconds: float
 
 
 def download_primary(
-    session: tidalapi.Session, track: TidalTrack, quality: str, target: str, root: Path
+    session: tidalapi.Session,
+    track: TidalTrack,
+    quality: str,
+    target: str,
+    root: Path,
+    min_quality: str | None = None,
 ) -> Downloaded:
-    """Download ``track`` to ``target``, its extension set by the delivered codec."""
+    """Download ``track`` to ``target``, its extension set by the delivered codec.
+
+    Raises ``BelowMinimumQuality`` (nothing kept) when TIDAL delivers less than
+    ``min_quality``.
+    """
     library = LibraryPaths(root)
     planned = library.resolve(target)
     library.make_parents(planned)
@@ -64,12 +80,15 @@ def download_primary(
     native = temp_path_for(planned)
     try:
         result = download_track(session, track.tidal_id, quality, download)
-        started = time.perf_counter()
+        if min_quality and is_below(result.audio_quality, min_quality):
+            raise BelowMinimumQuality(
+                f"TIDAL delivered {result.audio_quality} where at least {min_quality} "
+                "is wanted (TIDAL_SYNC_MIN_QUALITY); the file was not kept"
+            )
         try:
             audio = to_native(download, native)
         except EncryptedStream:
             raise TrackUnavailable(track.tidal_id, "its stream is encrypted") from None
-        remux_seconds = time.perf_counter() - started
         write_tags(native, tags_for(track))  # raises when mutagen cannot open it
         with native.open("rb+") as handle:
             os.fsync(handle.fileno())  # on disk before it gets its final name
@@ -78,4 +97,4 @@ def download_primary(
     finally:
         download.unlink(missing_ok=True)
         native.unlink(missing_ok=True)
-    return Downloaded(final, result.bytes_written, result.audio_quality, audio, remux_seconds)
+    return Downloaded(final, result.bytes_written, result.audio_quality, audio)

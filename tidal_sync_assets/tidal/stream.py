@@ -40,6 +40,15 @@ QUALITIES: dict[str, Quality] = {
     "HI_RES_LOSSLESS": Quality.hi_res_lossless,
 }
 
+
+def is_below(delivered: str | None, wanted: str) -> bool:
+    """True when TIDAL delivered less than ``wanted`` (an unknown delivery is not below)."""
+    names = list(QUALITIES)
+    if delivered not in names:
+        return False
+    return names.index(delivered) < names.index(wanted)
+
+
 _CHUNK_BYTES = 64 * 1024
 #: Tries per audio part whose body is cut or stalls (the whole request is sent again).
 PART_ATTEMPTS = 3
@@ -123,6 +132,14 @@ def download_track(
         mime_type=str(manifest.mime_type),
         audio_quality=str(stream.audio_quality),
     )
+
+
+def offered_quality(session: tidalapi.Session, track_id: int) -> str | None:
+    """The quality TIDAL would deliver ``track_id`` at now (None: it will not say)."""
+    try:
+        return str(session.track(str(track_id)).get_stream().audio_quality)
+    except (TidalAPIError, requests.RequestException):
+        return None
 
 
 def _stream_manifest(

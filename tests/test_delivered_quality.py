@@ -6,6 +6,7 @@ AAC for a release without a hi-res master (as real TIDAL does), FLAC for one wit
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 
@@ -146,3 +147,25 @@ def pkce_login_through_the_cli(world: SyncWorld) -> None:
     assert "PKCE" in out
     assert world.session_file.stat().st_mode & 0o777 == 0o600
     assert '"is_pkce": {"data": true}' in world.session_file.read_text()
+
+
+def test_a_script_logs_in_with_pkce_in_two_runs_through_redirect_url(
+    sync_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = mixed_world(sync_world)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # nobody answers the first run
+
+    shown = world.cli("login", "--pkce")
+
+    assert shown.code != 0 and "--redirect-url" in shown.err
+    url = next(line for line in shown.out.splitlines() if line.startswith("http"))
+    assert world.sandbox.base_url + "/authorize?" in url
+    pending = world.session_file.with_name(world.session_file.name + ".pkce")
+    assert pending.stat().st_mode & 0o777 == 0o600
+
+    done = world.cli("login", "--pkce", "--redirect-url", browser_redirect(url))
+
+    assert done.code == 0, done
+    assert '"is_pkce": {"data": true}' in world.session_file.read_text()
+    assert not pending.exists()
+    assert "code=" not in done.out + done.err  # the code is a secret too

@@ -50,12 +50,15 @@ def _login(args: argparse.Namespace) -> int:
     if args.pkce:
 
         def read_redirect(_login_url: str) -> str:
-            if args.redirect_url:
-                return str(args.redirect_url)
             print("URL your browser was sent to: ", end="", flush=True)
-            return sys.stdin.readline()
+            return sys.stdin.readline().strip()
 
-        login_pkce(settings.session_file, settings.api_base, read_redirect)
+        login_pkce(
+            settings.session_file,
+            settings.api_base,
+            read_redirect,
+            redirect_url=args.redirect_url,
+        )
     else:
         login(settings.session_file, settings.api_base)
     print(f"Logged in; session saved to {settings.session_file}")

@@ -29,7 +29,11 @@ from tidal_sync_assets.settings import (
     default_database_url,
 )
 from tidal_sync_assets.tidal.http import RetryPolicy
-from tidal_sync_assets.tidal.ratelimit import DEFAULT_REQUESTS_PER_SECOND, RateLimiter
+from tidal_sync_assets.tidal.ratelimit import (
+    DEFAULT_CDN_REQUESTS_PER_SECOND,
+    DEFAULT_REQUESTS_PER_SECOND,
+    RateLimiter,
+)
 from tidal_sync_assets.tidal.session import DEFAULT_TIMEOUT, open_session
 
 
@@ -60,6 +64,7 @@ class TidalResource(ConfigurableResource):
     download_workers: int = 4
     include_favourites: bool = False
     requests_per_second: float = DEFAULT_REQUESTS_PER_SECOND
+    cdn_requests_per_second: float = DEFAULT_CDN_REQUESTS_PER_SECOND  # audio downloads
     retry_attempts: int = 5
     retry_backoff_seconds: float = 0.5  # doubles per attempt, with jitter
     timeout_seconds: float = DEFAULT_TIMEOUT  # per request: connect, and each read
@@ -70,6 +75,7 @@ class TidalResource(ConfigurableResource):
             self.api_base or None,
             timeout=self.timeout_seconds,
             limiter=RateLimiter(self.requests_per_second),
+            cdn_limiter=RateLimiter(self.cdn_requests_per_second),
             retry=RetryPolicy(
                 max_attempts=self.retry_attempts, backoff_base=self.retry_backoff_seconds
             ),
@@ -130,6 +136,7 @@ def resources_from_env() -> dict[str, ConfigurableResource]:
             **_field("min_quality", "TIDAL_SYNC_MIN_QUALITY"),
             **_field("download_workers", "TIDAL_SYNC_DOWNLOAD_WORKERS", kind=int),
             **_field("requests_per_second", "TIDAL_SYNC_RATE_LIMIT", kind=float),
+            **_field("cdn_requests_per_second", "TIDAL_SYNC_CDN_RATE_LIMIT", kind=float),
             **_field("timeout_seconds", "TIDAL_SYNC_HTTP_TIMEOUT", kind=float),
         ),
         "library": LibraryResource(

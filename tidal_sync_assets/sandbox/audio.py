@@ -2,8 +2,8 @@
 
 Every track sounds different (a sine whose pitch follows the track id, plus a little noise
 seeded by it), so two tracks never share bytes. Files are rendered once and kept in memory;
-:mod:`media` wraps them the way TIDAL delivers them. Frames are short (1024 samples) so
-even half a second of audio makes several DASH segments.
+:mod:`media` wraps them the way TIDAL delivers them. Frames are TIDAL's 4096 samples,
+shorter (1024) for audio under a few seconds so that it still makes several DASH segments.
 """
 
 from __future__ import annotations
@@ -15,7 +15,11 @@ import av
 import numpy as np
 
 SAMPLE_RATE = 16_000
-FLAC_FRAME = 1024
+
+
+def flac_frame(seconds: float) -> int:
+    """Samples per FLAC frame of a track of ``seconds``."""
+    return 4096 if seconds * SAMPLE_RATE >= 16 * 4096 else 1024
 
 
 def track_samples(track_id: int, seconds: float, bit_depth: int = 16) -> np.ndarray:
@@ -36,7 +40,7 @@ def track_flac(track_id: int, seconds: float, bit_depth: int = 16) -> bytes:
     samples = track_samples(track_id, seconds, bit_depth)
     sample_format = "s16" if bit_depth == 16 else "s32"
     out = io.BytesIO()
-    options = {"frame_size": str(FLAC_FRAME), "bits_per_raw_sample": str(bit_depth)}
+    options = {"frame_size": str(flac_frame(seconds)), "bits_per_raw_sample": str(bit_depth)}
     with av.open(out, "w", format="flac") as container:
         stream = container.add_stream(
             "flac", rate=SAMPLE_RATE, layout="mono", format=sample_format, options=options

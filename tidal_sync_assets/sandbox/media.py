@@ -19,7 +19,7 @@ from pathlib import Path
 
 import av
 
-from tidal_sync_assets.sandbox.audio import FLAC_FRAME, SAMPLE_RATE, track_flac
+from tidal_sync_assets.sandbox.audio import SAMPLE_RATE, flac_frame, track_flac
 
 #: Renditions by name: (codec, AAC bit rate or FLAC bit depth).
 RENDITIONS: dict[str, tuple[str, int]] = {
@@ -61,7 +61,7 @@ def plain_mp4(track_id: int, seconds: float, rendition: str) -> bytes:
 def dash_rendition(track_id: int, seconds: float, rendition: str) -> DashRendition:
     """The track as fragmented MP4, cut into DASH segments."""
     codec, _ = RENDITIONS[rendition]
-    frame = FLAC_FRAME if codec == "flac" else _AAC_FRAME
+    frame = flac_frame(seconds) if codec == "flac" else _AAC_FRAME
     packets = max(1, -(-round(seconds * SAMPLE_RATE) // frame))
     per_fragment = max(1, packets // DASH_SEGMENTS)
     fragment_us = per_fragment * frame * 1_000_000 // SAMPLE_RATE

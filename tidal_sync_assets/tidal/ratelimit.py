@@ -1,7 +1,15 @@
-"""The one rate limit every TIDAL call goes through: a thread-safe token bucket.
+"""The rate limits TIDAL calls go through: thread-safe token buckets.
 
-TIDAL answers bursts with 429s, so all sessions of a process share one bucket
-by default (``shared_limiter()``); tests and special callers pass their own.
+TIDAL answers bursts with 429s and restricts accounts that pull too much too fast,
+so all sessions of a process share one bucket for the API (``shared_limiter()``)
+and another for audio from TIDAL's CDN (``shared_cdn_limiter()``); tests and
+special callers pass their own.
+
+The defaults are for a real account: peers stay around one API request a second
+(streamrip: 60 a minute; tidal-dl-ng: 3 downloads with a few seconds between
+tracks). 3 API requests a second is about 1 track a second (a track costs about
+3 API calls); 20 CDN requests a second is 5 DASH segments of ~4 s each per
+second, i.e. roughly 20x real time, a few MB/s of FLAC.
 """
 
 from __future__ import annotations
@@ -9,7 +17,8 @@ from __future__ import annotations
 import threading
 import time
 
-DEFAULT_REQUESTS_PER_SECOND = 10.0
+DEFAULT_REQUESTS_PER_SECOND = 3.0
+DEFAULT_CDN_REQUESTS_PER_SECOND = 20.0
 
 
 class RateLimiter:
@@ -40,8 +49,14 @@ class RateLimiter:
 
 
 _shared = RateLimiter()
+_shared_cdn = RateLimiter(DEFAULT_CDN_REQUESTS_PER_SECOND)
 
 
 def shared_limiter() -> RateLimiter:
-    """The process-wide limiter that sessions use unless given another one."""
+    """The process-wide API limiter that sessions use unless given another one."""
     return _shared
+
+
+def shared_cdn_limiter() -> RateLimiter:
+    """The process-wide audio (CDN) limiter that sessions use unless given another one."""
+    return _shared_cdn

@@ -32,6 +32,7 @@ from tidalapi.exceptions import (
 from tidalapi.media import Quality
 
 from tidal_sync_assets.tidal.http import describe_failure
+from tidal_sync_assets.tidal.session import PersistedSession
 
 QUALITIES: dict[str, Quality] = {
     "LOW": Quality.low_96k,
@@ -112,12 +113,13 @@ def download_track(
     stream, manifest = _stream_manifest(track)
     written = 0
     urls = _part_urls(manifest)
+    http = session.audio_http if isinstance(session, PersistedSession) else session.request_session
     with dest.open("wb") as out:
         index = 0
         renewed = False
         while index < len(urls):
             try:
-                written += _copy_part_retrying(session.request_session, urls[index], out)
+                written += _copy_part_retrying(http, urls[index], out)
             except SegmentExpired:
                 if renewed:
                     raise

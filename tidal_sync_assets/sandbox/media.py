@@ -54,7 +54,11 @@ class DashRendition:
 @lru_cache(maxsize=2048)
 def plain_mp4(track_id: int, seconds: float, rendition: str) -> bytes:
     """The whole track in one MP4 with its index first (what BTS points at)."""
-    return _mux(track_id, seconds, rendition, {"movflags": "+faststart"})
+    # A real file: the muxer's faststart pass reopens its output by name.
+    with tempfile.TemporaryDirectory(prefix="tidal-sandbox-") as folder:
+        path = Path(folder) / "audio.mp4"
+        _mux(track_id, seconds, rendition, str(path), {"movflags": "+faststart"})
+        return path.read_bytes()
 
 
 @lru_cache(maxsize=2048)
@@ -69,46 +73,48 @@ def dash_rendition(track_id: int, seconds: float, rendition: str) -> DashRenditi
         "movflags": "frag_keyframe+empty_moov+default_base_moof",
         "frag_duration": str(fragment_us),
     }
-    data = _mux(track_id, seconds, rendition, options)
+    out = io.BytesIO()
+    total = _mux(track_id, seconds, rendition, out, options)
+    data = out.getvalue()
     boxes = list(_boxes(data))
     head = b"".join(body for kind, body in boxes if kind in (b"ftyp", b"moov"))
     fragments = [body for kind, body in boxes if kind in (b"moof", b"mdat")]
     segments = tuple(fragments[i] + fragments[i + 1] for i in range(0, len(fragments), 2))
     starts = [_decode_time(segment) for segment in segments]
-    total = _total_samples(data)
     durations = tuple(end - start for start, end in zip(starts, [*starts[1:], total], strict=True))
     return DashRendition(head, segments, durations)
 
 
-def _mux(track_id: int, seconds: float, rendition: str, options: dict[str, str]) -> bytes:
+def _mux(
+    track_id: int, seconds: float, rendition: str, out: str | io.BytesIO, options: dict[str, str]
+) -> int:
+    """Write the rendition as MP4 to ``out``; returns its length in samples."""
     codec, amount = RENDITIONS[rendition]
     flac = track_flac(track_id, seconds, bit_depth=amount if codec == "flac" else 16)
-    # A real file: the muxer's faststart pass reopens its output by name.
-    with tempfile.TemporaryDirectory(prefix="tidal-sandbox-") as folder:
-        path = Path(folder) / "audio.mp4"
-        _write(io.BytesIO(flac), path, codec, amount, options)
-        return path.read_bytes()
-
-
-def _write(flac: io.BytesIO, path: Path, codec: str, amount: int, options: dict[str, str]) -> None:
+    total = 0
     with (
-        av.open(flac, "r") as source,
-        av.open(str(path), "w", format="mp4", options=options) as target,
+        av.open(io.BytesIO(flac), "r") as source,
+        av.open(out, "w", format="mp4", options=options) as target,
     ):
         audio = source.streams.audio[0]
         if codec == "flac":
             stream = target.add_stream_from_template(audio)
             for packet in source.demux(audio):
                 if packet.dts is not None:
+                    total += int(packet.duration or 0)  # samples: the time base is 1/rate
                     packet.stream = stream
                     target.mux(packet)
         else:
             encoder = target.add_stream("aac", rate=SAMPLE_RATE)
             encoder.bit_rate = amount
-            for decoded in source.decode(audio):
-                decoded.pts = None
-                target.mux(encoder.encode(decoded))
-            target.mux(encoder.encode(None))
+            frames = [*source.decode(audio), None]
+            for decoded in frames:
+                if decoded is not None:
+                    decoded.pts = None
+                encoded = encoder.encode(decoded)
+                total += sum(int(packet.duration or 0) for packet in encoded)
+                target.mux(encoded)
+    return total
 
 
 def _boxes(data: bytes) -> Iterator[tuple[bytes, bytes]]:
@@ -130,8 +136,3 @@ def _decode_time(segment: bytes) -> int:
     if segment[at + 4] == 1:
         return int(struct.unpack(">Q", segment[at + 8 : at + 16])[0])
     return int(struct.unpack(">I", segment[at + 8 : at + 12])[0])
-
-
-def _total_samples(data: bytes) -> int:
-    with av.open(io.BytesIO(data), "r") as container:
-        return sum(int(packet.duration or 0) for packet in container.demux(audio=0) if packet.size)

@@ -15,6 +15,7 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import numpy as np
@@ -51,7 +52,8 @@ def to_native(download: Path, dest: Path) -> StoredAudio:
     Raises ``EncryptedStream`` for a protected MP4 and ``RemuxFailed`` when the audio
     cannot be read, remuxed or decoded to its end.
     """
-    head = download.read_bytes()[:8]
+    with download.open("rb") as handle:
+        head = handle.read(8)
     if head[4:8] == b"ftyp" and is_encrypted_mp4(download):
         raise EncryptedStream("the stream is encrypted (DRM)")
     try:
@@ -80,10 +82,12 @@ def to_native(download: Path, dest: Path) -> StoredAudio:
 
 def is_encrypted_mp4(path: Path) -> bool:
     """True when an MP4's sample description declares an encrypted entry."""
-    data = path.read_bytes()
-    for kind, body in mp4_boxes(data):
-        if kind == b"moov":
-            return any(entry in body for entry in _ENCRYPTED_ENTRIES)
+    with path.open("rb") as handle:
+        for kind, offset, size in _top_level_boxes(handle):
+            if kind == b"moov":
+                handle.seek(offset)
+                moov = handle.read(size)
+                return any(entry in moov for entry in _ENCRYPTED_ENTRIES)
     return False
 
 
@@ -152,11 +156,30 @@ def _decode_to_end(path: Path, codec: str) -> StoredAudio:
 
 def _is_progressive_mp4(path: Path) -> bool:
     """A plain MP4 whose ``moov`` comes before its ``mdat`` and that has no fragments."""
-    data = path.read_bytes()
-    order = [kind for kind, _ in mp4_boxes(data)]
+    with path.open("rb") as handle:
+        order = [kind for kind, _, _ in _top_level_boxes(handle)]
     if b"moof" in order or b"moov" not in order or b"mdat" not in order:
         return False
     return order.index(b"moov") < order.index(b"mdat")
+
+
+def _top_level_boxes(handle: BinaryIO) -> Iterator[tuple[bytes, int, int]]:
+    """(type, offset, size) of each top-level box, read by seeking (the audio is skipped)."""
+    offset = 0
+    while True:
+        handle.seek(offset)
+        header = handle.read(16)
+        if len(header) < 8:
+            return
+        size, kind = struct.unpack(">I4s", header[:8])
+        if size == 1 and len(header) == 16:
+            size = struct.unpack(">Q", header[8:16])[0]
+        elif size == 0:
+            size = handle.seek(0, 2) - offset
+        if size < 8:
+            return
+        yield kind, offset, size
+        offset += size
 
 
 def mp4_boxes(data: bytes) -> Iterator[tuple[bytes, bytes]]:

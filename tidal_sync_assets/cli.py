@@ -10,6 +10,7 @@ the plan.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -26,6 +27,7 @@ from tidal_sync_assets.disk.paths import LibraryRootMissing
 from tidal_sync_assets.disk.scan import root_missing
 from tidal_sync_assets.disk.trash import ALL, Trash
 from tidal_sync_assets.settings import ConfigurationError, Settings
+from tidal_sync_assets.tidal.http import WAITS
 from tidal_sync_assets.tidal.session import TidalLoginRequired, TidalUnavailable
 
 EXIT_CANNOT_START = 3
@@ -87,7 +89,7 @@ def _sync_locked(args: argparse.Namespace) -> int:
     if args.upgrade and not args.dry_run:
         _make_way_for_upgrades()
     report = run_sync(
-        defs,
+        defs(),  # loaded now: the environment (and .env) as this command sees it
         dry_run=args.dry_run,
         playlists=args.playlist,
         allow_mass_removal=args.allow_mass_removal,
@@ -120,24 +122,34 @@ def _sync_locked(args: argparse.Namespace) -> int:
 
 
 def _status(_args: argparse.Namespace) -> int:
+    from tidal_sync_assets.database.scan_store import load_damaged
     from tidal_sync_assets.status import playlist_statuses, render
 
     settings = Settings.from_env()
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    print(render(playlist_statuses(engine)))
+    print(render(playlist_statuses(engine), load_damaged(engine)))
     _print_quality_note(engine, settings.quality)
     return 0
 
 
 def _make_way_for_upgrades() -> None:
     from tidal_sync_assets.library.upgrade import make_way_for_upgrades
+    from tidal_sync_assets.tidal.http import RetryPolicy
+    from tidal_sync_assets.tidal.ratelimit import RateLimiter
     from tidal_sync_assets.tidal.session import open_session
 
     settings = Settings.from_env()
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    session = open_session(settings.session_file, settings.api_base)
+    session = open_session(
+        settings.session_file,
+        settings.api_base,
+        timeout=settings.http_timeout,
+        retry=RetryPolicy(patience=settings.patience),
+        limiter=RateLimiter(settings.rate_limit),
+        cdn_limiter=RateLimiter(settings.cdn_rate_limit),
+    )
     settings.library_root.mkdir(parents=True, exist_ok=True)
     upgraded = make_way_for_upgrades(engine, session, settings.quality, settings.library_root)
     print(f"upgrade: TIDAL now delivers {len(upgraded)} track(s) better; downloading them again")
@@ -246,6 +258,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Dagster's console logger is quiet (sync.QUIET); waiting for TIDAL is the user's
+    # to know, so that one logger of the product's own speaks on the terminal.
+    waits = logging.StreamHandler(sys.stderr)
+    waits.setFormatter(logging.Formatter("tidal-sync: %(message)s"))
+    WAITS.addHandler(waits)
+    try:
+        return _run(args)
+    finally:
+        WAITS.removeHandler(waits)
+
+
+def _run(args: argparse.Namespace) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)

@@ -1,8 +1,10 @@
 """``tidal-sync status``: per playlist, its sync status, tracks, missing and failed; and
-how many stored tracks TIDAL delivered below the wanted quality."""
+the files the latest scan found damaged (never adopted); how many stored tracks TIDAL
+delivered below the wanted quality."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, case, func, select
@@ -73,11 +75,15 @@ def quality_note(count: int, wanted: str) -> str | None:
     )
 
 
-def render(statuses: list[PlaylistStatus]) -> str:
+def render(statuses: list[PlaylistStatus], damaged: Sequence[tuple[str, str]] = ()) -> str:
+    """The playlists' table, then how many files are damaged and which (path: why)."""
     header = ("playlist", "status", "tracks", "missing", "failed")
     rows = [(s.name, s.sync_status, str(s.tracks), str(s.missing), str(s.failed)) for s in statuses]
     widths = [min(48, max(len(r[i]) for r in [header, *rows])) for i in range(len(header))]
-    return "\n".join(
+    lines = [
         "  ".join(cell[:48].ljust(width) for cell, width in zip(row, widths, strict=True))
         for row in [header, *rows]
-    )
+    ]
+    lines.append(f"damaged files: {len(damaged)}")
+    lines += [f"  {path}: {why}" for path, why in damaged]
+    return "\n".join(lines)

@@ -1,7 +1,7 @@
 """tracks record what TIDAL delivered for the stored file: quality, codec, rate, depth
 
 Revision ID: audio_0001
-Revises: 0004
+Revises: damaged_0001
 Create Date: 2026-11-29
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "audio_0001"
-down_revision = "0004"
+down_revision = "damaged_0001"
 branch_labels = None
 depends_on = None
 

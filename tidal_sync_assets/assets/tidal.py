@@ -60,7 +60,13 @@ def tidal_snapshot(
     # A playlist whose folder the library has cleaned up is gone from the database too.
     for stale in sorted(known - set(outcome.partitions)):
         context.instance.delete_dynamic_partition(PLAYLIST_PARTITIONS, stale)
-    incomplete = [p for p in snapshot.playlists if not p.complete]
+    incomplete = [p.name for p in snapshot.playlists if not p.complete]
+    if not snapshot.listing_complete:
+        incomplete.insert(
+            0,
+            f"the playlist list ({len(snapshot.playlists)} of "
+            f"{snapshot.playlists_announced} playlists)",
+        )
     return MaterializeResult(
         metadata={
             "snapshot id": outcome.snapshot_id,
@@ -80,9 +86,7 @@ def tidal_snapshot(
                 check_name=COMPLETE_CHECK,
                 passed=not incomplete,
                 severity=AssetCheckSeverity.ERROR,
-                description=None
-                if not incomplete
-                else "incomplete: " + ", ".join(p.name for p in incomplete),
+                description=None if not incomplete else "incomplete: " + ", ".join(incomplete),
                 metadata={
                     "incomplete playlists": MetadataValue.json(
                         [
@@ -91,7 +95,8 @@ def tidal_snapshot(
                                 "got": len(p.track_ids),
                                 "expected": p.number_of_tracks,
                             }
-                            for p in incomplete
+                            for p in snapshot.playlists
+                            if not p.complete
                         ]
                     )
                 },

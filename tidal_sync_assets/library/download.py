@@ -52,9 +52,11 @@ def with_extension(path: str, extension: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Downloaded:
-    """A stored primary: where, how many bytes came over the wire, and what TIDAL delivered."""
+    """A stored primary: where, its size as placed, how many bytes came over the wire,
+    and what TIDAL delivered."""
 
     path: str
+    size: int
     bytes_downloaded: int
     audio_quality: str
     audio: StoredAudio
@@ -93,8 +95,11 @@ def download_primary(
         with native.open("rb+") as handle:
             os.fsync(handle.fileno())  # on disk before it gets its final name
         final = with_extension(target, audio.extension)
+        # The size as placed (remuxed and tagged): a later scan that sees another size
+        # knows the file changed on disk and decodes it again (``disk.integrity``).
+        size = native.stat().st_size
         atomic_move(native, final, root=root, overwrite=True)
     finally:
         download.unlink(missing_ok=True)
         native.unlink(missing_ok=True)
-    return Downloaded(final, result.bytes_written, result.audio_quality, audio)
+    return Downloaded(final, size, result.bytes_written, result.audio_quality, audio)

@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 from tidal_sync_assets.database import ActionStatus, DownloadStatus
 from tidal_sync_assets.database import action_store as store
 from tidal_sync_assets.database.plan_store import load_actions
-from tidal_sync_assets.database.scan_store import load_tracks
+from tidal_sync_assets.database.scan_store import damage_at, load_tracks
 from tidal_sync_assets.disk.atomic import atomic_move, remove_stale_temp_files
 from tidal_sync_assets.disk.links import make_link, remove_link
 from tidal_sync_assets.disk.lock import key_lock, track_lock
@@ -233,8 +233,7 @@ class Executor:
                 self.engine, track.tidal_id, DownloadStatus.ERROR, _describe(exc)
             )
             raise
-        size = self._paths.resolve(stored.path).stat().st_size
-        store.set_primary(self.engine, track.tidal_id, action.playlist_id, stored.path, size)
+        store.set_primary(self.engine, track.tidal_id, action.playlist_id, stored.path, stored.size)
         audio = stored.audio
         store.record_delivery(
             self.engine,
@@ -331,7 +330,9 @@ class Executor:
         if path.is_symlink() or stat.st_nlink > 1:
             path.unlink()
         else:
-            self._trash.put(target, "replaced by the track's managed file", track_id=track)
+            damaged = damage_at(self.engine, target)
+            reason = f"damaged ({damaged})" if damaged else "replaced by the track's managed file"
+            self._trash.put(target, reason, track_id=track)
             store.forget_path(self.engine, target)
 
     def _primary_problem(self, track: int) -> str | None:

@@ -29,7 +29,7 @@ from tidal_sync_assets.tidal.http import (
     mount,
     origin_of,
 )
-from tidal_sync_assets.tidal.ratelimit import RateLimiter, shared_cdn_limiter, shared_limiter
+from tidal_sync_assets.tidal.ratelimit import DEFAULT_CDN_REQUESTS_PER_SECOND, RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -131,9 +131,11 @@ def new_session(
     session = PersistedSession(session_file, origin)
     if api_base:
         session.request_session = _RebasedRequests(api_base)
-    adapter = TidalAdapter(limiter or shared_limiter(), retry or RetryPolicy(), timeout)
+    adapter = TidalAdapter(limiter or RateLimiter(), retry or RetryPolicy(), timeout)
     mount(session.request_session, adapter)
-    cdn = TidalAdapter(cdn_limiter or shared_cdn_limiter(), retry or RetryPolicy(), timeout)
+    cdn = TidalAdapter(
+        cdn_limiter or RateLimiter(DEFAULT_CDN_REQUESTS_PER_SECOND), retry or RetryPolicy(), timeout
+    )
     mount(session.audio_http, cdn)
     return session
 

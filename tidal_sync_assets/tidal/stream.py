@@ -156,7 +156,9 @@ def _stream_manifest(
     except (TooManyRequests, ManifestDecodeError) as exc:
         # Rate limited, or a manifest shape we cannot read yet: try again next sync.
         raise DownloadFailed(f"TIDAL's stream answer was unusable ({type(exc).__name__})") from None
-    except requests.HTTPError as exc:
+    except requests.RequestException as exc:
+        # Includes running out of patience (429s or 5xx for TIDAL_SYNC_PATIENCE): a failure
+        # to try again next sync, said in the retry policy's one sentence.
         status = exc.response.status_code if exc.response is not None else None
         if status in (401, 403):
             raise TrackUnavailable(track.id, f"TIDAL refuses to stream it ({status})") from None

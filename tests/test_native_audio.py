@@ -43,7 +43,7 @@ def tidal_track(sandbox: SandboxServer, track_id: int) -> TidalTrack:
         album_artist=track.album_artist,
         track_number=track.track_number,
         isrc=track.isrc,
-        duration=track.duration,
+        duration=track.reported_duration,
         version=track.version,
     )
 

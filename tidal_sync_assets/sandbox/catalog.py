@@ -21,7 +21,9 @@ A catalog file is JSON::
 * ``hiResMaster`` (default true): the release has a hi-res master, so TIDAL serves its FLAC
   even to a device-code session; without one, such a session asking LOSSLESS gets AAC.
   ``encrypted`` (default false): TIDAL streams it only DRM-protected.
-  ``duration`` is the length TIDAL reports, not the length of the synthesized audio.
+  The API reports a track's length as the whole seconds of the audio it serves
+  (``audio_seconds``), as real TIDAL's ``duration`` agrees with its audio: a decoded
+  download must agree with it. The file's ``duration`` is not served.
 * A playlist's ``tracks`` are track ids in playlist order; duplicates are allowed.
 * A playlist whose ``creator`` is the user is the user's own. A playlist of another creator is
   listed only when ``favourite`` is true (the user favourited it); otherwise it can still be
@@ -73,6 +75,11 @@ class Track:
     audio_seconds: float = DEFAULT_AUDIO_SECONDS
     hires_master: bool = True
     encrypted: bool = False
+
+    @property
+    def reported_duration(self) -> int:
+        """The ``duration`` TIDAL reports: the served audio's length in whole seconds."""
+        return max(1, round(self.audio_seconds))
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from tidal_sync_assets.resources import DatabaseResource, LibraryResource
 
 @asset_check(
     asset=playlist_library,
-    description="Database and disk agree: every primary is one real file, every link "
-    "exists and leads to its track's primary.",
+    description="Database and disk agree: every primary is one real file whose audio the "
+    "latest scan did not find damaged, every link exists and leads to its track's primary.",
 )
 def library_consistent(database: DatabaseResource, library: LibraryResource) -> AssetCheckResult:
     result = verify_library(database.engine(), library.root_path(), library.checked_link_mode())

@@ -10,11 +10,15 @@ the plan.
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import Engine
 
 from tidal_sync_assets.database import DatabaseUnavailable, make_engine, redact
 from tidal_sync_assets.database.migrations import upgrade
@@ -24,7 +28,12 @@ from tidal_sync_assets.disk.paths import LibraryRootMissing
 from tidal_sync_assets.disk.scan import root_missing
 from tidal_sync_assets.disk.trash import ALL, Trash
 from tidal_sync_assets.settings import ConfigurationError, Settings
-from tidal_sync_assets.tidal.session import TidalLoginRequired, TidalUnavailable
+from tidal_sync_assets.tidal.http import WAITS
+from tidal_sync_assets.tidal.session import (
+    TidalLoginRequired,
+    TidalUnavailable,
+    require_session_file,
+)
 
 EXIT_CANNOT_START = 3
 LOCK_WAIT_SECONDS = 10.0
@@ -41,17 +50,31 @@ def _db_upgrade(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _login(_args: argparse.Namespace) -> int:
-    from tidal_sync_assets.tidal.login import login
+def _login(args: argparse.Namespace) -> int:
+    from tidal_sync_assets.tidal.login import login, login_pkce
 
     settings = Settings.from_env()
-    login(settings.session_file, settings.api_base)
-    print(f"Logged in; session saved to {settings.session_file}")
+    if args.pkce:
+
+        def read_redirect(_login_url: str) -> str:
+            print("URL your browser was sent to: ", end="", flush=True)
+            return sys.stdin.readline().strip()
+
+        login_pkce(
+            settings.session_file,
+            settings.api_base,
+            read_redirect,
+            redirect_url=args.redirect_url,
+        )
+    else:
+        login(settings.session_file, settings.api_base)
     return 0
 
 
 def _sync(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
+    # No login yet: say so before any run starts (exit 3, like the other causes).
+    require_session_file(settings.session_file)
     root = settings.library_root
     if root.is_dir():
         with library_lock(root, LOCK_WAIT_SECONDS):
@@ -69,8 +92,10 @@ def _sync_locked(args: argparse.Namespace) -> int:
     from tidal_sync_assets.sync import run_sync
 
     started = time.monotonic()
+    if args.upgrade and not args.dry_run:
+        _make_way_for_upgrades()
     report = run_sync(
-        defs,
+        defs(),  # loaded now: the environment (and .env) as this command sees it
         dry_run=args.dry_run,
         playlists=args.playlist,
         allow_mass_removal=args.allow_mass_removal,
@@ -93,30 +118,69 @@ def _sync_locked(args: argparse.Namespace) -> int:
         return 0
     for line in report.summary:
         print(line)
+    settings = Settings.from_env()
+    _print_quality_note(make_engine(settings.database_url), settings.quality)
     for name, reason in report.failed.items():
         print(f"tidal-sync: {name} failed: {reason}", file=sys.stderr)
     for line in report.export:
         print(line)
     if report.exit_code == 0:
-        print(f"in sync ({time.monotonic() - started:.1f} s)")
+        which = f"{', '.join(args.playlist)} " if args.playlist else ""  # not the whole library
+        print(f"{which}in sync ({time.monotonic() - started:.1f} s)")
     return report.exit_code
 
 
 def _status(_args: argparse.Namespace) -> int:
+    from tidal_sync_assets.database.scan_store import load_damaged
     from tidal_sync_assets.status import playlist_statuses, render
 
-    engine = make_engine(Settings.from_env().database_url)
+    settings = Settings.from_env()
+    engine = make_engine(settings.database_url)
     upgrade(engine)
-    print(render(playlist_statuses(engine)))
+    print(render(playlist_statuses(engine), load_damaged(engine)))
+    _print_quality_note(engine, settings.quality)
     return 0
+
+
+def _make_way_for_upgrades() -> None:
+    from tidal_sync_assets.library.upgrade import make_way_for_upgrades
+    from tidal_sync_assets.tidal.http import RetryPolicy
+    from tidal_sync_assets.tidal.ratelimit import RateLimiter
+    from tidal_sync_assets.tidal.session import open_session
+
+    settings = Settings.from_env()
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    session = open_session(
+        settings.session_file,
+        settings.api_base,
+        timeout=settings.http_timeout,
+        retry=RetryPolicy(patience=settings.patience),
+        limiter=RateLimiter(settings.rate_limit),
+        cdn_limiter=RateLimiter(settings.cdn_rate_limit),
+    )
+    settings.library_root.mkdir(parents=True, exist_ok=True)
+    upgraded = make_way_for_upgrades(engine, session, settings.quality, settings.library_root)
+    print(f"upgrade: TIDAL now delivers {len(upgraded)} track(s) better; downloading them again")
+
+
+def _print_quality_note(engine: Engine, wanted: str) -> None:
+    from tidal_sync_assets.status import below_wanted_quality, quality_note
+
+    note = quality_note(len(below_wanted_quality(engine, wanted)), wanted)
+    if note:
+        print(note)
 
 
 def _trash(args: argparse.Namespace) -> int:
     root = Settings.from_env().library_root
     trash = Trash(root)
     if args.trash_command == "list":
-        for entry in trash.list():
+        entries = trash.list()
+        for entry in entries:
             print(f"{entry.id}  {entry.batch}  {entry.original_path}  ({entry.reason})")
+        if not entries:
+            print("the trash is empty")
         return 0
     with library_lock(root, LOCK_WAIT_SECONDS):
         if args.trash_command == "restore":
@@ -125,6 +189,8 @@ def _trash(args: argparse.Namespace) -> int:
                 print(f"restored {entry.original_path}")
             for entry in outcome.conflicts:
                 print(f"kept in trash (something is at {entry.original_path})", file=sys.stderr)
+            if not (outcome.restored or outcome.conflicts or outcome.missing):
+                print("the trash is empty: nothing to restore")
             return 1 if outcome.conflicts else 0
         print(f"emptied {trash.empty()} files from the trash")
         return 0
@@ -143,7 +209,9 @@ def _demo(args: argparse.Namespace) -> int:
     if args.ui:
         return run_ui()
     with demo_environment():
-        sync = argparse.Namespace(dry_run=False, playlist=[], allow_mass_removal=False)
+        sync = argparse.Namespace(
+            dry_run=False, playlist=[], allow_mass_removal=False, upgrade=False
+        )
         code = _sync(sync)
     print(f"demo library: {Settings.from_env().library_root}")
     return code
@@ -160,8 +228,21 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    command("login", _login, "log in to TIDAL (device code) and save the session file")
+    login = command("login", _login, "log in to TIDAL and save the session file")
+    login.add_argument(
+        "--pkce",
+        action="store_true",
+        help="log in through TIDAL's web page (PKCE): TIDAL serves lossless FLAC to it",
+    )
+    login.add_argument(
+        "--redirect-url", metavar="URL", help="with --pkce: the URL the browser was sent to"
+    )
     sync = command("sync", _sync, "bring the library in step with TIDAL")
+    sync.epilog = (
+        "exit 0: in sync; 1: some playlists failed, or TIDAL kept failing; 2: held by a "
+        "guard (it says how to allow it); 3: could not start (a setting, the database, "
+        "no login, a busy or missing library)"
+    )
     sync.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     sync.add_argument(
         "--playlist", action="append", default=[], metavar="UUID|NAME", help="only these"
@@ -169,20 +250,32 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--allow-mass-removal", action="store_true", help="let a plan that removes much run"
     )
+    sync.add_argument(
+        "--upgrade",
+        action="store_true",
+        help="replace tracks stored below the wanted quality that TIDAL now delivers better",
+    )
     command("status", _status, "per playlist: sync status, tracks, missing, failed")
     demo = command("demo", _demo, "sync the bundled sandbox TIDAL into ./demo-library")
     demo.add_argument("--ui", action="store_true", help="the same, inside `dagster dev`")
     sandbox = command("sandbox", _sandbox, "run the sandbox TIDAL server alone")
-    sandbox.add_argument("--port", type=int, required=True)
-    sandbox.add_argument("--catalog", required=True)
-    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, required=True, help="the port to listen on")
+    sandbox.add_argument(
+        "--catalog",
+        required=True,
+        help="a catalog file; the demo's is tidal_sync_assets/sandbox/demo_catalog.json",
+    )
+    sandbox.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
     trash = command("trash", _trash, "list, restore or empty removed files")
     trash_commands = trash.add_subparsers(dest="trash_command", required=True)
-    trash_commands.add_parser("list")
-    trash_commands.add_parser("restore").add_argument(
+    trash_commands.add_parser("list", help="every removed file: id, batch, where it was, why")
+    restore = trash_commands.add_parser(
+        "restore", help="put files back where they were (never over something there)"
+    )
+    restore.add_argument(
         "which", nargs="?", default=ALL, help="an entry id, a batch id, or all (default)"
     )
-    trash_commands.add_parser("empty")
+    trash_commands.add_parser("empty", help="delete the trashed files for good")
     db = command("db", _db_upgrade, "the product database")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="migrate the database to head")
@@ -191,6 +284,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Dagster's console logger is quiet (sync.QUIET); waiting for TIDAL is the user's
+    # to know, so that one logger of the product's own speaks on the terminal.
+    waits = logging.StreamHandler(sys.stderr)
+    waits.setFormatter(logging.Formatter("tidal-sync: %(message)s"))
+    WAITS.addHandler(waits)
+    try:
+        return _run(args)
+    finally:
+        WAITS.removeHandler(waits)
+
+
+def _run(args: argparse.Namespace) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)
@@ -207,6 +312,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"tidal-sync: {message}", file=sys.stderr)
         return EXIT_CANNOT_START
+    except BrokenPipeError:  # `tidal-sync status | head`: the reader has all it wants
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a shell tool stopped this way ends
     except OSError as error:  # the disk refused: read-only, full, no permission
         where = f" ({error.filename})" if error.filename else ""
         print(f"tidal-sync: {error.strerror or error}{where}", file=sys.stderr)

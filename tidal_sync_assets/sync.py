@@ -9,7 +9,6 @@ playlist).
 
 from __future__ import annotations
 
-import os
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -24,10 +23,11 @@ from tidal_sync_assets.database import PlanAction, Playlist, make_engine
 from tidal_sync_assets.database.export_store import export_count
 from tidal_sync_assets.database.migrations import upgrade
 from tidal_sync_assets.database.plan_store import latest_plan, load_actions
+from tidal_sync_assets.instance import cli_instance
 from tidal_sync_assets.jobs import range_tags
 from tidal_sync_assets.partitions import PLAYLIST_PARTITIONS
 from tidal_sync_assets.planning.actions import Action
-from tidal_sync_assets.settings import Settings, dagster_home
+from tidal_sync_assets.settings import Settings
 
 PLANNING_ASSETS = ("tidal_snapshot", "filesystem_snapshot", "library_diff", "dedup_plan")
 # The CLI prints its own one-line outcomes; the full event log is in the UI.
@@ -50,13 +50,6 @@ class SyncReport:
         return 1 if (self.failed or self.error) else 0
 
 
-def instance() -> DagsterInstance:
-    home = dagster_home()
-    home.mkdir(parents=True, exist_ok=True)
-    os.environ["DAGSTER_HOME"] = str(home)
-    return DagsterInstance.get()
-
-
 def run_sync(
     defs: Definitions,
     *,
@@ -67,7 +60,7 @@ def run_sync(
     settings = Settings.from_env()
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    dagster = instance()
+    dagster = cli_instance()
     report = SyncReport()
     planning = defs.resolve_implicit_global_asset_job_def().execute_in_process(
         instance=dagster,
@@ -97,9 +90,10 @@ def run_sync(
         failure = planning.get_run_failure_event()
         steps = planning.get_step_failure_events()
         reason = steps[0].step_failure_data.error if steps else None
-        report.error = (
-            reason.message.strip() if reason else (failure.message if failure else "failed")
-        )
+        if reason is not None:
+            report.error = _sentence(reason.message, reason.cls_name)
+        else:
+            report.error = failure.message if failure else "failed"
         return report
     latest = latest_plan(engine)
     assert latest is not None  # the planning run just stored one
@@ -156,7 +150,8 @@ def _export(defs: Definitions, dagster: DagsterInstance) -> list[str]:
     if not run.success:
         steps = run.get_step_failure_events()
         error = steps[0].step_failure_data.error if steps else None
-        return [f"Rekordbox XML not written: {error.message.strip() if error else 'failed'}"]
+        reason = _sentence(error.message, error.cls_name) if error else "failed"
+        return [f"Rekordbox XML not written: {reason}"]
     found = run.get_asset_materialization_events()[0].materialization.metadata
     lines = [
         f"Rekordbox XML: {found['tracks exported'].value} tracks, "
@@ -172,6 +167,15 @@ def _export(defs: Definitions, dagster: DagsterInstance) -> list[str]:
         paths = found["moved primaries (relocate in Rekordbox)"].value
         lines += [f"  {path}" for path in paths]  # type: ignore[union-attr]
     return lines
+
+
+def _sentence(message: str, cls_name: str | None) -> str:
+    """A step's error message; for a ``Failure`` the product raised, only its own words
+    (Dagster prefixes them with the exception's dotted class name)."""
+    message = message.strip()
+    if cls_name == "Failure":
+        return message.partition(": ")[2] or message
+    return message
 
 
 def _playlist_names(engine: Engine) -> dict[str, str]:

@@ -6,7 +6,7 @@ never changes and remembers where the XML last located it; ``dj_exports``
 records each export.
 
 Revision ID: djexport_0001
-Revises: 0004
+Revises: audio_0001
 Create Date: 2026-11-29
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "djexport_0001"
-down_revision = "0004"
+down_revision = "audio_0001"
 branch_labels = None
 depends_on = None
 

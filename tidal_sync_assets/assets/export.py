@@ -53,7 +53,7 @@ def dj_export(
                 library.root_path(),
                 xml_path,
                 notation=library.checked_key_notation(),
-                lossless_wanted=tidal.checked_quality() in ("LOSSLESS", "HI_RES_LOSSLESS"),
+                wanted_quality=tidal.checked_quality(),
             )
     except LibraryBusy as error:
         raise Failure(description=str(error)) from None

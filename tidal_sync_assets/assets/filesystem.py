@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from dagster import Failure, MaterializeResult, asset
 
 from tidal_sync_assets.assets.metadata import markdown_table
+from tidal_sync_assets.assets.tidal import tidal_snapshot
 from tidal_sync_assets.database.scan_store import library_seen, scan_and_save
 from tidal_sync_assets.disk.entry import Ownership
 from tidal_sync_assets.disk.scan import root_missing
@@ -13,14 +14,19 @@ from tidal_sync_assets.resources import DatabaseResource, LibraryResource
 
 
 @asset(
+    # After the TIDAL snapshot: the files that match its tracks are the ones decoded
+    # before they may be adopted, so the tracks must be known when the disk is scanned.
+    deps=[tidal_snapshot],
     group_name="filesystem",
     kinds={"filesystem", "sql"},
     owners=["team:tidal-sync"],
     tags={"side": "filesystem"},
     description=(
         "Every entry under <root>/Playlists: files, links, hardlinks and their tags. "
-        "Incremental: unchanged files are not read again. Files that match no TIDAL "
-        "track are the user's own and are never touched."
+        "Incremental: unchanged files are not read again. Files that would be adopted, "
+        "and managed files that changed, are decoded once to prove their audio intact; "
+        "damaged ones are never adopted. Files that match no TIDAL track are the user's "
+        "own and are never touched."
     ),
 )
 def filesystem_snapshot(database: DatabaseResource, library: LibraryResource) -> MaterializeResult:
@@ -45,6 +51,11 @@ def filesystem_snapshot(database: DatabaseResource, library: LibraryResource) ->
             "user's own files": markdown_table(["path"], [(p,) for p in saved.user_paths]),
             "unreadable files": markdown_table(
                 ["path", "reason"], [(e.path, e.error) for e in result.errors]
+            ),
+            "files decoded": result.decoded,
+            "damaged": len(result.damaged),
+            "damaged files": markdown_table(
+                ["path", "why"], [(e.path, e.audio_damage) for e in result.damaged]
             ),
         }
     )

@@ -21,6 +21,7 @@ from tidal_sync_assets.disk.lock import LibraryBusy, library_lock
 from tidal_sync_assets.library.execute import Executor, PlaylistOutcome
 from tidal_sync_assets.partitions import playlist_partitions
 from tidal_sync_assets.resources import DatabaseResource, LibraryResource, TidalResource
+from tidal_sync_assets.status import below_wanted_quality
 
 LOCK_TIMEOUT_SECONDS = 60.0
 
@@ -85,6 +86,7 @@ def playlist_library(
                 plan_id=plan_id,
                 link_mode=library.checked_link_mode(),
                 quality=tidal.checked_quality(),
+                min_quality=tidal.checked_min_quality(),
                 workers=tidal.download_workers,
                 open_session=tidal.open,
                 key_notation=library.checked_key_notation(),
@@ -96,11 +98,15 @@ def playlist_library(
                     continue
                 outcome = executor.run_playlist(playlist)
                 if outcome.ok:
+                    below = below_wanted_quality(engine, tidal.checked_quality())
                     context.log_event(
                         AssetMaterialization(
                             asset_key=context.asset_key,
                             partition=playlist,
-                            metadata=_summary(outcome),
+                            metadata={
+                                **_summary(outcome),
+                                "tracks below wanted quality": MetadataValue.int(len(below)),
+                            },
                         )
                     )
                 else:

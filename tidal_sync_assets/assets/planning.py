@@ -148,7 +148,7 @@ class PlanConfig(Config):
             asset="dedup_plan",
             blocking=True,
             description="The plan removes at most the configured share of managed files "
-            "and no whole playlist folder, unless the run allows mass removal.",
+            "and nothing of a playlist deleted on TIDAL, unless the run allows mass removal.",
         )
     ],
 )
@@ -168,7 +168,8 @@ def dedup_plan(
     inputs, state, diff = _state_and_diff(engine, settings)
     plan = build_plan(state, diff)
     managed = len(set(state.primaries.values()) | set(state.links.values()))
-    hold = removal_hold(plan, managed, library.max_removal_share)
+    deleted = {p.tidal_id: p.name for p in state.playlists if p.removed}
+    hold = removal_hold(plan, managed, library.max_removal_share, deleted)
     held = None if config.allow_mass_removal else hold
     plan_id = save_plan(
         engine,

@@ -56,7 +56,7 @@ def tidal_snapshot(
             session,
             previous_playlists(engine),
             include_favourites=tidal.include_favourites,
-            include_favorite_tracks=tidal.include_favorite_tracks,
+            include_favorite_tracks=tidal.favorite_tracks,
         )
     except (TidalLoginRequired, TidalUnavailable) as error:
         raise Failure(description=str(error), allow_retries=False) from None
@@ -71,7 +71,13 @@ def tidal_snapshot(
     # A playlist whose folder the library has cleaned up is gone from the database too.
     for stale in sorted(known - set(outcome.partitions)):
         context.instance.delete_dynamic_partition(PLAYLIST_PARTITIONS, stale)
-    incomplete = [p for p in snapshot.playlists if not p.complete]
+    incomplete = [p.name for p in snapshot.playlists if not p.complete]
+    if not snapshot.listing_complete:
+        incomplete.insert(
+            0,
+            f"the playlist list ({len(snapshot.playlists)} of "
+            f"{snapshot.playlists_announced} playlists)",
+        )
     return MaterializeResult(
         metadata={
             "snapshot id": outcome.snapshot_id,
@@ -95,9 +101,7 @@ def tidal_snapshot(
                 check_name=COMPLETE_CHECK,
                 passed=not incomplete,
                 severity=AssetCheckSeverity.ERROR,
-                description=None
-                if not incomplete
-                else "incomplete: " + ", ".join(p.name for p in incomplete),
+                description=None if not incomplete else "incomplete: " + ", ".join(incomplete),
                 metadata={
                     "incomplete playlists": MetadataValue.json(
                         [
@@ -106,7 +110,8 @@ def tidal_snapshot(
                                 "got": len(p.track_ids),
                                 "expected": p.number_of_tracks,
                             }
-                            for p in incomplete
+                            for p in snapshot.playlists
+                            if not p.complete
                         ]
                     )
                 },

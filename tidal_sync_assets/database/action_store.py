@@ -9,6 +9,7 @@ process did not record.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -76,6 +77,30 @@ def _playlist_pk(connection: Connection, tidal_id: str) -> int | None:
     return connection.execute(select(Playlist.id).where(Playlist.tidal_id == tidal_id)).scalar()
 
 
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What TIDAL delivered for a stored file."""
+
+    audio_quality: str
+    codec: str
+    sample_rate: int | None
+    bit_depth: int | None
+
+
+def record_delivery(engine: Engine, track: int, delivery: Delivery) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            update(Track)
+            .where(Track.tidal_id == track)
+            .values(
+                audio_quality=delivery.audio_quality,
+                codec=delivery.codec,
+                sample_rate=delivery.sample_rate,
+                bit_depth=delivery.bit_depth,
+            )
+        )
+
+
 def set_primary(
     engine: Engine, track: int, playlist: str | None, path: str, size: int | None
 ) -> None:
@@ -139,6 +164,17 @@ def set_album_artist(engine: Engine, album: int, name: str) -> None:
 def primary_path(engine: Engine, track: int) -> str | None:
     with engine.connect() as connection:
         return connection.execute(select(Track.file_path).where(Track.tidal_id == track)).scalar()
+
+
+def link_paths(engine: Engine, track: int) -> list[str]:
+    """Where ``track``'s links (its other occurrences) are."""
+    query = (
+        select(PlaylistTrack.symlink_path)
+        .join(Track, Track.id == PlaylistTrack.track_id)
+        .where(Track.tidal_id == track, PlaylistTrack.symlink_path.is_not(None))
+    )
+    with engine.connect() as connection:
+        return [str(path) for path in connection.execute(query).scalars()]
 
 
 def set_link(engine: Engine, playlist: str, track: int, path: str) -> None:

@@ -60,6 +60,9 @@ def export_rows(engine: Engine) -> ExportRows:
                 Track.bpm,
                 Track.musical_key,
                 Track.release_date,
+                Track.file_size,
+                Track.codec,
+                Track.sample_rate,
             )
             .join(RekordboxTrack, RekordboxTrack.tidal_id == Track.tidal_id)
             .where(Track.file_path.is_not(None))

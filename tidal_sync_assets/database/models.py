@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -117,6 +118,11 @@ class Track(Base):
     bpm: Mapped[float | None] = mapped_column(Float)
     musical_key: Mapped[str | None] = mapped_column(String(8))  # classic notation: Am, F#
     release_date: Mapped[str | None] = mapped_column(String(10))  # ISO date of the album
+    # What TIDAL delivered for the stored file (None: adopted, or stored before this was kept).
+    audio_quality: Mapped[str | None] = mapped_column(String(16))
+    codec: Mapped[str | None] = mapped_column(String(8))
+    sample_rate: Mapped[int | None] = mapped_column(Integer)
+    bit_depth: Mapped[int | None] = mapped_column(Integer)
 
 
 class Playlist(Base):
@@ -220,6 +226,10 @@ class ScannedFile(Base):
     tag_tidal_id: Mapped[int | None] = mapped_column(BigInteger)
     duration: Mapped[float | None] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
+    # The decode verdict (``disk.integrity``) for this inode, size and mtime; a file
+    # that changes gets a new row state and is decoded again when it is a candidate.
+    audio_checked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    audio_damage: Mapped[str | None] = mapped_column(Text)
     matched_tidal_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     match_method: Mapped[str | None] = mapped_column(String(8))
     ownership: Mapped[str] = mapped_column(String(16), index=True)

@@ -88,8 +88,12 @@ def load_library_state(engine: Engine, link_mode: LinkMode, default_extension: s
     tracks = load_tracks(engine, wanted)
     disk = load_entries(engine)
     managed = set(primaries.values()) | set(links.values())
+    # Only files the scan decoded may be adopted (a damaged one is matched so that the
+    # layout can give its name to the download; see ``planning.layout``).
     unmanaged_audio = [
-        e for e in disk.values() if e.kind is EntryKind.FILE and e.path not in managed
+        e
+        for e in disk.values()
+        if e.kind is EntryKind.FILE and e.audio_checked and e.path not in managed
     ]
     matches = {path: m.track_id for path, m in match_entries(unmanaged_audio, tracks).items()}
     return LibraryState(
@@ -298,12 +302,10 @@ def latest_plan(engine: Engine) -> tuple[int, PlanStatus, str | None] | None:
     return (row.id, row.status, row.held_reason) if row else None
 
 
-def load_actions(engine: Engine, plan_id: int, playlist: str | None = None) -> list[Action]:
-    """A plan's actions in order: all of them, or one playlist's."""
+def load_actions(engine: Engine, plan_id: int) -> list[Action]:
+    """A plan's actions, in order."""
     table = PlanAction.__table__
     query = select(table).where(table.c.plan_id == plan_id).order_by(table.c.seq)
-    if playlist is not None:
-        query = query.where(table.c.playlist_tidal_id == playlist)
     with engine.connect() as connection:
         rows = connection.execute(query).all()
     return [

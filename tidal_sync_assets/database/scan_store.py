@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from tidal_sync_assets.database.models import (
     Track,
 )
 from tidal_sync_assets.disk.entry import AudioTags, EntryKind, Ownership, ScannedEntry
+from tidal_sync_assets.disk.integrity import audio_candidates, check_audio
 from tidal_sync_assets.disk.m3u8 import m3u8_path_for
 from tidal_sync_assets.disk.match import Match, match_entries
 from tidal_sync_assets.disk.scan import ScanResult, is_internal, scan_library
@@ -50,8 +51,9 @@ _ENTRY_COLUMNS = (
     "error",
 )
 
+_AUDIO_COLUMNS = ("audio_checked", "audio_damage")
 _PLACED = ("matched_tidal_id", "match_method", "ownership")
-_UPDATED = (*_ENTRY_COLUMNS, *_TAG_COLUMNS.values(), *_PLACED, "scan_id")
+_UPDATED = (*_ENTRY_COLUMNS, *_TAG_COLUMNS.values(), *_AUDIO_COLUMNS, *_PLACED, "scan_id")
 
 
 def ownership(entry: ScannedEntry, match: Match | None, managed: Set[str]) -> Ownership:
@@ -88,6 +90,7 @@ def _row(
         "path": entry.path,
         **{column: getattr(entry, column) for column in _ENTRY_COLUMNS},
         **{column: getattr(tags, field) for field, column in _TAG_COLUMNS.items()},
+        **{column: getattr(entry, column) for column in _AUDIO_COLUMNS},
         "matched_tidal_id": match.track_id if match else None,
         "match_method": match.method if match else None,
         "ownership": ownership(entry, match, managed),
@@ -101,7 +104,7 @@ def library_seen(engine: Engine) -> bool:
         return connection.execute(select(ScanRecord.id).limit(1)).first() is not None
 
 
-_STORED_COLUMNS = ("path", *_ENTRY_COLUMNS, *_TAG_COLUMNS.values(), *_PLACED)
+_STORED_COLUMNS = ("path", *_ENTRY_COLUMNS, *_TAG_COLUMNS.values(), *_AUDIO_COLUMNS, *_PLACED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,13 +123,27 @@ def load_scan(engine: Engine) -> StoredScan:
     entries: dict[str, ScannedEntry] = {}
     placed: dict[str, tuple[int | None, str | None, str]] = {}
     kinds = {kind.value: kind for kind in EntryKind}
-    tags_at = slice(1 + len(_ENTRY_COLUMNS), 1 + len(_ENTRY_COLUMNS) + len(_TAG_COLUMNS))
+    tags_end = 1 + len(_ENTRY_COLUMNS) + len(_TAG_COLUMNS)
+    tags_at = slice(1 + len(_ENTRY_COLUMNS), tags_end)
     for row in rows:
         path, kind, size, mtime, inode, nlink, target, resolves, outside, error = row[:10]
         tag_values = row[tags_at]
         tags = AudioTags(*tag_values) if any(v is not None for v in tag_values) else None
+        checked, damage = row[tags_end : tags_end + len(_AUDIO_COLUMNS)]
         entries[path] = ScannedEntry(
-            path, kinds[kind], size, mtime, inode, nlink, target, resolves, outside, tags, error
+            path,
+            kinds[kind],
+            size,
+            mtime,
+            inode,
+            nlink,
+            target,
+            resolves,
+            outside,
+            tags,
+            error,
+            bool(checked),
+            damage,
         )
         placed[path] = row[-3:]
     return StoredScan(entries, placed)
@@ -218,10 +235,53 @@ def scan_and_save(
     """Scan ``root`` against the stored scan, match what changed, and store it."""
     previous = load_scan(engine)
     result = scan_library(root, previous.entries, workers=workers)
-    matches = match_entries(result.entries, KnownTracks(engine))
+    tracks = KnownTracks(engine)
+    matches = match_entries(result.entries, tracks)
     managed = load_managed_paths(engine)
+    wanted = audio_candidates(
+        result.entries, matches, managed, load_primary_paths(engine), previous.entries
+    )
+    check_audio(
+        root, result.entries, {path: tracks[track].duration for path, track in wanted.items()}
+    )
+    # A damaged file is not the track: never adopted, it stays the user's (or, where the
+    # track's file belongs, goes to the trash when the download takes its place).
+    damaged = [entry for entry in result.entries if entry.audio_damage is not None]
+    broken = {entry.path for entry in damaged}
+    matches = {path: match for path, match in matches.items() if path not in broken}
+    result = replace(result, decoded=len(wanted), damaged=damaged)
     saved = save_scan(engine, root, result, matches, managed, started_at, previous)
     return result, saved
+
+
+def load_primary_paths(engine: Engine) -> dict[str, tuple[int, int | None]]:
+    """Each managed primary's path -> its TIDAL track and the size the product recorded."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(Track.file_path, Track.tidal_id, Track.file_size).where(
+                Track.file_path.is_not(None)
+            )
+        )
+        return {path: (tidal_id, size) for path, tidal_id, size in rows.tuples() if path}
+
+
+def damage_at(engine: Engine, path: str) -> str | None:
+    """Why the latest scan found the file at ``path`` damaged; None if it did not."""
+    with engine.connect() as connection:
+        return connection.execute(
+            select(ScannedFile.audio_damage).where(ScannedFile.path == path)
+        ).scalar()
+
+
+def load_damaged(engine: Engine) -> list[tuple[str, str]]:
+    """(path, why) of every file the latest scan found damaged, by path."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(ScannedFile.path, ScannedFile.audio_damage)
+            .where(ScannedFile.audio_damage.is_not(None))
+            .order_by(ScannedFile.path)
+        )
+        return [(path, str(why)) for path, why in rows.tuples()]
 
 
 def save_scan(

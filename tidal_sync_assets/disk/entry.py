@@ -56,3 +56,11 @@ class ScannedEntry:
     link_outside_root: bool = False
     tags: AudioTags | None = None
     error: str | None = None
+    # The decode verdict (``disk.integrity``), kept while inode, size and mtime stay the same.
+    audio_checked: bool = False
+    audio_damage: str | None = None  # why the audio is not intact; None: intact or unchecked
+
+    @property
+    def intact_file(self) -> bool:
+        """A readable real file whose audio is not known to be damaged."""
+        return self.kind is EntryKind.FILE and self.error is None and self.audio_damage is None

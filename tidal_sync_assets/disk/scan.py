@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 
@@ -38,6 +38,8 @@ class ScanResult:
     entries: list[ScannedEntry]
     reread: int  # audio files whose tags were read this time
     errors: list[ScannedEntry]  # the entries of ``entries`` that carry an ``error``
+    decoded: int = 0  # audio files decoded this time (``disk.integrity``)
+    damaged: list[ScannedEntry] = field(default_factory=list)  # audio known to be damaged
 
 
 def root_missing(root: Path) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,10 +27,13 @@ from tidal_sync_assets.database.export_store import (
 from tidal_sync_assets.disk.atomic import atomic_write_bytes
 from tidal_sync_assets.dj.keys import KeyNotation, in_notation
 from tidal_sync_assets.dj.rekordbox import CollectionTrack, FolderNode, PlaylistNode, render
+from tidal_sync_assets.status import below_wanted_quality
 
 TIDAL_FOLDER = "TIDAL"
+# Rekordbox's Kind: by the codec TIDAL delivered; by the extension for an adopted file
+# (its codec is not recorded).
+_CODEC_KINDS = {"flac": "FLAC File", "aac": "M4A File", "alac": "M4A File", "mp3": "MP3 File"}
 _KINDS = {".flac": "FLAC File", ".m4a": "M4A File", ".mp4": "M4A File", ".mp3": "MP3 File"}
-_LOSSLESS_KINDS = {"FLAC File"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,24 +55,27 @@ def export_rekordbox(
     xml_path: Path,
     *,
     notation: KeyNotation = "classic",
-    lossless_wanted: bool = True,
+    wanted_quality: str = "LOSSLESS",
 ) -> ExportOutcome:
-    """Write the Rekordbox XML at ``xml_path`` for the library at ``root``."""
+    """Write the Rekordbox XML at ``xml_path`` for the library at ``root``; count the
+    exported tracks TIDAL delivered below ``wanted_quality`` (as ``status`` does)."""
     rows = export_rows(engine)
     # Plain strings, not Path objects: this runs once per track of a large library.
-    paths = ((row, os.path.join(root, row.file_path)) for row in rows.tracks)
-    present = [(row, path, size) for row, path in paths if (size := _file_size(path)) is not None]
-    tracks = [_collection_track(row, path, size, notation) for row, path, size in present]
-    listed = {track.track_id for track in tracks}
-    tree = _tree(rows, listed)
+    # The size is the one recorded when the primary was placed (remuxed and tagged), so
+    # the export reads nothing but the database.
+    tracks = [
+        _collection_track(row, os.path.join(root, row.file_path), notation) for row in rows.tracks
+    ]
+    tree = _tree(rows)
     data = render(tracks, tree)
     written = _write_if_changed(xml_path, data)
     relocated = [
         (row, track.path)
-        for (row, _, _), track in zip(present, tracks, strict=True)
+        for row, track in zip(rows.tracks, tracks, strict=True)
         if row.location != track.path
     ]
     moved = [path for row, path in relocated if row.location is not None]
+    below = {tidal_id for tidal_id, _ in below_wanted_quality(engine, wanted_quality)}
     record_export(
         engine,
         ExportRecord(
@@ -92,25 +97,15 @@ def export_rekordbox(
         without_bpm=[f"{t.artist} - {t.name}" for t in tracks if t.bpm is None],
         without_key=[f"{t.artist} - {t.name}" for t in tracks if t.tonality is None],
         moved=moved,
-        below_quality=sum(1 for t in tracks if lossless_wanted and not _lossless(t)),
+        below_quality=sum(1 for row in rows.tracks if row.tidal_id in below),
     )
 
 
-def _file_size(path: str) -> int | None:
-    """The size of the primary at ``path``; None unless it is a real file right now
-    (the database's ``file_size`` is the download's, before tagging)."""
-    try:
-        found = os.lstat(path)
-    except OSError:
-        return None
-    return found.st_size if stat.S_ISREG(found.st_mode) else None
-
-
-def _collection_track(
-    row: Row[Any], path: str, size: int, notation: KeyNotation
-) -> CollectionTrack:
-    kind = _KINDS.get(os.path.splitext(row.file_path)[1].lower(), "Audio File")
-    sample_rate, bit_rate = _stream_info(row, size)
+def _collection_track(row: Row[Any], path: str, notation: KeyNotation) -> CollectionTrack:
+    kind = _CODEC_KINDS.get(row.codec) or _KINDS.get(
+        os.path.splitext(row.file_path)[1].lower(), "Audio File"
+    )
+    sample_rate, bit_rate = _stream_info(row, row.file_size)
     return CollectionTrack(
         track_id=row.track_id,
         path=path,
@@ -118,7 +113,7 @@ def _collection_track(
         artist=row.artist,
         album=row.album,
         kind=kind,
-        size=size,
+        size=row.file_size,
         total_time=row.duration,
         sample_rate=sample_rate,
         bit_rate=bit_rate,
@@ -129,32 +124,23 @@ def _collection_track(
 
 
 def _stream_info(row: Row[Any], size: int) -> tuple[int | None, int | None]:
-    """``SampleRate`` and ``BitRate`` of a stored file.
-
-    Until the database records what TIDAL delivered (``tracks.sample_rate``,
-    ``bit_depth``, ``codec``, ``audio_quality``), the sample rate is unknown
-    and the bit rate is the file's average (size over TIDAL's duration).
-    """
+    """``SampleRate`` (what TIDAL delivered; unknown for an adopted file) and ``BitRate``
+    in kbit/s: the file's average, size over the duration (TIDAL's duration is the
+    served audio's length), which is what FLAC and AAC have as a rate."""
     bit_rate = round(size * 8 / row.duration / 1000) if row.duration and size else None
-    return None, bit_rate
+    return row.sample_rate, bit_rate
 
 
-def _lossless(track: CollectionTrack) -> bool:
-    """Whether the stored file is lossless; by its container until the delivered
-    ``audio_quality`` is recorded (FLAC is lossless, AAC and MP3 are not)."""
-    return track.kind in _LOSSLESS_KINDS
-
-
-def _tree(rows: ExportRows, listed: set[int]) -> FolderNode:
+def _tree(rows: ExportRows) -> FolderNode:
     """The TIDAL folder holding the account's folders (by name) and playlists (by name),
-    nested as on TIDAL; a playlist lists only entries in the collection (a Key must name
-    a TRACK there)."""
+    nested as on TIDAL; a playlist's entries are tracks with a primary, as the
+    collection's are (a Key must name a TRACK there)."""
     top = _Folder()
     for row in rows.playlists:
         folder = top
         for name in json.loads(row.tidal_folder) if row.tidal_folder else ():
             folder = folder.folders.setdefault(name, _Folder())
-        track_ids = tuple(t for t in rows.entries.get(row.tidal_id, ()) if t in listed)
+        track_ids = tuple(rows.entries.get(row.tidal_id, ()))
         folder.playlists.append(PlaylistNode(name=row.name, track_ids=track_ids))
     return top.node(TIDAL_FOLDER)
 

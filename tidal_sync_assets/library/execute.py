@@ -25,7 +25,7 @@ from sqlalchemy import Engine
 from tidal_sync_assets.database import ActionStatus, DownloadStatus
 from tidal_sync_assets.database import action_store as store
 from tidal_sync_assets.database.plan_store import load_actions
-from tidal_sync_assets.database.scan_store import load_tracks
+from tidal_sync_assets.database.scan_store import damage_at, load_tracks
 from tidal_sync_assets.disk.atomic import atomic_move, remove_stale_temp_files
 from tidal_sync_assets.disk.links import make_link, remove_link
 from tidal_sync_assets.disk.lock import key_lock, track_lock
@@ -76,6 +76,7 @@ class Executor:
     quality: str
     workers: int
     open_session: Callable[[], tidalapi.Session]
+    min_quality: str | None = None
     key_notation: KeyNotation = "classic"
     m3u8_paths: M3U8Paths = "folder"
     _session: tidalapi.Session | None = None
@@ -230,12 +231,13 @@ class Executor:
         store.set_download_state(self.engine, track.tidal_id, DownloadStatus.DOWNLOADING)
         try:
             track = self._with_album_artist(track)
-            path, size = download_primary(
+            stored = download_primary(
                 self._tidal(),
                 track,
                 self.quality,
                 target,
                 self.root,
+                self.min_quality,
                 self.key_notation,
                 cover=self._cover(track),
             )
@@ -247,7 +249,13 @@ class Executor:
                 self.engine, track.tidal_id, DownloadStatus.ERROR, _describe(exc)
             )
             raise
-        store.set_primary(self.engine, track.tidal_id, action.playlist_id, path, size)
+        store.set_primary(self.engine, track.tidal_id, action.playlist_id, stored.path, stored.size)
+        audio = stored.audio
+        store.record_delivery(
+            self.engine,
+            track.tidal_id,
+            store.Delivery(stored.audio_quality, audio.codec, audio.sample_rate, audio.bit_depth),
+        )
         return None
 
     def _adopt(self, action: Action, _: PlaylistOutcome) -> None:
@@ -344,7 +352,9 @@ class Executor:
         if path.is_symlink() or stat.st_nlink > 1:
             path.unlink()
         else:
-            self._trash.put(target, "replaced by the track's managed file", track_id=track)
+            damaged = damage_at(self.engine, target)
+            reason = f"damaged ({damaged})" if damaged else "replaced by the track's managed file"
+            self._trash.put(target, reason, track_id=track)
             store.forget_path(self.engine, target)
 
     def _primary_problem(self, track: int) -> str | None:

@@ -2,7 +2,8 @@
 
 Checks what the product placed: every primary is a real file, every link
 exists and leads to its track's primary (symlink: resolves to it; hardlink:
-same inode; copy: same size), and no track has two primaries. Read-only.
+same inode; copy: same size), no track has two primaries, and no primary is
+the file the latest scan found damaged (until it is downloaded again). Read-only.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
-from tidal_sync_assets.database import PlaylistTrack, Track
+from tidal_sync_assets.database import PlaylistTrack, ScannedFile, Track
 from tidal_sync_assets.settings import LinkMode
 
 
@@ -43,6 +44,18 @@ def verify_library(engine: Engine, root: Path, link_mode: LinkMode) -> Consisten
                 PlaylistTrack.symlink_path.is_not(None), PlaylistTrack.position.is_not(None)
             )
         ).all()
+        damaged = {
+            path: (inode, size, mtime, why)
+            for path, inode, size, mtime, why in connection.execute(
+                select(
+                    ScannedFile.path,
+                    ScannedFile.inode,
+                    ScannedFile.size,
+                    ScannedFile.mtime_ns,
+                    ScannedFile.audio_damage,
+                ).where(ScannedFile.audio_damage.is_not(None))
+            ).tuples()
+        }
     result = Consistency(primaries=len(primaries), links=len(links))
     for path, count in Counter(primaries.values()).items():
         if count > 1:
@@ -54,11 +67,24 @@ def verify_library(engine: Engine, root: Path, link_mode: LinkMode) -> Consisten
             result.problems.append((str(path), "primary missing or not a real file"))
         else:
             stats[track] = absolute.stat()
+            problem = _damage(damaged.get(str(path)), stats[track])
+            if problem:
+                result.problems.append((str(path), problem))
     for track, path in links:
         problem = _link_problem(root / str(path), stats.get(track), link_mode)
         if problem:
             result.problems.append((str(path), problem))
     return result
+
+
+def _damage(scanned: tuple[int, int, int, str | None] | None, now: os.stat_result) -> str | None:
+    """The scan's damage verdict, while the file is still the one the scan decoded."""
+    if scanned is None:
+        return None
+    inode, size, mtime, why = scanned
+    if (now.st_ino, now.st_size, now.st_mtime_ns) != (inode, size, mtime):
+        return None  # replaced since (downloaded again): the next scan decodes it
+    return f"damaged audio: {why}"
 
 
 def _link_problem(link: Path, primary: os.stat_result | None, mode: LinkMode) -> str | None:

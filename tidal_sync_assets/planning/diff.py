@@ -108,7 +108,7 @@ def _primary_source(
     if current is not None:
         current = layout.future(current)
         entry = layout.disk.get(current)
-        if entry is not None and entry.kind is EntryKind.FILE and entry.error is None:
+        if entry is not None and entry.intact_file:  # a damaged primary is downloaded again
             how = PrimarySource.IN_PLACE if current == target else PrimarySource.MOVE
             return how, current
     candidates = layout.adoptable.get(track)

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import os.path
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from tidal_sync_assets.disk.entry import EntryKind, ScannedEntry
+from tidal_sync_assets.disk.entry import ScannedEntry
 from tidal_sync_assets.disk.m3u8 import m3u8_path_for
 from tidal_sync_assets.disk.naming import assign_file_names, assign_folders, track_stem
 from tidal_sync_assets.planning.state import (
@@ -101,6 +101,7 @@ def compute_layout(state: LibraryState) -> Layout:
                 members[track].append(playlist.tidal_id)
 
     adoptable = _adoptable(state.matches, disk, managed, renames)
+    damaged = _damaged(state.matches, disk, managed, renames)
     primary_playlist: dict[int, str] = {}
     valid_primary: set[int] = set()
     for track, holders in members.items():
@@ -132,14 +133,11 @@ def compute_layout(state: LibraryState) -> Layout:
         for track in tracks:
             claim = _current_name(folder, pid, track, primaries, links)
             if claim is None and primary_playlist[track] == pid and track not in valid_primary:
-                claim = next(
-                    (
-                        p.rpartition("/")[2]
-                        for p in adoptable.get(track, ())
-                        if _dirname(p) == folder
-                    ),
-                    None,
-                )
+                claim = _name_in(folder, adoptable.get(track, ()))
+            if claim is None:
+                # The track's file takes the damaged copy's place: the executor moves
+                # the damaged one to the trash first (it is never adopted or changed).
+                claim = _name_in(folder, damaged.get(track, ()))
             if claim is not None:
                 claims[track] = claim
         assigned = _assign_names(tracks, file_name, claims, present.get(folder, []))
@@ -164,7 +162,12 @@ def compute_layout(state: LibraryState) -> Layout:
 
 
 def _is_file(entry: ScannedEntry | None) -> bool:
-    return entry is not None and entry.kind is EntryKind.FILE and entry.error is None
+    return entry is not None and entry.intact_file
+
+
+def _name_in(folder: str, paths: Iterable[str]) -> str | None:
+    """The name of the first of ``paths`` that lies in ``folder``."""
+    return next((p.rpartition("/")[2] for p in paths if _dirname(p) == folder), None)
 
 
 def _current_name(
@@ -193,6 +196,22 @@ def _adoptable(
     for path in sorted(matches):
         future = _future(path, renames)
         if future not in managed and _is_file(disk.get(future)):
+            found[matches[path]].append(future)
+    return found
+
+
+def _damaged(
+    matches: Mapping[str, int],
+    disk: Mapping[str, ScannedEntry],
+    managed: frozenset[str],
+    renames: Mapping[str, str],
+) -> dict[int, list[str]]:
+    """Per track, the unmanaged local files that match it but whose audio is damaged."""
+    found: dict[int, list[str]] = defaultdict(list)
+    for path in sorted(matches):
+        future = _future(path, renames)
+        entry = disk.get(future)
+        if future not in managed and entry is not None and entry.audio_damage is not None:
             found[matches[path]].append(future)
     return found
 

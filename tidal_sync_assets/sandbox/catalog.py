@@ -8,8 +8,8 @@ A catalog file is JSON::
         {"id": 1001, "title": "Afterglow", "artists": ["Kollektiv Nacht"],
          "album": "Afterglow EP", "album_artist": "Kollektiv Nacht", "track_number": 1,
          "isrc": "QZSBX2400001", "duration": 412, "version": "Extended Mix",
-         "allowStreaming": true, "audio_seconds": 1.5, "bpm": 124, "key": "FSharp",
-         "keyScale": "MINOR", "release_date": "2024-02-09"}
+         "allowStreaming": true, "audio_seconds": 1.5, "hiResMaster": false, "bpm": 124,
+         "key": "FSharp", "keyScale": "MINOR", "release_date": "2024-02-09"}
       ],
       "playlists": [
         {"uuid": "0b6c...", "title": "Warm Up", "description": "", "lastUpdated":
@@ -22,7 +22,12 @@ A catalog file is JSON::
 * ``bpm``, ``key`` and ``keyScale`` are optional, spelled as TIDAL's JSON has them (``key``:
   ``C``, ``CSharp``, ``Eb``, ``FSharp``, ``Ab``, ``Bb``, ...; ``keyScale``: ``MAJOR``/``MINOR``);
   ``release_date`` (the album's ``releaseDate``) defaults to 2020-01-01.
-  ``duration`` is the length TIDAL reports, not the length of the synthesized audio.
+* ``hiResMaster`` (default true): the release has a hi-res master, so TIDAL serves its FLAC
+  even to a device-code session; without one, such a session asking LOSSLESS gets AAC.
+  ``encrypted`` (default false): TIDAL streams it only DRM-protected.
+  The API reports a track's length as the whole seconds of the audio it serves
+  (``audio_seconds``), as real TIDAL's ``duration`` agrees with its audio: a decoded
+  download must agree with it. The file's ``duration`` is not served.
 * A playlist's ``tracks`` are track ids in playlist order; duplicates are allowed.
 * A playlist whose ``creator`` is the user is the user's own. A playlist of another creator is
   listed only when ``favourite`` is true (the user favourited it); otherwise it can still be
@@ -81,6 +86,13 @@ class Track:
     key: str | None = None
     key_scale: str | None = None
     release_date: str = DEFAULT_RELEASE_DATE
+    hires_master: bool = True
+    encrypted: bool = False
+
+    @property
+    def reported_duration(self) -> int:
+        """The ``duration`` TIDAL reports: the served audio's length in whole seconds."""
+        return max(1, round(self.audio_seconds))
 
 
 @dataclass(frozen=True)
@@ -237,9 +249,6 @@ class Catalog:
     def rename_playlist(self, playlist_uuid: str, title: str) -> Playlist:
         return self.update_playlist(playlist_uuid, title=title)
 
-    def set_playlist_tracks(self, playlist_uuid: str, track_ids: Sequence[int]) -> Playlist:
-        return self.update_playlist(playlist_uuid, track_ids=track_ids)
-
     def add_playlist_tracks(self, playlist_uuid: str, track_ids: Sequence[int]) -> Playlist:
         """Append tracks at the end of the playlist."""
         with self._lock:
@@ -352,6 +361,8 @@ def track_from_dict(data: Mapping[str, Any]) -> Track:
         key=data.get("key"),
         key_scale=data.get("keyScale"),
         release_date=data.get("release_date") or DEFAULT_RELEASE_DATE,
+        hires_master=bool(data.get("hiResMaster", True)),
+        encrypted=bool(data.get("encrypted", False)),
     )
 
 
@@ -372,6 +383,8 @@ def track_to_dict(track: Track) -> dict[str, Any]:
         "key": track.key,
         "keyScale": track.key_scale,
         "release_date": track.release_date,
+        "hiResMaster": track.hires_master,
+        "encrypted": track.encrypted,
     }
 
 

@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import re
+import secrets
 import socket
 import struct
 import threading
@@ -25,6 +26,7 @@ from tidal_sync_assets.sandbox.auth import TokenAuthority, TokenState
 from tidal_sync_assets.sandbox.catalog import Catalog, load_catalog
 from tidal_sync_assets.sandbox.exchange import Request, Response, json_response
 from tidal_sync_assets.sandbox.faults import FaultRule, Faults
+from tidal_sync_assets.sandbox.manifests import DEFAULT_URL_SECONDS, UrlSigner
 from tidal_sync_assets.sandbox.routes import TidalApi, token_expired
 
 log = logging.getLogger(__name__)
@@ -45,10 +47,18 @@ _STATUS_MESSAGES = {
 class SandboxServer:
     """A running sandbox TIDAL on ``host:port`` (port 0: any free port)."""
 
-    def __init__(self, catalog: Catalog, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        url_seconds: float = DEFAULT_URL_SECONDS,
+    ) -> None:
         self.catalog = catalog
         self.faults = Faults()
         self.tokens = TokenAuthority(catalog.user.id)
+        #: Signs audio URLs; set ``signer.lifetime_seconds`` to make them expire sooner.
+        self.signer = UrlSigner(secrets.token_bytes(32), url_seconds)
         self._host = host
         self._port = port
         self._log: list[LogEntry] = []
@@ -77,7 +87,7 @@ class SandboxServer:
     def start(self) -> SandboxServer:
         self._httpd = _HttpServer((self._host, self._port), _Handler)
         self._httpd.sandbox = self
-        self._api = TidalApi(self.catalog, self.tokens, self.base_url)
+        self._api = TidalApi(self.catalog, self.tokens, self.base_url, self.signer)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -183,10 +193,13 @@ class _Handler(BaseHTTPRequestHandler):
             return token_expired()
         assert sandbox._api is not None
         try:
-            return sandbox._api.handle(request)
+            response = sandbox._api.handle(request)
         except Exception:
             log.exception("sandbox: %s %s failed", request.method, request.path)
             return json_response(500, payloads.error(500, 0, "Sandbox internal error"))
+        if rule is not None and rule.kind == "short":
+            return _short_page(response, rule.drop_items)
+        return response
 
     def _send(self, response: Response, rule: FaultRule | None = None) -> None:
         if rule is not None and rule.kind == "slow" and not rule.during_body:
@@ -221,6 +234,17 @@ def _fault_status(rule: FaultRule) -> Response:
     headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else {}
     body = json.dumps(payloads.error(rule.status, 0, message)).encode()
     return Response(rule.status, body, headers=headers)
+
+
+def _short_page(response: Response, drop: int) -> Response:
+    """The page without its first ``drop`` items; its ``totalNumberOfItems`` unchanged."""
+    if response.status != 200 or not response.content_type.startswith("application/json"):
+        return response
+    document = json.loads(response.body)
+    if not isinstance(document, dict) or not isinstance(document.get("items"), list):
+        return response
+    document["items"] = document["items"][drop:]
+    return json_response(200, document, headers=response.headers)
 
 
 def redact(target: str) -> str:

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote
 
+import av
 import mutagen
 import pytest
+import soundfile
 from dagster import (
     AssetKey,
     AssetMaterialization,
@@ -143,7 +145,13 @@ def test_every_track_is_one_collection_entry_at_its_primary_and_playlists_sit_in
     attributes = {tidal: attrs for tidal, attrs in exported.by_id.values()}
     alpha = attributes[ALPHA]
     assert (alpha["Name"], alpha["Artist"], alpha["Album"]) == ("Alpha", "Ann", "Alpha EP")
-    assert (alpha["Kind"], alpha["TotalTime"], alpha["Year"]) == ("FLAC File", "180", "2023")
+    # TIDAL's duration is the served audio's length in whole seconds (0.5 s here → 1).
+    assert (alpha["Kind"], alpha["TotalTime"], alpha["Year"]) == ("FLAC File", "1", "2023")
+    # The rates are the delivered file's, as an independent reader finds them.
+    alpha_file = world.root / world.track_rows()[ALPHA].file_path
+    assert int(alpha["SampleRate"]) == soundfile.info(alpha_file).samplerate
+    average = os.stat(alpha_file).st_size * 8 / int(alpha["TotalTime"]) / 1000
+    assert int(alpha["BitRate"]) == round(average)
     assert (alpha["AverageBpm"], alpha["Tonality"]) == ("124.00", "Am")
     assert (attributes[BRAVO]["Tonality"], attributes[CHARLIE]["Tonality"]) == ("F#", "Ebm")
     assert "AverageBpm" not in attributes[DELTA] and "Tonality" not in attributes[DELTA]
@@ -308,8 +316,9 @@ def test_tidal_keys_in_classic_and_camelot_notation(
 
 
 def test_in_the_ui_the_export_follows_a_library_run(tmp_path: Path) -> None:
-    from tidal_sync_assets.definitions import defs
+    from tidal_sync_assets.definitions import defs as load_definitions
 
+    defs = load_definitions()
     with DagsterInstance.ephemeral(tempdir=str(tmp_path)) as instance:
         instance.add_dynamic_partitions(PLAYLIST_PARTITIONS, [AFTERNOON, BOUNCE])
         quiet = evaluate_automation_conditions(defs=defs, instance=instance)
@@ -332,6 +341,32 @@ def test_in_the_ui_the_export_follows_a_library_run(tmp_path: Path) -> None:
 def test_a_posix_location_encodes_exactly_as_urllib_quote(path: str) -> None:
     assert location(path) == "file://localhost" + quote(path)
     assert unquote(location(path).removeprefix("file://localhost")) == path
+
+
+def test_an_aac_delivery_is_an_m4a_file_counted_below_the_wanted_quality(
+    sync_world: World, tmp_path: Path
+) -> None:
+    # A device-code session asking LOSSLESS gets AAC for a release without a hi-res master.
+    world = sync_world(
+        story_catalog(
+            [
+                story_track(ALPHA, "Alpha", "Ann", hiResMaster=False),
+                story_track(BRAVO, "Bravo", "Ben"),
+            ],
+            [story_playlist(AFTERNOON, "Afternoon", [ALPHA, BRAVO], day=1)],
+        )
+    )
+    assert world.sync().code == 0
+
+    outcome = export_rekordbox(world.engine, world.root, tmp_path / "x.xml")
+    lossy = export_rekordbox(world.engine, world.root, tmp_path / "y.xml", wanted_quality="HIGH")
+
+    attributes = {tidal: a for tidal, a in read_xml(world, tmp_path / "x.xml").by_id.values()}
+    assert (attributes[ALPHA]["Kind"], attributes[BRAVO]["Kind"]) == ("M4A File", "FLAC File")
+    aac = world.root / world.track_rows()[ALPHA].file_path
+    assert aac.suffix == ".m4a"
+    assert int(attributes[ALPHA]["SampleRate"]) == av.open(str(aac)).streams.audio[0].rate
+    assert (outcome.below_quality, lossy.below_quality) == (1, 0)
 
 
 def test_m3u8_entries_name_each_tracks_primary_when_asked(

@@ -1,7 +1,7 @@
 """Export benchmark: the Rekordbox XML of a large library.
 
 Builds a migrated SQLite product database of ``--tracks`` tracks (each with a
-primary file, created empty on disk under a temporary root), ``--playlists``
+primary under a temporary root, as recorded: the export reads no file), ``--playlists``
 playlists and ``--entries`` playlist entries, as a finished sync leaves them.
 Then times ``export_rekordbox``: the first export (TrackIDs assigned, the file
 written), the median of ``--runs`` exports that write the file again (it was
@@ -37,9 +37,9 @@ TARGET_MB = 300.0
 _KEYS = ["Am", "C", "F#m", "Eb", "Gm", "D", None]
 
 
-def build_library(engine: Engine, root: Path, tracks: int, playlists: int, entries: int) -> None:
-    """The database and primaries of a synced library (files are empty: only their
-    names and sizes matter to the export)."""
+def build_library(engine: Engine, tracks: int, playlists: int, entries: int) -> None:
+    """The database of a synced library: the export reads each primary's path, size and
+    delivered stream from it, never the file."""
     rng = random.Random(16)
     members: list[list[int]] = [[] for _ in range(playlists)]
     for track in range(tracks):
@@ -68,12 +68,13 @@ def build_library(engine: Engine, root: Path, tracks: int, playlists: int, entri
                 "bpm": None if t % 9 == 0 else 118.0 + t % 14,
                 "musical_key": _KEYS[t % len(_KEYS)],
                 "release_date": f"{2000 + t % 25}-01-01",
+                "file_size": 30_000_000 + t,
+                "audio_quality": "LOSSLESS",
+                "codec": "flac",
+                "sample_rate": 44_100,
+                "bit_depth": 16,
             }
         )
-    for i in range(playlists):
-        (root / f"Playlists/Playlist {i:04d}").mkdir(parents=True, exist_ok=True)
-    for row in track_rows:
-        (root / str(row["file_path"])).write_bytes(b"")
     with engine.begin() as connection:
         connection.execute(insert(Track), track_rows)
         connection.execute(
@@ -110,10 +111,11 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="export-bench-") as tmp:
         root = Path(tmp) / "library"
+        root.mkdir()
         engine = make_engine(f"sqlite:///{Path(tmp) / 'tidal_sync.db'}")
         upgrade(engine)
         started = time.perf_counter()
-        build_library(engine, root, args.tracks, args.playlists, args.entries)
+        build_library(engine, args.tracks, args.playlists, args.entries)
         print(
             f"library: {args.tracks} tracks, {args.playlists} playlists, {args.entries} "
             f"entries (built in {time.perf_counter() - started:.1f} s)"

@@ -365,7 +365,8 @@ def test_an_aac_delivery_is_an_m4a_file_counted_below_the_wanted_quality(
     assert (attributes[ALPHA]["Kind"], attributes[BRAVO]["Kind"]) == ("M4A File", "FLAC File")
     aac = world.root / world.track_rows()[ALPHA].file_path
     assert aac.suffix == ".m4a"
-    assert int(attributes[ALPHA]["SampleRate"]) == av.open(str(aac)).streams.audio[0].rate
+    with av.open(str(aac)) as container:
+        assert int(attributes[ALPHA]["SampleRate"]) == container.streams.audio[0].rate
     assert (outcome.below_quality, lossy.below_quality) == (1, 0)
 
 

@@ -89,6 +89,8 @@ def playlist_library(
                 min_quality=tidal.checked_min_quality(),
                 workers=tidal.download_workers,
                 open_session=tidal.open,
+                key_notation=library.checked_key_notation(),
+                m3u8_paths=library.checked_m3u8_paths(),
             )
             wanted = set(config.playlists)
             for playlist in context.partition_keys:

@@ -12,10 +12,15 @@ from dagster import (
 )
 
 from tidal_sync_assets.assets.metadata import markdown_table
-from tidal_sync_assets.database.tidal_store import previous_playlists, save_snapshot
+from tidal_sync_assets.database.tidal_store import (
+    previous_playlists,
+    save_folders,
+    save_snapshot,
+)
 from tidal_sync_assets.partitions import PLAYLIST_PARTITIONS
 from tidal_sync_assets.resources import DatabaseResource, TidalResource
 from tidal_sync_assets.tidal.fetch import fetch_snapshot
+from tidal_sync_assets.tidal.folders import fetch_folders
 from tidal_sync_assets.tidal.session import TidalLoginRequired, TidalUnavailable
 
 COMPLETE_CHECK = "snapshot_complete"
@@ -48,11 +53,17 @@ def tidal_snapshot(
     try:
         session = tidal.open()
         snapshot = fetch_snapshot(
-            session, previous_playlists(engine), include_favourites=tidal.include_favourites
+            session,
+            previous_playlists(engine),
+            include_favourites=tidal.include_favourites,
+            include_favorite_tracks=tidal.favorite_tracks,
         )
     except (TidalLoginRequired, TidalUnavailable) as error:
         raise Failure(description=str(error), allow_retries=False) from None
     outcome = save_snapshot(engine, snapshot)
+    # The folders only shape the Rekordbox XML: unreadable, they stay as they were.
+    placed = fetch_folders(session)
+    moved_between_folders = save_folders(engine, placed) if placed is not None else 0
     known = set(context.instance.get_dynamic_partitions(PLAYLIST_PARTITIONS))
     new = [p for p in outcome.partitions if p not in known]
     if new:
@@ -76,6 +87,10 @@ def tidal_snapshot(
             "playlists fetched again": sum(p.fetched for p in snapshot.playlists),
             "requests made": snapshot.requests_made,
             "new partitions": len(new),
+            "playlists moved between TIDAL folders": moved_between_folders,
+            "playlists in TIDAL folders": "unknown (not readable)"
+            if placed is None
+            else len(placed),
             "changed since last snapshot": markdown_table(
                 ["playlist", "change", "added", "dropped"],
                 [(c.name, c.change, c.added, c.dropped) for c in outcome.changes],

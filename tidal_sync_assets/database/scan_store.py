@@ -166,6 +166,9 @@ _TRACK_COLUMNS = (
     Track.duration,
     Track.version,
     Track.allow_streaming,
+    Track.bpm,
+    Track.musical_key,
+    Track.release_date,
 )
 _FEW = 1_000  # more ids than this: read every row and keep the wanted ones
 

@@ -39,6 +39,9 @@ _TRACK_FIELDS = (
     "duration",
     "version",
     "allow_streaming",
+    "bpm",
+    "musical_key",
+    "release_date",
 )
 _CARRIED = ("is_primary", "symlink_path", "symlink_valid", "sync_status", "synced_at")
 
@@ -203,6 +206,28 @@ def save_snapshot(engine: Engine, snapshot: TidalSnapshot) -> SnapshotOutcome:
         partitions=partitions,
         entries=entries,
     )
+
+
+def save_folders(engine: Engine, placed: Mapping[str, tuple[str, ...]]) -> int:
+    """Store where each playlist sits in the account's folders (absent: at the top);
+    returns how many playlists moved to another folder."""
+    with engine.begin() as connection:
+        before = dict(
+            connection.execute(select(Playlist.tidal_id, Playlist.tidal_folder)).tuples().all()
+        )
+        changed = [
+            {"b_tidal_id": uuid, "b_folder": folder}
+            for uuid, old in before.items()
+            if old != (folder := json.dumps(placed[uuid]) if uuid in placed else None)
+        ]
+        if changed:
+            connection.execute(
+                update(Playlist)
+                .where(Playlist.tidal_id == bindparam("b_tidal_id"))
+                .values(tidal_folder=bindparam("b_folder")),
+                changed,
+            )
+    return len(changed)
 
 
 def _playlist_row(playlist: TidalPlaylist) -> dict[str, object]:

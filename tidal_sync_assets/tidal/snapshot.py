@@ -25,6 +25,9 @@ class TidalTrack:
     duration: int | None = None  # seconds
     version: str | None = None
     allow_streaming: bool = True
+    bpm: float | None = None
+    musical_key: str | None = None  # classic notation (Am, F#)
+    release_date: str | None = None  # the album's, ISO (2024-02-09)
 
     @property
     def artist(self) -> str:

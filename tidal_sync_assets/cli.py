@@ -4,7 +4,7 @@ Every command reads ``Settings`` from the environment. Failures a user can
 fix (a database that cannot be opened, a missing login, a busy library)
 end as one sentence on stderr and exit code 3, never a traceback. ``sync``
 exits 0 when all is in sync, 1 when playlists failed, 2 when a guard held
-the plan.
+the plan, 130 (Ctrl-C) or 143 (SIGTERM) when it was stopped.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from tidal_sync_assets.disk.paths import LibraryRootMissing
 from tidal_sync_assets.disk.scan import root_missing
 from tidal_sync_assets.disk.trash import ALL, Trash
 from tidal_sync_assets.settings import ConfigurationError, Settings
+from tidal_sync_assets.stopping import STOPPED_SENTENCE, Stopped
 from tidal_sync_assets.tidal.http import WAITS
 from tidal_sync_assets.tidal.session import (
     TidalLoginRequired,
@@ -251,6 +252,9 @@ def _run(args: argparse.Namespace) -> int:
         where = f" ({error.filename})" if error.filename else ""
         print(f"tidal-sync: {error.strerror or error}{where}", file=sys.stderr)
         return EXIT_CANNOT_START
+    except Stopped as stop:  # a sync: it stopped at a safe point
+        print(f"tidal-sync: {STOPPED_SENTENCE}", file=sys.stderr)
+        return stop.exit_code
     except KeyboardInterrupt:
         return 130
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from dagster import AssetKey, Definitions
@@ -27,6 +27,7 @@ from tidal_sync_assets.jobs import range_tags
 from tidal_sync_assets.partitions import PLAYLIST_PARTITIONS
 from tidal_sync_assets.planning.actions import Action
 from tidal_sync_assets.settings import Settings
+from tidal_sync_assets.stopping import stoppable
 
 PLANNING_ASSETS = ("tidal_snapshot", "filesystem_snapshot", "library_diff", "dedup_plan")
 # The CLI prints its own one-line outcomes; the full event log is in the UI.
@@ -55,11 +56,24 @@ def run_sync(
     playlists: Sequence[str] = (),
     allow_mass_removal: bool = False,
 ) -> SyncReport:
+    """Plan, then sync; raises ``Stopped`` when SIGINT or SIGTERM came meanwhile."""
+    with stoppable() as raise_if_stopped:
+        return _sync(defs, raise_if_stopped, dry_run, playlists, allow_mass_removal)
+
+
+def _sync(
+    defs: Definitions,
+    raise_if_stopped: Callable[[], None],
+    dry_run: bool,
+    playlists: Sequence[str],
+    allow_mass_removal: bool,
+) -> SyncReport:
     settings = Settings.from_env()
     engine = make_engine(settings.database_url)
     upgrade(engine)
     dagster = cli_instance()
     report = SyncReport()
+    raise_if_stopped()
     planning = defs.resolve_implicit_global_asset_job_def().execute_in_process(
         instance=dagster,
         asset_selection=[AssetKey(name) for name in PLANNING_ASSETS],
@@ -70,6 +84,7 @@ def run_sync(
         raise_on_error=False,
         tags={"tidal-sync/step": "plan"},
     )
+    raise_if_stopped()  # a stop fails the run: that is no failure to report
     failed_checks = {
         e.check_name: e.description or e.check_name
         for e in planning.get_asset_check_evaluations()
@@ -114,6 +129,7 @@ def run_sync(
     touched = selected or {a.playlist_id for a in pending if a.playlist_id}
     span = [i for i, key in enumerate(keys) if key in touched]
     if span and pending:
+        raise_if_stopped()
         library = defs.resolve_job_def("sync").execute_in_process(
             instance=dagster,
             asset_selection=[AssetKey("playlist_library")],
@@ -124,6 +140,7 @@ def run_sync(
             raise_on_error=False,
             tags={**range_tags(keys[span[0] : span[-1] + 1]), "tidal-sync/step": "library"},
         )
+        raise_if_stopped()
         if not library.success:
             steps = library.get_step_failure_events()
             if steps and steps[0].step_failure_data.error:

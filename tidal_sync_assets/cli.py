@@ -26,7 +26,7 @@ from tidal_sync_assets.disk.paths import LibraryRootMissing
 from tidal_sync_assets.disk.scan import root_missing
 from tidal_sync_assets.disk.trash import ALL, Trash
 from tidal_sync_assets.settings import ConfigurationError, Settings
-from tidal_sync_assets.stopping import STOPPED_SENTENCE, Stopped
+from tidal_sync_assets.stopping import STOPPED_SENTENCE, Stopped, stoppable
 from tidal_sync_assets.tidal.http import WAITS
 from tidal_sync_assets.tidal.session import (
     TidalLoginRequired,
@@ -62,24 +62,27 @@ def _sync(args: argparse.Namespace) -> int:
     # No login yet: say so before any run starts (exit 3, like the other causes).
     require_session_file(settings.session_file)
     root = settings.library_root
-    if root.is_dir():
-        with library_lock(root, LOCK_WAIT_SECONDS):
-            return _sync_locked(args)
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    if library_seen(engine):  # an unmounted drive: say so, touch nothing
-        print(f"tidal-sync: {root_missing(root)}", file=sys.stderr)
-        return EXIT_CANNOT_START
-    return _sync_locked(args)  # the first sync of a new library creates its root
+    # From here on SIGINT and SIGTERM end the sync at its next safe point (``Stopped``).
+    with stoppable() as raise_if_stopped:
+        if root.is_dir():
+            with library_lock(root, LOCK_WAIT_SECONDS):
+                return _sync_locked(args, raise_if_stopped)
+        engine = make_engine(settings.database_url)
+        upgrade(engine)
+        if library_seen(engine):  # an unmounted drive: say so, touch nothing
+            print(f"tidal-sync: {root_missing(root)}", file=sys.stderr)
+            return EXIT_CANNOT_START
+        return _sync_locked(args, raise_if_stopped)  # the first sync creates the root
 
 
-def _sync_locked(args: argparse.Namespace) -> int:
+def _sync_locked(args: argparse.Namespace, raise_if_stopped: Callable[[], None]) -> int:
     from tidal_sync_assets.definitions import defs
     from tidal_sync_assets.sync import run_sync
 
     started = time.monotonic()
     report = run_sync(
         defs(),  # loaded now: the environment (and .env) as this command sees it
+        raise_if_stopped,
         dry_run=args.dry_run,
         playlists=args.playlist,
         allow_mass_removal=args.allow_mass_removal,

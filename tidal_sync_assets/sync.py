@@ -27,7 +27,6 @@ from tidal_sync_assets.jobs import range_tags
 from tidal_sync_assets.partitions import PLAYLIST_PARTITIONS
 from tidal_sync_assets.planning.actions import Action
 from tidal_sync_assets.settings import Settings
-from tidal_sync_assets.stopping import stoppable
 
 PLANNING_ASSETS = ("tidal_snapshot", "filesystem_snapshot", "library_diff", "dedup_plan")
 # The CLI prints its own one-line outcomes; the full event log is in the UI.
@@ -51,23 +50,14 @@ class SyncReport:
 
 def run_sync(
     defs: Definitions,
+    raise_if_stopped: Callable[[], None],
     *,
     dry_run: bool = False,
     playlists: Sequence[str] = (),
     allow_mass_removal: bool = False,
 ) -> SyncReport:
-    """Plan, then sync; raises ``Stopped`` when SIGINT or SIGTERM came meanwhile."""
-    with stoppable() as raise_if_stopped:
-        return _sync(defs, raise_if_stopped, dry_run, playlists, allow_mass_removal)
-
-
-def _sync(
-    defs: Definitions,
-    raise_if_stopped: Callable[[], None],
-    dry_run: bool,
-    playlists: Sequence[str],
-    allow_mass_removal: bool,
-) -> SyncReport:
+    """Plan, then sync; ``raise_if_stopped`` (from ``stopping.stoppable``) is asked
+    before and after each run."""
     settings = Settings.from_env()
     engine = make_engine(settings.database_url)
     upgrade(engine)

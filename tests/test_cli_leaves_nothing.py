@@ -1,7 +1,9 @@
 """``tidal-sync`` as a user runs it, started in its own session: it leaves nothing behind.
 
 Scenarios: a sync (clean, or with failed playlists) starts no helper process and none
-outlives it; a fresh, empty ``DAGSTER_HOME`` gets the product's instance file and the
+outlives it; a sync stopped with SIGTERM while planning or downloading ends promptly with
+one sentence and exit 143, leaving nothing running and no partial file under a final name;
+a fresh, empty ``DAGSTER_HOME`` gets the product's instance file and the
 commands print only the product's own words (no Dagster warning, banner or notice); the
 library's lock folder holds a fixed number of files however many tracks were synced.
 """
@@ -9,13 +11,16 @@ library's lock folder holds a fixed number of files however many tracks were syn
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import soundfile
 import yaml
 
 from tests.fixtures.sandbox import product_env
@@ -26,6 +31,8 @@ from tidal_sync_assets.sandbox.server import SandboxServer
 
 REPO = Path(__file__).resolve().parents[1]
 # What Dagster prints on its own: warnings, the telemetry banner, the instance notice.
+# A stopped sync finishes the downloads under way (each held 1 s by the slow sandbox).
+STOP_WITHIN = 15.0
 DAGSTER_WORDS = ("Warning", "dagster", "Dagster", "telemetry", "Telemetry", "dagster.yaml")
 
 
@@ -47,12 +54,12 @@ def group_members(group: int) -> dict[int, str]:
 
 
 def run_alone(
-    argv: list[str], env: dict[str, str], stop_after: float | None = None
+    argv: list[str], env: dict[str, str], stop_when: Callable[[], bool] | None = None
 ) -> tuple[int, str, list[str], list[str]]:
     """Run ``tidal-sync argv`` as the leader of a new session, watching its process group.
 
-    With ``stop_after``, the command gets SIGTERM that many seconds after it started,
-    as a service manager or ``kill`` would stop it. Returns the exit code, stderr, the
+    With ``stop_when``, the command gets SIGTERM as soon as that returns true, as a
+    service manager or ``kill`` would stop it. Returns the exit code, stderr, the
     other processes that lived in the group for a while (a second or more: not a
     one-shot probe a library runs, like ``platform``'s ``file -b``) and the group's
     processes alive right after the command exited.
@@ -66,20 +73,22 @@ def run_alone(
         stderr=subprocess.PIPE,
         text=True,
     )
-    started = time.monotonic()
     seen: dict[tuple[int, str], list[float]] = {}
+    stopped_at = None
     while process.poll() is None:
         now = time.monotonic()
         for pid, args in group_members(process.pid).items():
             if pid != process.pid:
                 seen.setdefault((pid, args), [now, now])[1] = now
-        if stop_after is not None and now - started > stop_after:
+        if stop_when is not None and stopped_at is None and stop_when():
             process.terminate()
-            stop_after = None
+            stopped_at = now
+        assert stopped_at is None or now - stopped_at < STOP_WITHIN, "the stop was not prompt"
         time.sleep(0.02)
     survivors = sorted(group_members(process.pid).values())
     helpers = sorted({args for (_, args), (first, last) in seen.items() if last - first >= 1.0})
     assert process.stderr is not None
+    assert stop_when is None or stopped_at is not None, "the command ended before the stop"
     return process.returncode, process.stderr.read(), helpers, survivors
 
 
@@ -95,23 +104,46 @@ def user_env(sandbox: SandboxServer, tmp_path: Path) -> dict[str, str]:
     return {**clean, **env, "PYTHONPATH": str(REPO)}
 
 
-@pytest.mark.parametrize("how", ["clean", "with-failed-playlists", "stopped-mid-run"])
+@pytest.mark.parametrize("how", ["clean", "with-failed-playlists"])
 def test_a_sync_starts_no_helper_process_and_none_outlives_it(
     sandbox: SandboxServer, user_env: dict[str, str], how: str
 ) -> None:
     if how == "with-failed-playlists":  # every download fails: exit 1
         sandbox.faults.add(FaultRule(path=r"^/_audio/", status=404, times=None))
-    if how == "stopped-mid-run":  # slow downloads: the sync is busy when stopped
-        sandbox.faults.add(FaultRule(path=r"^/_audio/", kind="slow", delay=1.0, times=None))
 
-    code, err, helpers, survivors = run_alone(
-        ["sync"], user_env, stop_after=5.0 if how == "stopped-mid-run" else None
-    )
+    code, err, helpers, survivors = run_alone(["sync"], user_env)
 
-    expected = {"clean": 0, "with-failed-playlists": 1, "stopped-mid-run": -signal.SIGTERM}
-    assert code == expected[how], err
+    assert code == {"clean": 0, "with-failed-playlists": 1}[how], err
     assert helpers == [], "the sync started helper processes"
     assert survivors == [], "processes of the sync outlived it"
+
+
+@pytest.mark.parametrize("when", ["downloading", "planning"])
+def test_a_sync_stopped_with_sigterm_ends_promptly_and_says_so_in_one_sentence(
+    sandbox: SandboxServer, user_env: dict[str, str], when: str
+) -> None:
+    # A slow TIDAL holds the sync in the stage it is stopped in.
+    busy = {"downloading": r"^/_audio/", "planning": r"^/v1/playlists/"}[when]
+    sandbox.faults.add(FaultRule(path=busy, kind="slow", delay=1.0, times=None))
+
+    def busy_now() -> bool:
+        return any(re.match(busy, target) for _, target, _ in sandbox.request_log)
+
+    code, err, helpers, survivors = run_alone(["sync"], user_env, stop_when=busy_now)
+
+    assert code == 128 + signal.SIGTERM, err
+    assert err == (
+        "tidal-sync: stopped; nothing is left half-written, the next sync finishes the job\n"
+    )
+    assert helpers == [], "the sync started helper processes"
+    assert survivors == [], "processes of the sync outlived it"
+    library = Path(user_env["TIDAL_SYNC_LIBRARY_ROOT"])
+    finished = sorted(library.rglob("*.flac"))
+    for path in finished:  # whatever has a final name is whole
+        with soundfile.SoundFile(path) as audio:
+            assert len(audio.read()) == audio.frames > 0, path
+    if when == "planning":
+        assert finished == []
 
 
 def test_a_fresh_dagster_home_gets_the_instance_file_and_dagster_stays_quiet(

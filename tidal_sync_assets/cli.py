@@ -4,7 +4,7 @@ Every command reads ``Settings`` from the environment. Failures a user can
 fix (a database that cannot be opened, a missing login, a busy library)
 end as one sentence on stderr and exit code 3, never a traceback. ``sync``
 exits 0 when all is in sync, 1 when playlists failed, 2 when a guard held
-the plan.
+the plan, 130 (Ctrl-C) or 143 (SIGTERM) when it was stopped.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from tidal_sync_assets.disk.paths import LibraryRootMissing
 from tidal_sync_assets.disk.scan import root_missing
 from tidal_sync_assets.disk.trash import ALL, Trash
 from tidal_sync_assets.settings import ConfigurationError, Settings
+from tidal_sync_assets.stopping import STOPPED_SENTENCE, Stopped, stoppable
 from tidal_sync_assets.tidal.http import WAITS
 from tidal_sync_assets.tidal.session import (
     TidalLoginRequired,
@@ -76,18 +77,20 @@ def _sync(args: argparse.Namespace) -> int:
     # No login yet: say so before any run starts (exit 3, like the other causes).
     require_session_file(settings.session_file)
     root = settings.library_root
-    if root.is_dir():
-        with library_lock(root, LOCK_WAIT_SECONDS):
-            return _sync_locked(args)
-    engine = make_engine(settings.database_url)
-    upgrade(engine)
-    if library_seen(engine):  # an unmounted drive: say so, touch nothing
-        print(f"tidal-sync: {root_missing(root)}", file=sys.stderr)
-        return EXIT_CANNOT_START
-    return _sync_locked(args)  # the first sync of a new library creates its root
+    # From here on SIGINT and SIGTERM end the sync at its next safe point (``Stopped``).
+    with stoppable() as raise_if_stopped:
+        if root.is_dir():
+            with library_lock(root, LOCK_WAIT_SECONDS):
+                return _sync_locked(args, raise_if_stopped)
+        engine = make_engine(settings.database_url)
+        upgrade(engine)
+        if library_seen(engine):  # an unmounted drive: say so, touch nothing
+            print(f"tidal-sync: {root_missing(root)}", file=sys.stderr)
+            return EXIT_CANNOT_START
+        return _sync_locked(args, raise_if_stopped)  # the first sync creates the root
 
 
-def _sync_locked(args: argparse.Namespace) -> int:
+def _sync_locked(args: argparse.Namespace, raise_if_stopped: Callable[[], None]) -> int:
     from tidal_sync_assets.definitions import defs
     from tidal_sync_assets.sync import run_sync
 
@@ -96,6 +99,7 @@ def _sync_locked(args: argparse.Namespace) -> int:
         _make_way_for_upgrades()
     report = run_sync(
         defs(),  # loaded now: the environment (and .env) as this command sees it
+        raise_if_stopped,
         dry_run=args.dry_run,
         playlists=args.playlist,
         allow_mass_removal=args.allow_mass_removal,
@@ -319,6 +323,9 @@ def _run(args: argparse.Namespace) -> int:
         where = f" ({error.filename})" if error.filename else ""
         print(f"tidal-sync: {error.strerror or error}{where}", file=sys.stderr)
         return EXIT_CANNOT_START
+    except Stopped as stop:  # a sync: it stopped at a safe point
+        print(f"tidal-sync: {STOPPED_SENTENCE}", file=sys.stderr)
+        return stop.exit_code
     except KeyboardInterrupt:
         return 130
 

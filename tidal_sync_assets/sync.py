@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from dagster import AssetKey, DagsterInstance, Definitions
@@ -52,16 +52,20 @@ class SyncReport:
 
 def run_sync(
     defs: Definitions,
+    raise_if_stopped: Callable[[], None],
     *,
     dry_run: bool = False,
     playlists: Sequence[str] = (),
     allow_mass_removal: bool = False,
 ) -> SyncReport:
+    """Plan, then sync; ``raise_if_stopped`` (from ``stopping.stoppable``) is asked
+    before and after each run."""
     settings = Settings.from_env()
     engine = make_engine(settings.database_url)
     upgrade(engine)
     dagster = cli_instance()
     report = SyncReport()
+    raise_if_stopped()
     planning = defs.resolve_implicit_global_asset_job_def().execute_in_process(
         instance=dagster,
         asset_selection=[AssetKey(name) for name in PLANNING_ASSETS],
@@ -72,6 +76,7 @@ def run_sync(
         raise_on_error=False,
         tags={"tidal-sync/step": "plan"},
     )
+    raise_if_stopped()  # a stop fails the run: that is no failure to report
     failed_checks = {
         e.check_name: e.description or e.check_name
         for e in planning.get_asset_check_evaluations()
@@ -116,6 +121,7 @@ def run_sync(
     touched = selected or {a.playlist_id for a in pending if a.playlist_id}
     span = [i for i, key in enumerate(keys) if key in touched]
     if span and pending:
+        raise_if_stopped()
         library = defs.resolve_job_def("sync").execute_in_process(
             instance=dagster,
             asset_selection=[AssetKey("playlist_library")],
@@ -126,6 +132,7 @@ def run_sync(
             raise_on_error=False,
             tags={**range_tags(keys[span[0] : span[-1] + 1]), "tidal-sync/step": "library"},
         )
+        raise_if_stopped()
         if not library.success:
             steps = library.get_step_failure_events()
             if steps and steps[0].step_failure_data.error:

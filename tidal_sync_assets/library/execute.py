@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -123,10 +123,15 @@ class Executor:
             in (None, ActionStatus.PENDING)
         ]
         with ThreadPoolExecutor(max_workers=max(1, self.workers)) as pool:
-            for action in primaries:
-                pool.submit(self._ensure_primary, action.track_id or 0, outcome)
-            for track in dict.fromkeys(linked):
+            futures = [
                 pool.submit(self._ensure_primary, track, outcome)
+                for track in [a.track_id or 0 for a in primaries] + list(dict.fromkeys(linked))
+            ]
+            try:
+                wait(futures)
+            except BaseException:  # the sync was stopped: no new download starts
+                pool.shutdown(cancel_futures=True)
+                raise
         for action in own:
             if action.kind in FOLDER_KINDS or action.kind in PRIMARY_KINDS:
                 continue

@@ -142,13 +142,10 @@ def _decode_to_end(path: Path, codec: str) -> StoredAudio:
     frames = 0
     with av.open(str(path)) as container:
         stream = container.streams.audio[0]
-        if digest is None:
-            # Only whether it decodes matters: FFmpeg may decode frames on several threads.
-            stream.codec_context.thread_type = "AUTO"
         for frame in container.decode(stream):
             frames += 1
-            if digest is not None:
-                digest.update(_md5_bytes(frame, bits or 16))
+            if digest is not None and bits is not None:
+                digest.update(_md5_bytes(frame, bits))
         rate = stream.codec_context.sample_rate
     if frames == 0:
         raise RemuxFailed("the audio decodes to nothing")
@@ -160,6 +157,7 @@ def _decode_to_end(path: Path, codec: str) -> StoredAudio:
 
 
 def _has_md5(path: Path) -> bool:
+    """False only for a native FLAC whose STREAMINFO MD5 is all zeros."""
     with path.open("rb") as handle:
         head = handle.read(_MD5_OFFSET + 16)
     return not head.startswith(_FLAC_MAGIC) or any(head[_MD5_OFFSET:])

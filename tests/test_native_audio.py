@@ -18,7 +18,6 @@ import soundfile
 from tests.fixtures.sandbox import logged_in_session, pkce_session
 from tidal_sync_assets.disk.remux import (
     RemuxFailed,
-    fill_flac_md5,
     flac_samples_md5,
     mp4_boxes,
     to_native,
@@ -102,15 +101,18 @@ def test_a_download_is_stored_natively_with_the_delivered_codec_extension(
         assert abs(samples - len(track_samples(track_id, 1.5))) <= 2048
 
 
-def test_a_zero_streaminfo_md5_is_filled_with_the_samples_md5(tmp_path: Path) -> None:
-    original = track_flac(7, 0.5)
+@pytest.mark.parametrize("bits", [16, 24])
+def test_a_zero_streaminfo_md5_is_filled_with_the_samples_md5(tmp_path: Path, bits: int) -> None:
+    original = track_flac(7, 0.5, bits)
     zeroed = original[:26] + bytes(16) + original[42:]
-    path = tmp_path / "a.flac"
-    path.write_bytes(zeroed)
+    download = tmp_path / "a.part"
+    download.write_bytes(zeroed)
 
-    fill_flac_md5(path)
+    stored = to_native(download, tmp_path / "a.flac")
 
-    assert path.read_bytes() == original  # the encoder's MD5, recomputed from the samples
+    # The encoder's MD5, recomputed from the samples the check decoded.
+    assert (tmp_path / "a.flac").read_bytes() == original
+    assert stored.codec == "flac" and stored.bit_depth == bits
 
 
 def test_a_download_that_is_not_audio_never_reaches_a_final_name(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from tests.fixtures.reliability import (
     synced,
 )
 from tests.fixtures.sync import SyncWorld, World, disk_state
-from tidal_sync_assets.database import Playlist
+from tidal_sync_assets.database import DownloadStatus, Playlist
 from tidal_sync_assets.sandbox.faults import FaultRule
 
 # Each case is a whole sync or two, some with seconds of Retry-After and backoff.
@@ -184,6 +184,40 @@ def test_truncated_audio_never_reaches_a_final_name(
     result = world.sync()
 
     assert result.code == 0, result
+    case.check()
+
+
+def test_an_unreadable_manifest_fails_its_track_and_the_next_sync_stores_it(
+    sync_world: World, reliability: Reliability
+) -> None:
+    world = sync_world(small_account())
+    case = reliability("tidal", world)
+    # TIDAL answers Echo's playback info with a manifest cut short (not valid base64).
+    world.sandbox.faults.add(
+        FaultRule(
+            path=rf"^/v1/tracks/{ECHO}/playback", kind="bad_manifest", after_bytes=99, times=None
+        )
+    )
+
+    result = world.sync()
+
+    assert result.code == 1, result
+    assert "Chill failed" in result.err
+    assert "Afternoon" not in result.err and "Bounce" not in result.err
+    echo = world.track_rows()[ECHO]
+    assert echo.download_status == DownloadStatus.ERROR
+    assert "ManifestDecodeError" in echo.download_error
+    assert "cannot be downloaded" not in echo.download_error  # a failure, not unavailable
+    assert echo.file_path is None
+    assert not any(f"/_audio/{ECHO}" in path for path in world.audio_requests())
+
+    world.sandbox.faults.clear()
+    result = world.sync()
+
+    assert result.code == 0, result
+    echo = world.track_rows()[ECHO]
+    assert echo.download_status == DownloadStatus.DOWNLOADED
+    assert world.primary(ECHO).is_file()
     case.check()
 
 

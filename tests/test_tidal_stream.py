@@ -234,6 +234,30 @@ def test_being_rate_limited_on_playback_info_is_a_failure_to_retry_not_unavailab
     assert "rate limited for longer than the 0.2 s TIDAL_SYNC_PATIENCE allows" in str(caught.value)
 
 
+@pytest.mark.parametrize("cut_at", [101, 100], ids=["not-base64", "document-cut-short"])
+@pytest.mark.parametrize(
+    ("quality", "track"), [("HIGH", AFTERGLOW), ("LOSSLESS", MASTERED)], ids=["bts", "dash"]
+)
+def test_an_unreadable_manifest_is_a_failure_to_retry_not_unavailable(
+    sandbox: SandboxServer,
+    session: tidalapi.Session,
+    tmp_path: Path,
+    quality: str,
+    track: int,
+    cut_at: int,
+) -> None:
+    sandbox.faults.add(
+        FaultRule(path=r"^/v1/tracks/\d+/playback", kind="bad_manifest", after_bytes=cut_at)
+    )
+    with pytest.raises(DownloadFailed) as caught:
+        download_track(session, track, quality, tmp_path / "a.part")
+    assert not isinstance(caught.value, TrackUnavailable)
+    assert "ManifestDecodeError" in str(caught.value)
+    assert audio_requests(sandbox) == []
+    # The fault has passed: the same track downloads.
+    assert download_track(session, track, quality, tmp_path / "a.part").bytes_written > 1000
+
+
 def test_an_unavailable_track_says_why(
     sandbox: SandboxServer, session: tidalapi.Session, tmp_path: Path
 ) -> None:

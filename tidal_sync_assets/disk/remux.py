@@ -3,7 +3,8 @@
 TIDAL wraps audio in MP4 (DASH: fragmented MP4); the library stores FLAC as ``.flac``
 (starting with ``fLaC``, STREAMINFO MD5 filled in), AAC as a plain ``.m4a`` whose index
 (``moov``) comes before the audio, MP3 as ``.mp3``. PyAV (FFmpeg) does the remuxing: it
-copies packets, and every result is decoded to its end before anyone may keep it. A
+copies packets, and every result is decoded to its end, once, before anyone may keep it
+(a FLAC whose encoder left the STREAMINFO MD5 unset gets it from that same pass). A
 DRM-protected stream is refused before it is read.
 """
 
@@ -71,8 +72,6 @@ def to_native(download: Path, dest: Path) -> StoredAudio:
             _copy_packets(download, dest, "ipod", {"movflags": "+faststart"})
         else:
             shutil.copyfile(download, dest)
-        if codec == "flac":
-            fill_flac_md5(dest)
         return _decode_to_end(dest, codec)
     except av.FFmpegError as exc:
         raise RemuxFailed(
@@ -91,28 +90,13 @@ def is_encrypted_mp4(path: Path) -> bool:
     return False
 
 
-def fill_flac_md5(path: Path) -> None:
-    """Write the MD5 of the decoded samples into STREAMINFO when the encoder left it zero."""
-    with path.open("rb+") as handle:
-        head = handle.read(_MD5_OFFSET + 16)
-        if not head.startswith(_FLAC_MAGIC) or any(head[_MD5_OFFSET:]):
-            return
-        handle.seek(_MD5_OFFSET)
-        handle.write(flac_samples_md5(path))
-
-
 def flac_samples_md5(path: Path) -> bytes:
     """The MD5 FLAC defines: of the samples, interleaved, little-endian, at the bit depth."""
     digest = hashlib.md5()
     bits = flac_bit_depth(path)
     with av.open(str(path)) as container:
-        stream = container.streams.audio[0]
-        for frame in container.decode(stream):
-            samples = frame.to_ndarray()
-            if not frame.format.is_planar:
-                samples = samples.reshape(-1, frame.layout.nb_channels).T
-            interleaved = samples.T.reshape(-1)
-            digest.update(_pack(interleaved, bits))
+        for frame in container.decode(container.streams.audio[0]):
+            digest.update(_md5_bytes(frame, bits))
     return digest.digest()
 
 
@@ -123,11 +107,18 @@ def flac_bit_depth(path: Path) -> int:
     return (((head[20] & 0x01) << 4) | (head[21] >> 4)) + 1
 
 
-def _pack(samples: np.ndarray, bits: int) -> bytes:
-    if samples.dtype == np.int32:
-        samples = samples >> (32 - bits)
+def _md5_bytes(frame: av.AudioFrame, bits: int) -> bytes:
+    """A decoded frame's samples as FLAC's MD5 reads them."""
+    samples = frame.to_ndarray()
+    if not frame.format.is_planar:
+        samples = samples.reshape(-1, frame.layout.nb_channels).T
+    interleaved: np.ndarray = samples.T.reshape(-1)
+    if interleaved.dtype == np.int16:  # 16-bit: already the bytes the MD5 wants
+        return interleaved.astype("<i2", copy=False).tobytes()
+    if interleaved.dtype == np.int32:
+        interleaved = interleaved >> (32 - bits)
     width = -(-bits // 8)
-    as_bytes = samples.astype("<i4").view(np.uint8).reshape(-1, 4)
+    as_bytes = interleaved.astype("<i4").view(np.uint8).reshape(-1, 4)
     return as_bytes[:, :width].tobytes()
 
 
@@ -144,14 +135,32 @@ def _copy_packets(source_path: Path, dest: Path, format_name: str, options: dict
 
 
 def _decode_to_end(path: Path, codec: str) -> StoredAudio:
+    """Decode ``path`` to its end, once; a FLAC whose STREAMINFO MD5 is zero (the encoder
+    left it unset) gets the MD5 of the samples this same pass decodes."""
+    bits = flac_bit_depth(path) if codec == "flac" else None
+    digest = hashlib.md5() if bits is not None and not _has_md5(path) else None
+    frames = 0
     with av.open(str(path)) as container:
         stream = container.streams.audio[0]
-        frames = sum(1 for _ in container.decode(stream))
-        if frames == 0:
-            raise RemuxFailed("the audio decodes to nothing")
+        for frame in container.decode(stream):
+            frames += 1
+            if digest is not None and bits is not None:
+                digest.update(_md5_bytes(frame, bits))
         rate = stream.codec_context.sample_rate
-    bits = flac_bit_depth(path) if codec == "flac" else None
+    if frames == 0:
+        raise RemuxFailed("the audio decodes to nothing")
+    if digest is not None:
+        with path.open("rb+") as handle:
+            handle.seek(_MD5_OFFSET)
+            handle.write(digest.digest())
     return StoredAudio(codec, _EXTENSIONS[codec], rate, bits)
+
+
+def _has_md5(path: Path) -> bool:
+    """False only for a native FLAC whose STREAMINFO MD5 is all zeros."""
+    with path.open("rb") as handle:
+        head = handle.read(_MD5_OFFSET + 16)
+    return not head.startswith(_FLAC_MAGIC) or any(head[_MD5_OFFSET:])
 
 
 def _is_progressive_mp4(path: Path) -> bool:

@@ -22,6 +22,10 @@ It fires ``times`` times (``None``: on every match) and then retires. Kinds:
     a JSON page that comes back short: its ``items`` lose their first ``drop_items``
     entries while ``totalNumberOfItems`` still counts them (TIDAL's paged listings have
     been seen to skip entries that exist).
+``bad_manifest``
+    a playback info answer whose ``manifest`` (base64 of an MPD or a JSON document) is
+    cut to its first ``after_bytes`` characters: at a multiple of four it decodes to a
+    document cut short, otherwise it is not valid base64 at all.
 
 Over HTTP, ``POST /_sandbox/faults`` takes a rule as JSON with the same field names.
 """
@@ -34,8 +38,16 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-FaultKind = Literal["status", "slow", "truncate", "expire_token", "reset", "short"]
-_KINDS: tuple[str, ...] = ("status", "slow", "truncate", "expire_token", "reset", "short")
+FaultKind = Literal["status", "slow", "truncate", "expire_token", "reset", "short", "bad_manifest"]
+_KINDS: tuple[str, ...] = (
+    "status",
+    "slow",
+    "truncate",
+    "expire_token",
+    "reset",
+    "short",
+    "bad_manifest",
+)
 
 
 @dataclass

@@ -199,6 +199,8 @@ class _Handler(BaseHTTPRequestHandler):
             return json_response(500, payloads.error(500, 0, "Sandbox internal error"))
         if rule is not None and rule.kind == "short":
             return _short_page(response, rule.drop_items)
+        if rule is not None and rule.kind == "bad_manifest":
+            return _cut_manifest(response, rule.after_bytes)
         return response
 
     def _send(self, response: Response, rule: FaultRule | None = None) -> None:
@@ -244,6 +246,17 @@ def _short_page(response: Response, drop: int) -> Response:
     if not isinstance(document, dict) or not isinstance(document.get("items"), list):
         return response
     document["items"] = document["items"][drop:]
+    return json_response(200, document, headers=response.headers)
+
+
+def _cut_manifest(response: Response, keep: int) -> Response:
+    """The playback info with its base64 ``manifest`` cut to its first ``keep`` characters."""
+    if response.status != 200 or not response.content_type.startswith("application/json"):
+        return response
+    document = json.loads(response.body)
+    if not isinstance(document, dict) or not isinstance(document.get("manifest"), str):
+        return response
+    document["manifest"] = document["manifest"][:keep]
     return json_response(200, document, headers=response.headers)
 
 

@@ -150,7 +150,7 @@ def _stream_manifest(
     """The track's stream and parsed manifest; refuses a DRM-protected one."""
     try:
         stream = track.get_stream()
-        manifest = stream.get_stream_manifest()
+        manifest = _parsed_manifest(stream)
     except (StreamNotAvailable, URLNotAvailable) as exc:
         raise TrackUnavailable(track.id, "TIDAL offers no stream for it") from exc
     except (TooManyRequests, ManifestDecodeError) as exc:
@@ -168,6 +168,18 @@ def _stream_manifest(
     if manifest.is_encrypted or _declares_protection(stream):
         raise TrackUnavailable(track.id, "its stream is encrypted")
     return stream, manifest
+
+
+def _parsed_manifest(stream: tidalapi.media.Stream) -> tidalapi.media.StreamManifest:
+    """tidalapi's parse of the manifest; any manifest it cannot read is ``ManifestDecodeError``.
+
+    tidalapi raises that itself for bad base64 and a bad MPD, but lets a BTS manifest that
+    is not the JSON it expects escape as ``ValueError``/``KeyError``/``IndexError``.
+    """
+    try:
+        return stream.get_stream_manifest()
+    except (ValueError, KeyError, IndexError) as exc:
+        raise ManifestDecodeError from exc
 
 
 def _declares_protection(stream: tidalapi.media.Stream) -> bool:

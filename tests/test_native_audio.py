@@ -120,3 +120,17 @@ def test_a_download_that_is_not_audio_never_reaches_a_final_name(tmp_path: Path)
     download.write_bytes(b"\x00\x00\x00\x18ftypiso6" + b"garbage" * 100)
     with pytest.raises(RemuxFailed):
         to_native(download, tmp_path / "x.out")
+
+
+def test_a_flac_cut_between_frames_is_refused_though_it_decodes_without_error(
+    tmp_path: Path,
+) -> None:
+    whole = tmp_path / "whole.flac"
+    whole.write_bytes(track_flac(AFTERGLOW, 3.0))
+    with av.open(str(whole)) as container:
+        packets = [p for p in container.demux(container.streams.audio[0]) if p.size]
+    cut = tmp_path / "cut.flac"  # every byte up to the start of the last frame but one
+    cut.write_bytes(whole.read_bytes()[: int(packets[-2].pos)])
+    assert to_native(whole, tmp_path / "whole.out").extension == ".flac"
+    with pytest.raises(RemuxFailed, match="ends early"):
+        to_native(cut, tmp_path / "cut.out")

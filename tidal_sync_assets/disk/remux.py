@@ -107,6 +107,13 @@ def flac_bit_depth(path: Path) -> int:
     return (((head[20] & 0x01) << 4) | (head[21] >> 4)) + 1
 
 
+def flac_total_samples(path: Path) -> int:
+    """The sample count a native FLAC's STREAMINFO announces (0: not stated)."""
+    with path.open("rb") as handle:
+        head = handle.read(26)
+    return ((head[21] & 0x0F) << 32) | int.from_bytes(head[22:26], "big")
+
+
 def _md5_bytes(frame: av.AudioFrame, bits: int) -> bytes:
     """A decoded frame's samples as FLAC's MD5 reads them."""
     samples = frame.to_ndarray()
@@ -139,16 +146,21 @@ def _decode_to_end(path: Path, codec: str) -> StoredAudio:
     left it unset) gets the MD5 of the samples this same pass decodes."""
     bits = flac_bit_depth(path) if codec == "flac" else None
     digest = hashlib.md5() if bits is not None and not _has_md5(path) else None
-    frames = 0
+    frames = samples = 0
     with av.open(str(path)) as container:
         stream = container.streams.audio[0]
         for frame in container.decode(stream):
             frames += 1
+            samples += frame.samples
             if digest is not None and bits is not None:
                 digest.update(_md5_bytes(frame, bits))
         rate = stream.codec_context.sample_rate
     if frames == 0:
         raise RemuxFailed("the audio decodes to nothing")
+    # A FLAC cut between two frames decodes without an error: only its length tells.
+    announced = flac_total_samples(path) if codec == "flac" else 0
+    if announced and samples != announced:
+        raise RemuxFailed(f"the audio ends early ({samples} of {announced} samples)")
     if digest is not None:
         with path.open("rb+") as handle:
             handle.seek(_MD5_OFFSET)

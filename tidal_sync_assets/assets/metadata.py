@@ -34,5 +34,9 @@ def metadata_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> M
         for r in json.loads(frame.head(MAX_ROWS).to_json(orient="records", default_handler=str))
     ]
     if len(frame) > MAX_ROWS:
-        records.append(TableRecord({header[0]: f"… and {len(frame) - MAX_ROWS} more"}))
+        more = f"… and {len(frame) - MAX_ROWS} more"
+        # Dagster wants every record to name every column.
+        records.append(
+            TableRecord({name: more if i == 0 else None for i, name in enumerate(header)})
+        )
     return MetadataValue.table(records, schema)

@@ -144,12 +144,12 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_entries(engine: Engine, format: str) -> int:
+def _print_entries(engine: Engine, output_format: str) -> int:
     from tidal_sync_assets.database.entry_store import load_entries
     from tidal_sync_assets.status import entries_csv, entries_json
 
     entries = load_entries(engine)
-    sys.stdout.write(entries_csv(entries) if format == "csv" else entries_json(entries))
+    sys.stdout.write(entries_csv(entries) if output_format == "csv" else entries_json(entries))
     return 0
 
 

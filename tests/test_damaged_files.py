@@ -122,7 +122,7 @@ def test_a_truncated_copy_named_as_the_track_is_trashed_untouched_and_the_track_
     # The scan that found it says so, and so does `tidal-sync status`.
     metadata = scan_metadata()
     assert metadata["damaged"] == 1
-    assert relative in metadata["damaged files"]
+    assert relative in [r.data["path"] for r in metadata["damaged files"].records]
     assert metadata["files decoded"] == 1
     status = world.cli("status")
     assert status.code == 0 and "damaged files: 1" in status.out, status
@@ -174,7 +174,9 @@ def test_a_damaged_copy_elsewhere_stays_untouched_and_is_decoded_only_once(
     assert world.sync().code == 0
     metadata = scan_metadata()
     assert metadata["files decoded"] == 0
-    assert metadata["damaged"] == 1 and relative in metadata["damaged files"]
+    assert metadata["damaged"] == 1 and relative in [
+        r.data["path"] for r in metadata["damaged files"].records
+    ]
     assert sha256(bootleg) == original
     assert "damaged files: 1" in world.cli("status").out
 

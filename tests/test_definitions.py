@@ -43,6 +43,16 @@ ASSETS = {
     ),
     "dj_export": (("playlist_library",), "dj", None, None),
 }
+# The libraries and stores each asset's own work uses: none claims one it does not (pandas
+# builds every asset's metadata tables alike, so it names no asset's kind).
+KINDS = {
+    "tidal_snapshot": {"tidal", "sql"},
+    "filesystem_snapshot": {"filesystem", "sql"},
+    "library_diff": {"sql"},
+    "dedup_plan": {"sql"},
+    "playlist_library": {"filesystem", "tidal", "sql"},
+    "dj_export": {"xml", "sql"},
+}
 CHECKS = {
     # (asset, check): blocking
     ("tidal_snapshot", "snapshot_complete"): True,
@@ -78,6 +88,12 @@ def test_definitions_hold_exactly_the_pinned_assets(loaded: Definitions) -> None
             node.backfill_policy,
         )
     assert found == ASSETS
+
+
+def test_each_asset_names_only_the_kinds_it_uses(loaded: Definitions) -> None:
+    graph = loaded.resolve_asset_graph()
+    found = {key.to_user_string(): set(graph.get(key).kinds) for key in graph.get_all_asset_keys()}
+    assert found == KINDS
 
 
 def test_definitions_hold_exactly_the_pinned_checks(loaded: Definitions) -> None:

@@ -3,7 +3,7 @@
 from dagster import AssetCheckResult, AssetCheckSeverity, asset_check
 
 from tidal_sync_assets.assets.library import playlist_library
-from tidal_sync_assets.assets.metadata import markdown_table
+from tidal_sync_assets.assets.metadata import metadata_table
 from tidal_sync_assets.library.verify import verify_library
 from tidal_sync_assets.resources import DatabaseResource, LibraryResource
 
@@ -22,6 +22,6 @@ def library_consistent(database: DatabaseResource, library: LibraryResource) -> 
             "primaries": result.primaries,
             "links": result.links,
             "problems": len(result.problems),
-            "details": markdown_table(["path", "problem"], result.problems),
+            "details": metadata_table(["path", "problem"], result.problems),
         },
     )

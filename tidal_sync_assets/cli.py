@@ -134,15 +134,26 @@ def _sync_locked(args: argparse.Namespace, raise_if_stopped: Callable[[], None])
     return report.exit_code
 
 
-def _status(_args: argparse.Namespace) -> int:
+def _status(args: argparse.Namespace) -> int:
     from tidal_sync_assets.database.scan_store import load_damaged
     from tidal_sync_assets.status import playlist_statuses, render
 
     settings = Settings.from_env()
     engine = make_engine(settings.database_url)
     upgrade(engine)
+    if args.format != "table":
+        return _print_entries(engine, args.format)
     print(render(playlist_statuses(engine), load_damaged(engine)))
     _print_quality_note(engine, settings.quality)
+    return 0
+
+
+def _print_entries(engine: Engine, output_format: str) -> int:
+    from tidal_sync_assets.database.entry_store import load_entries
+    from tidal_sync_assets.status import entries_csv, entries_json
+
+    entries = load_entries(engine)
+    sys.stdout.write(entries_csv(entries) if output_format == "csv" else entries_json(entries))
     return 0
 
 
@@ -259,7 +270,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace tracks stored below the wanted quality that TIDAL now delivers better",
     )
-    command("status", _status, "per playlist: sync status, tracks, missing, failed")
+    status = command("status", _status, "per playlist: sync status, tracks, missing, failed")
+    status.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="table (default): per playlist; csv, json: one row per playlist entry "
+        "(playlist, position, artist, title, file, quality, codec, bpm, key, status)",
+    )
     demo = command("demo", _demo, "sync the bundled sandbox TIDAL into ./demo-library")
     demo.add_argument("--ui", action="store_true", help="the same, inside `dagster dev`")
     sandbox = command("sandbox", _sandbox, "run the sandbox TIDAL server alone")

@@ -1,12 +1,14 @@
 """``tidal-sync status``: per playlist, its sync status, tracks, missing and failed; and
 the files the latest scan found damaged (never adopted); how many stored tracks TIDAL
-delivered below the wanted quality."""
+delivered below the wanted quality. ``--format csv|json``: instead, the library as a
+spreadsheet, one row per playlist entry (``entry_store.load_entries``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import pandas as pd
 from sqlalchemy import Engine, case, func, select
 
 from tidal_sync_assets.database import DownloadStatus, Playlist, PlaylistTrack, Track
@@ -87,3 +89,18 @@ def render(statuses: list[PlaylistStatus], damaged: Sequence[tuple[str, str]] = 
     lines.append(f"damaged files: {len(damaged)}")
     lines += [f"  {path}: {why}" for path, why in damaged]
     return "\n".join(lines)
+
+
+def entries_csv(entries: pd.DataFrame) -> str:
+    """The entries as CSV with a header row; a missing value is an empty cell."""
+    return str(_spreadsheet(entries).to_csv(index=False, lineterminator="\n"))
+
+
+def entries_json(entries: pd.DataFrame) -> str:
+    """The entries as a JSON array of objects, one per entry; a missing value is null."""
+    return str(_spreadsheet(entries).to_json(orient="records", force_ascii=False, indent=1)) + "\n"
+
+
+def _spreadsheet(entries: pd.DataFrame) -> pd.DataFrame:
+    # Nullable dtypes: whole BPMs (TIDAL's are) print as 124, not 124.0, beside empty cells.
+    return entries.convert_dtypes()

@@ -10,7 +10,7 @@ from dagster import (
 )
 
 from tidal_sync_assets.assets.library import LOCK_TIMEOUT_SECONDS, playlist_library
-from tidal_sync_assets.assets.metadata import markdown_table
+from tidal_sync_assets.assets.metadata import metadata_table
 from tidal_sync_assets.disk.lock import LibraryBusy, library_lock
 from tidal_sync_assets.dj.export import export_rekordbox
 from tidal_sync_assets.resources import DatabaseResource, LibraryResource, TidalResource
@@ -74,7 +74,7 @@ def dj_export(
             "tracks below the wanted quality": outcome.below_quality,
             "primaries moved": len(outcome.moved),
             "moved primaries (relocate in Rekordbox)": MetadataValue.json(outcome.moved),
-            "tracks without BPM or key": markdown_table(
+            "tracks without BPM or key": metadata_table(
                 ["track", "missing"],
                 [(t, "BPM") for t in outcome.without_bpm]
                 + [(t, "key") for t in outcome.without_key],

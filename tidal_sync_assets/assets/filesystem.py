@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from dagster import Failure, MaterializeResult, asset
 
-from tidal_sync_assets.assets.metadata import markdown_table
+from tidal_sync_assets.assets.metadata import metadata_table
 from tidal_sync_assets.assets.tidal import tidal_snapshot
 from tidal_sync_assets.database.scan_store import library_seen, scan_and_save
 from tidal_sync_assets.disk.entry import Ownership
@@ -45,16 +45,16 @@ def filesystem_snapshot(database: DatabaseResource, library: LibraryResource) ->
             "unreadable": len(result.errors),
             "matched to TIDAL": saved.owners[Ownership.MANAGED],
             "user's own": saved.owners[Ownership.USER],
-            "by kind": markdown_table(
+            "by kind": metadata_table(
                 ["kind", "entries"], sorted(Counter(e.kind.value for e in result.entries).items())
             ),
-            "user's own files": markdown_table(["path"], [(p,) for p in saved.user_paths]),
-            "unreadable files": markdown_table(
+            "user's own files": metadata_table(["path"], [(p,) for p in saved.user_paths]),
+            "unreadable files": metadata_table(
                 ["path", "reason"], [(e.path, e.error) for e in result.errors]
             ),
             "files decoded": result.decoded,
             "damaged": len(result.damaged),
-            "damaged files": markdown_table(
+            "damaged files": metadata_table(
                 ["path", "why"], [(e.path, e.audio_damage) for e in result.damaged]
             ),
         }

@@ -13,7 +13,7 @@ from dagster import (
 )
 from pydantic import Field
 
-from tidal_sync_assets.assets.metadata import markdown_table
+from tidal_sync_assets.assets.metadata import metadata_table
 from tidal_sync_assets.assets.planning import dedup_plan
 from tidal_sync_assets.database import PlanStatus
 from tidal_sync_assets.database.plan_store import latest_plan
@@ -31,11 +31,11 @@ def _summary(outcome: PlaylistOutcome) -> dict[str, MetadataValue]:
         "done": MetadataValue.int(outcome.done),
         "failed": MetadataValue.int(len(outcome.failed)),
         "skipped": MetadataValue.int(len(outcome.skipped)),
-        "failures": markdown_table(
+        "failures": metadata_table(
             ["action", "path", "error"],
             [(a.kind.value, a.target or a.source or "", e) for a, e in outcome.failed],
         ),
-        "skipped actions": markdown_table(
+        "skipped actions": metadata_table(
             ["action", "track", "reason"],
             [(a.kind.value, a.track_id, r) for a, r in outcome.skipped],
         ),
@@ -54,7 +54,7 @@ class LibraryConfig(Config):
     backfill_policy=BackfillPolicy.single_run(),
     output_required=False,
     group_name="library",
-    kinds={"filesystem", "tidal"},
+    kinds={"filesystem", "tidal", "sql"},
     owners=["team:tidal-sync"],
     op_tags={"tidal-sync/library": "write"},
     description=(

@@ -14,7 +14,7 @@ from dagster import (
 from sqlalchemy import Engine
 
 from tidal_sync_assets.assets.filesystem import filesystem_snapshot
-from tidal_sync_assets.assets.metadata import markdown_table
+from tidal_sync_assets.assets.metadata import metadata_table
 from tidal_sync_assets.assets.tidal import tidal_snapshot
 from tidal_sync_assets.database.plan_inputs import (
     PlanInputs,
@@ -83,7 +83,7 @@ def _unchanged(plan_id: int) -> str:
 @asset(
     deps=[tidal_snapshot, filesystem_snapshot],
     group_name="planning",
-    kinds={"pandas", "sql"},
+    kinds={"sql"},
     owners=["team:tidal-sync"],
     description=(
         "Every playlist entry against the disk: in place as primary or link, wrong link, "
@@ -123,7 +123,7 @@ def library_diff(
             **{f"entries {s.value}": states[s] for s in EntryState},
             "folders renamed": len(diff.layout.renames),
             "playlists out of step": len(rows),
-            "per playlist": markdown_table(["playlist", "missing", "extra", "to move"], rows),
+            "per playlist": metadata_table(["playlist", "missing", "extra", "to move"], rows),
         }
     )
 
@@ -135,7 +135,7 @@ class PlanConfig(Config):
 @asset(
     deps=[library_diff],
     group_name="planning",
-    kinds={"pandas", "sql"},
+    kinds={"sql"},
     owners=["team:tidal-sync"],
     description=(
         "The ordered actions that make the library right, each track stored once: "
@@ -200,7 +200,7 @@ def dedup_plan(
             "downloads avoided by dedup": linked,
             "bytes of primaries shared by links": MetadataValue.int(bytes_saved),
             "held": held or "no",
-            "by playlist": markdown_table(
+            "by playlist": metadata_table(
                 ["playlist", "actions", "kinds"],
                 [
                     (

@@ -11,7 +11,7 @@ from dagster import (
     asset,
 )
 
-from tidal_sync_assets.assets.metadata import markdown_table
+from tidal_sync_assets.assets.metadata import metadata_table
 from tidal_sync_assets.database.tidal_store import (
     previous_playlists,
     save_folders,
@@ -91,7 +91,7 @@ def tidal_snapshot(
             "playlists in TIDAL folders": "unknown (not readable)"
             if placed is None
             else len(placed),
-            "changed since last snapshot": markdown_table(
+            "changed since last snapshot": metadata_table(
                 ["playlist", "change", "added", "dropped"],
                 [(c.name, c.change, c.added, c.dropped) for c in outcome.changes],
             ),

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from dagster import AssetKey, DagsterInstance
 
 from tests.fixtures.sandbox import product_env
 from tidal_sync_assets.progress import Progress, format_seconds
@@ -125,7 +126,7 @@ def test_a_sync_without_a_terminal_prints_plain_progress_lines_without_secrets(
     small_sandbox: SandboxServer, user_env: dict[str, str], tmp_path: Path
 ) -> None:
     # Every piece of audio takes a while: the downloads last long enough for some lines.
-    small_sandbox.faults.add(FaultRule(path=r"^/_audio/", kind="slow", delay=0.4, times=None))
+    small_sandbox.faults.add(FaultRule(path=r"^/_audio/", kind="slow", delay=0.25, times=None))
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "tidal_sync_assets.cli", "sync"],
@@ -150,6 +151,20 @@ def test_a_sync_without_a_terminal_prints_plain_progress_lines_without_secrets(
     output = done.stdout + done.stderr
     for secret in ("token=", token, "http"):
         assert secret not in output, f"{secret!r} in the output"
+
+    # The same progress is in the library run's log, the counts in its metadata.
+    with DagsterInstance.from_config(user_env["DAGSTER_HOME"]) as instance:
+        logged = [
+            entry.user_message
+            for run in instance.get_runs()
+            for entry in instance.all_logs(run.run_id)
+            if entry.user_message.startswith("progress: ")
+        ]
+        materialized = instance.fetch_materializations(AssetKey("playlist_library"), limit=100)
+    assert any(f"files {downloaded}/{downloaded}" in line for line in logged), logged
+    assert not [line for line in logged if "token=" in line or token in line or "http" in line]
+    counts = [r.asset_materialization.metadata["files downloaded"] for r in materialized.records]
+    assert sum(int(count.value) for count in counts) == downloaded  # type: ignore[union-attr]
 
 
 def test_on_a_terminal_rich_draws_the_live_display(user_env: dict[str, str]) -> None:

@@ -143,9 +143,9 @@ class Progress:
         now = self._clock()
         with self._lock:
             done = bool(view.files_total) and view.files_finished == view.files_total
-            if not done and self._logged_at is not None:
-                if now - self._logged_at < LOG_EVERY_SECONDS:
-                    return
+            recent = self._logged_at is not None and now - self._logged_at < LOG_EVERY_SECONDS
+            if recent and not done:
+                return
             self._logged_at = now
         PROGRESS_LOG.info("progress: %s", view.line())
 

@@ -89,6 +89,7 @@ def test_before_the_first_file_there_is_no_eta_and_after_the_last_it_is_zero() -
     progress.file_downloaded(1_000_000)
     progress.file_downloaded(1_000_000)
     assert progress.view().eta_seconds == 0.0
+    clock.now += 60  # the sync goes on after the last download: the rate stays
     assert progress.view().megabytes_per_second == pytest.approx(0.5)
     assert format_seconds(3725) == "1h02m" and format_seconds(75) == "1m15s"
 
@@ -127,6 +128,10 @@ def test_a_sync_without_a_terminal_prints_plain_progress_lines_without_secrets(
 ) -> None:
     # Every piece of audio takes a while: the downloads last long enough for some lines.
     small_sandbox.faults.add(FaultRule(path=r"^/_audio/", kind="slow", delay=0.25, times=None))
+    # and TIDAL rate-limits one request: the wait is said once and counted.
+    small_sandbox.faults.add(
+        FaultRule(path=r"^/v1/tracks/\d+/playbackinfo", status=429, retry_after=1, times=1)
+    )
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "tidal_sync_assets.cli", "sync"],
@@ -146,6 +151,8 @@ def test_a_sync_without_a_terminal_prints_plain_progress_lines_without_secrets(
     assert downloaded == 12
     assert f"files {downloaded}/{downloaded}" in lines[-1], lines[-1]
     assert "MB/s" in lines[-1]
+    assert "rate-limit waits 1" in lines[-1]
+    assert done.stderr.count("rate limited by TIDAL, waiting") == 1
     saved = json.loads(Path(user_env["TIDAL_SYNC_SESSION_FILE"]).read_text())
     token = saved["access_token"]["data"]
     output = done.stdout + done.stderr
@@ -167,12 +174,17 @@ def test_a_sync_without_a_terminal_prints_plain_progress_lines_without_secrets(
     assert sum(int(count.value) for count in counts) == downloaded  # type: ignore[union-attr]
 
 
-def test_on_a_terminal_rich_draws_the_live_display(user_env: dict[str, str]) -> None:
+def test_on_a_terminal_rich_draws_the_live_display(
+    small_sandbox: SandboxServer, user_env: dict[str, str]
+) -> None:
+    small_sandbox.faults.add(
+        FaultRule(path=r"^/v1/tracks/\d+/playbackinfo", status=429, retry_after=1, times=1)
+    )
     leader, follower = pty.openpty()
     process = subprocess.Popen(
         [sys.executable, "-m", "tidal_sync_assets.cli", "sync"],
         cwd=REPO,
-        env={**user_env, "TERM": "xterm-256color", "COLUMNS": "160"},
+        env={**user_env, "TERM": "xterm-256color", "COLUMNS": "200"},
         stdin=follower,
         stdout=follower,
         stderr=follower,
@@ -196,5 +208,8 @@ def test_on_a_terminal_rich_draws_the_live_display(user_env: dict[str, str]) -> 
     assert process.wait(timeout=30) == 0, seen.decode(errors="replace")
     text = seen.decode(errors="replace")
     assert "\x1b[" in text, "rich drew nothing (no terminal control sequence)"
-    assert "files " in text and "MB/s" in text
+    assert "files 12/12" in text and "MB/s" in text
+    # The wait is printed above the display (not through it) and counted in it.
+    assert text.count("rate limited by TIDAL, waiting 1 s\r\n") == 1
+    assert "rate-limit waits 1" in text.replace("\r\n", "")
     assert "token=" not in text

@@ -103,6 +103,7 @@ class Progress:
     def _reset_files(self, files: int) -> None:
         self._files_total, self._downloaded, self._failed, self._bytes = files, 0, 0, 0
         self._downloads_started = self._clock()
+        self._downloads_ended: float | None = None  # the rate stays that of the downloads
 
     def playlist_fetched(self) -> None:
         with self._lock:
@@ -113,12 +114,18 @@ class Progress:
         with self._lock:
             self._downloaded += 1
             self._bytes += size
+            self._note_last_file()
         self._log_now_and_then()
 
     def file_failed(self) -> None:
         with self._lock:
             self._failed += 1
+            self._note_last_file()
         self._log_now_and_then()
+
+    def _note_last_file(self) -> None:
+        if self._downloaded + self._failed == self._files_total:
+            self._downloads_ended = self._clock()
 
     def waited(self) -> None:
         with self._lock:
@@ -133,7 +140,8 @@ class Progress:
                 files_failed=self._failed,
                 files_total=self._files_total,
                 bytes_downloaded=self._bytes,
-                seconds_downloading=self._clock() - self._downloads_started,
+                seconds_downloading=(self._downloads_ended or self._clock())
+                - self._downloads_started,
                 waits=self._waits,
             )
 

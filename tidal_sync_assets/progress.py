@@ -34,6 +34,11 @@ class ProgressView:
     waits: int
 
     @property
+    def begun(self) -> bool:
+        """Whether there is anything to tell yet (playlists or files ahead, or a wait)."""
+        return bool(self.playlists_to_fetch or self.files_total or self.waits)
+
+    @property
     def files_finished(self) -> int:
         return self.files_downloaded + self.files_failed
 
@@ -86,13 +91,19 @@ class Progress:
         self._clock = clock
         self._lock = threading.Lock()
         self._logged_at: float | None = None
+        self.start_over()
+
+    def start_over(self) -> None:
+        """A new sync: nothing counted yet."""
+        with self._lock:
+            self._waits = 0
         self.begin_fetch(0)
 
     def begin_fetch(self, playlists: int) -> None:
-        """A new sync starts by fetching ``playlists``: every counter starts over."""
+        """``playlists`` are to be fetched (the list is in): the playlist and file
+        counters start over; the waits for TIDAL so far still count."""
         with self._lock:
             self._playlists_fetched, self._playlists_to_fetch = 0, playlists
-            self._waits = 0
             self._reset_files(0)
 
     def begin_downloads(self, files: int) -> None:

@@ -40,6 +40,7 @@ class _Reading:
 def show_progress(stream: IO[str] | None = None, progress: Progress = PROGRESS) -> Iterator[None]:
     """Show ``progress`` on ``stream`` (stderr by default) while the block runs."""
     out = stream if stream is not None else sys.stderr
+    progress.start_over()  # nothing of an earlier sync in this process is shown
     counter = WaitCounter(progress)
     WAITS.addHandler(counter)
     try:
@@ -79,7 +80,10 @@ def _plain_lines(out: IO[str], progress: Progress) -> Iterator[None]:
 
 
 def _print(out: IO[str], progress: Progress) -> None:
+    view = progress.view()
+    if not view.begun:  # until TIDAL answers, its waits (if any) speak for the sync
+        return
     try:
-        print(f"tidal-sync: {progress.view().line()}", file=out, flush=True)
+        print(f"tidal-sync: {view.line()}", file=out, flush=True)
     except (OSError, ValueError):  # the reader went away: progress is not worth a failure
         logging.getLogger(__name__).debug("progress line not written", exc_info=True)

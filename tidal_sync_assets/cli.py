@@ -92,18 +92,20 @@ def _sync(args: argparse.Namespace) -> int:
 
 def _sync_locked(args: argparse.Namespace, raise_if_stopped: Callable[[], None]) -> int:
     from tidal_sync_assets.definitions import defs
+    from tidal_sync_assets.progress_display import show_progress
     from tidal_sync_assets.sync import run_sync
 
     started = time.monotonic()
     if args.upgrade and not args.dry_run:
         _make_way_for_upgrades()
-    report = run_sync(
-        defs(),  # loaded now: the environment (and .env) as this command sees it
-        raise_if_stopped,
-        dry_run=args.dry_run,
-        playlists=args.playlist,
-        allow_mass_removal=args.allow_mass_removal,
-    )
+    with show_progress():
+        report = run_sync(
+            defs(),  # loaded now: the environment (and .env) as this command sees it
+            raise_if_stopped,
+            dry_run=args.dry_run,
+            playlists=args.playlist,
+            allow_mass_removal=args.allow_mass_removal,
+        )
     if report.held:
         print(f"tidal-sync: held by a guard: {report.held}", file=sys.stderr)
         return report.exit_code
@@ -308,13 +310,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Dagster's console logger is quiet (sync.QUIET); waiting for TIDAL is the user's
     # to know, so that one logger of the product's own speaks on the terminal.
-    waits = logging.StreamHandler(sys.stderr)
+    waits = logging.StreamHandler(_CurrentStderr())
     waits.setFormatter(logging.Formatter("tidal-sync: %(message)s"))
     WAITS.addHandler(waits)
     try:
         return _run(args)
     finally:
         WAITS.removeHandler(waits)
+
+
+class _CurrentStderr:
+    """Whatever ``sys.stderr`` is when a line is written: a live progress display
+    redirects it so that a line prints above the display instead of through it."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -43,10 +43,12 @@ concurrency:
       - key: tidal-sync/library
         limit: 1
 
-# The product's "rate limited by TIDAL, waiting 30 s" lines go into the run's log too.
+# The product's "rate limited by TIDAL, waiting 30 s" and progress lines go into the
+# run's log too.
 python_logs:
   managed_python_loggers:
     - tidal_sync_assets.waits
+    - tidal_sync_assets.progress
 """
 
 _NO_COMPUTE_LOGS = {

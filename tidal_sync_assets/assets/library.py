@@ -31,6 +31,8 @@ def _summary(outcome: PlaylistOutcome) -> dict[str, MetadataValue]:
         "done": MetadataValue.int(outcome.done),
         "failed": MetadataValue.int(len(outcome.failed)),
         "skipped": MetadataValue.int(len(outcome.skipped)),
+        "files downloaded": MetadataValue.int(outcome.downloaded),
+        "MB downloaded": MetadataValue.float(round(outcome.bytes_downloaded / 1e6, 2)),
         "failures": metadata_table(
             ["action", "path", "error"],
             [(a.kind.value, a.target or a.source or "", e) for a, e in outcome.failed],

@@ -40,6 +40,7 @@ from tidal_sync_assets.library.download import (
     with_extension,
 )
 from tidal_sync_assets.planning.actions import Action, ActionKind
+from tidal_sync_assets.progress import PROGRESS
 from tidal_sync_assets.settings import LinkMode, M3U8Paths
 from tidal_sync_assets.tidal.snapshot import TidalTrack
 from tidal_sync_assets.tidal.stream import TrackUnavailable
@@ -56,6 +57,8 @@ PRIMARY_KINDS = (ActionKind.MOVE_PRIMARY, ActionKind.ADOPT, ActionKind.DOWNLOAD)
 class PlaylistOutcome:
     playlist: str
     done: int = 0
+    downloaded: int = 0  # files that came from TIDAL for this playlist
+    bytes_downloaded: int = 0
     skipped: list[tuple[Action, str]] = field(default_factory=list)
     failed: list[tuple[Action, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -104,6 +107,13 @@ class Executor:
         }
         self._trash = Trash(self.root)
         self._paths = LibraryPaths(self.root)
+        PROGRESS.begin_downloads(
+            sum(
+                a.kind is ActionKind.DOWNLOAD
+                and self._status.get(a.seq) in (None, ActionStatus.PENDING)
+                for a in self._actions
+            )
+        )
 
     # -- the partition's entry point ------------------------------------------------
 
@@ -229,7 +239,7 @@ class Executor:
             self._paths.resolve(target).mkdir(parents=True, exist_ok=True)
         store.rename_folder(self.engine, _need(action.playlist_id), source, target)
 
-    def _download(self, action: Action, _: PlaylistOutcome) -> str | None:
+    def _download(self, action: Action, outcome: PlaylistOutcome) -> str | None:
         track = self._tracks[_need(action.track_id)]
         target = _need(action.target)
         self._clear(target, track.tidal_id)
@@ -247,13 +257,19 @@ class Executor:
                 cover=self._cover(track),
             )
         except TrackUnavailable as exc:
+            PROGRESS.file_failed()
             store.set_download_state(self.engine, track.tidal_id, DownloadStatus.ERROR, str(exc))
             return str(exc)
         except Exception as exc:
+            PROGRESS.file_failed()
             store.set_download_state(
                 self.engine, track.tidal_id, DownloadStatus.ERROR, _describe(exc)
             )
             raise
+        PROGRESS.file_downloaded(stored.bytes_downloaded)
+        with outcome.lock:
+            outcome.downloaded += 1
+            outcome.bytes_downloaded += stored.bytes_downloaded
         store.set_primary(self.engine, track.tidal_id, action.playlist_id, stored.path, stored.size)
         audio = stored.audio
         store.record_delivery(

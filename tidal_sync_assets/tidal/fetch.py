@@ -25,6 +25,7 @@ import tidalapi
 from tidalapi.exceptions import AuthenticationError, TidalAPIError
 
 from tidal_sync_assets.dj.keys import classic_key
+from tidal_sync_assets.progress import PROGRESS
 from tidal_sync_assets.tidal.http import describe_failure, requests_made
 from tidal_sync_assets.tidal.session import (
     REAL_TIDAL_ORIGIN,
@@ -107,6 +108,7 @@ def fetch_snapshot(
     # Several playlists at once (each one's pages in order): the waits for TIDAL
     # overlap, while the shared rate limiter still paces every request.
     parse = _TrackParser(session)
+    PROGRESS.begin_fetch(len(changed) + int(include_favorite_tracks))
     with ThreadPoolExecutor(FETCH_WORKERS) as pool:
         results = pool.map(lambda e: _fetch_tracks(parse, e.playlist, page_size), changed)
         fetched_by_id = {
@@ -281,7 +283,9 @@ def _fetch_tracks(
             len(fetched),
             describe_failure(exc),
         )
+        PROGRESS.playlist_fetched()
         return fetched, False
+    PROGRESS.playlist_fetched()
     complete = consistent and len(fetched) == expected
     if not complete:
         log.warning(
@@ -330,7 +334,9 @@ def _fetch_favorite_tracks(
             len(fetched),
             describe_failure(exc),
         )
+        PROGRESS.playlist_fetched()
         return fetched, False, expected if expected is not None else len(fetched)
+    PROGRESS.playlist_fetched()
     announced = expected or 0
     return fetched, consistent and len(fetched) == announced, announced
 

@@ -48,7 +48,12 @@ from tidal_sync_assets.database.models import (
     TrackSyncStatus,
 )
 from tidal_sync_assets.partitions import PLAYLIST_PARTITIONS
-from tidal_sync_assets.resources import DatabaseResource, LibraryResource, TidalResource
+from tidal_sync_assets.resources import (
+    DatabaseResource,
+    DiffMemoResource,
+    LibraryResource,
+    TidalResource,
+)
 from tidal_sync_assets.sandbox.catalog import Playlist as CatalogPlaylist
 from tidal_sync_assets.sandbox.faults import FaultRule
 from tidal_sync_assets.sandbox.server import SandboxServer
@@ -82,6 +87,7 @@ class Sync:
         }
         if library_diff in assets:
             resources["library"] = self.library
+            resources["diff_memo"] = DiffMemoResource()
         return materialize(
             list(assets), instance=self.instance, resources=resources, raise_on_error=False
         )

@@ -102,7 +102,8 @@ def _sync_locked(args: argparse.Namespace) -> int:
 
 def _status(_args: argparse.Namespace) -> int:
     from tidal_sync_assets.database.scan_store import load_damaged
-    from tidal_sync_assets.status import playlist_statuses, render
+    from tidal_sync_assets.database.status_store import playlist_statuses
+    from tidal_sync_assets.status import render
 
     engine = make_engine(Settings.from_env().database_url)
     upgrade(engine)

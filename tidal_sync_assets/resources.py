@@ -1,4 +1,5 @@
-"""Dagster resources: the product database, TIDAL and the library on disk.
+"""Dagster resources: the product database, TIDAL, the library on disk, and the
+run's diff memo.
 
 Each resource is configured from the SPEC's environment variables through
 ``EnvVar`` (so the launchpad can override them per run) and falls back to
@@ -14,12 +15,14 @@ from pathlib import Path
 from typing import Any, cast
 
 import tidalapi
-from dagster import ConfigurableResource, EnvVar
+from dagster import ConfigurableResource, EnvVar, InitResourceContext
+from pydantic import PrivateAttr
 from sqlalchemy import Engine
 
 from tidal_sync_assets.database import make_engine
 from tidal_sync_assets.database.migrations import upgrade
 from tidal_sync_assets.planning.guard import DEFAULT_MAX_REMOVAL_SHARE
+from tidal_sync_assets.services.plan import DiffMemo
 from tidal_sync_assets.settings import (
     LINK_MODES,
     QUALITIES,
@@ -94,6 +97,20 @@ class LibraryResource(ConfigurableResource):
         if self.link_mode not in LINK_MODES:
             raise ConfigurationError(f"link mode {self.link_mode!r} is not one of {LINK_MODES}")
         return cast(LinkMode, self.link_mode)
+
+
+class DiffMemoResource(ConfigurableResource):
+    """One run's ``DiffMemo``: ``library_diff`` keeps its diff there and ``dedup_plan``
+    takes it. Set up empty for each run (each step process, under the multiprocess
+    executor, so there a step computes the diff itself)."""
+
+    _memo: DiffMemo = PrivateAttr(default_factory=DiffMemo)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._memo = DiffMemo()
+
+    def memo(self) -> DiffMemo:
+        return self._memo
 
 
 def _field(field: str, variable: str, *, kind: type = str) -> dict[str, Any]:

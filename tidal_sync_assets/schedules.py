@@ -10,8 +10,8 @@ from dagster import (
     schedule,
 )
 
-from tidal_sync_assets.jobs import range_tags, sync_job
-from tidal_sync_assets.partitions import PLAYLIST_PARTITIONS
+from tidal_sync_assets.jobs import sync_job
+from tidal_sync_assets.partitions import playlist_keys, range_tags
 
 NIGHTLY_CRON = os.environ.get("TIDAL_SYNC_CRON", "0 3 * * *")
 
@@ -23,7 +23,7 @@ NIGHTLY_CRON = os.environ.get("TIDAL_SYNC_CRON", "0 3 * * *")
     description="A full sync every night: all playlists in one run.",
 )
 def nightly_sync(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
-    keys = context.instance.get_dynamic_partitions(PLAYLIST_PARTITIONS)
+    keys = playlist_keys(context.instance)
     if not keys:
         return SkipReason("no playlists known yet: run `tidal-sync sync` once first")
     return RunRequest(tags=range_tags(keys))

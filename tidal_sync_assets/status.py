@@ -1,50 +1,12 @@
-"""``tidal-sync status``: per playlist, its sync status, tracks, missing and failed; and
-the files the latest scan found damaged (never adopted)."""
+"""``tidal-sync status``'s table: per playlist, its sync status, tracks, missing and
+failed; and the files the latest scan found damaged (never adopted). The rows come
+from ``database.status_store`` and ``database.scan_store``."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from sqlalchemy import Engine, case, func, select
-
-from tidal_sync_assets.database import DownloadStatus, Playlist, PlaylistTrack, Track
-
-
-@dataclass(frozen=True, slots=True)
-class PlaylistStatus:
-    name: str
-    sync_status: str
-    tracks: int
-    missing: int
-    failed: int
-
-
-def playlist_statuses(engine: Engine) -> list[PlaylistStatus]:
-    missing = func.sum(case((Track.file_path.is_(None), 1), else_=0))
-    failed = func.sum(case((Track.download_status == DownloadStatus.ERROR, 1), else_=0))
-    query = (
-        select(
-            Playlist.name,
-            Playlist.sync_status,
-            func.count(PlaylistTrack.id),
-            func.coalesce(missing, 0),
-            func.coalesce(failed, 0),
-        )
-        .select_from(Playlist)
-        .outerjoin(
-            PlaylistTrack,
-            (PlaylistTrack.playlist_id == Playlist.id) & PlaylistTrack.position.is_not(None),
-        )
-        .outerjoin(Track, Track.id == PlaylistTrack.track_id)
-        .group_by(Playlist.id, Playlist.name, Playlist.sync_status)
-        .order_by(Playlist.name)
-    )
-    with engine.connect() as connection:
-        return [
-            PlaylistStatus(name, str(status.value if hasattr(status, "value") else status), *nums)
-            for name, status, *nums in connection.execute(query).tuples()
-        ]
+from tidal_sync_assets.database.status_store import PlaylistStatus
 
 
 def render(statuses: list[PlaylistStatus], damaged: Sequence[tuple[str, str]] = ()) -> str:

@@ -1,4 +1,10 @@
-"""The library side of the graph: ``playlist_library``, one partition per playlist."""
+"""The library side of the graph: ``playlist_library``, one partition per playlist.
+
+Many partitions run in one run, and each playlist reports its own outcome: the body
+yields one ``AssetMaterialization`` per playlist that succeeded (Dagster 1.13 has no
+per-partition ``MaterializeResult``), and no output (``output_required=False``), so a
+failed playlist's partition is never recorded as materialized.
+"""
 
 from collections.abc import Iterator
 
@@ -8,37 +14,18 @@ from dagster import (
     BackfillPolicy,
     Config,
     Failure,
-    MetadataValue,
     asset,
 )
 from pydantic import Field
 
-from tidal_sync_assets.assets.metadata import markdown_table
+from tidal_sync_assets.assets.metadata import metadata
 from tidal_sync_assets.assets.planning import dedup_plan
-from tidal_sync_assets.database import PlanStatus
-from tidal_sync_assets.database.plan_store import latest_plan
-from tidal_sync_assets.disk.lock import LibraryBusy, library_lock
-from tidal_sync_assets.library.execute import Executor, PlaylistOutcome
+from tidal_sync_assets.disk.lock import LibraryBusy
+from tidal_sync_assets.library.execute import PlaylistOutcome
+from tidal_sync_assets.library.report import failure_description, outcome_report
 from tidal_sync_assets.partitions import playlist_partitions
 from tidal_sync_assets.resources import DatabaseResource, LibraryResource, TidalResource
-
-LOCK_TIMEOUT_SECONDS = 60.0
-
-
-def _summary(outcome: PlaylistOutcome) -> dict[str, MetadataValue]:
-    return {
-        "done": MetadataValue.int(outcome.done),
-        "failed": MetadataValue.int(len(outcome.failed)),
-        "skipped": MetadataValue.int(len(outcome.skipped)),
-        "failures": markdown_table(
-            ["action", "path", "error"],
-            [(a.kind.value, a.target or a.source or "", e) for a, e in outcome.failed],
-        ),
-        "skipped actions": markdown_table(
-            ["action", "track", "reason"],
-            [(a.kind.value, a.track_id, r) for a, r in outcome.skipped],
-        ),
-    }
+from tidal_sync_assets.services.library import PlanNotReady, run_playlists
 
 
 class LibraryConfig(Config):
@@ -68,52 +55,37 @@ def playlist_library(
     database: DatabaseResource,
     library: LibraryResource,
     tidal: TidalResource,
-) -> Iterator[None]:
-    engine = database.engine()
-    latest = latest_plan(engine)
-    if latest is None:
-        raise Failure(description="There is no plan yet; materialize dedup_plan first.")
-    plan_id, status, held_reason = latest
-    if status is PlanStatus.HELD:
-        raise Failure(description=f"The latest plan is held: {held_reason}.", allow_retries=False)
+) -> Iterator[AssetMaterialization]:
+    wanted = set(config.playlists)
+    playlists = [p for p in context.partition_keys if not wanted or p in wanted]
     failed: list[PlaylistOutcome] = []
     try:
-        with library_lock(library.root_path(), LOCK_TIMEOUT_SECONDS):
-            executor = Executor(
-                engine=engine,
-                root=library.root_path(),
-                plan_id=plan_id,
-                link_mode=library.checked_link_mode(),
-                quality=tidal.checked_quality(),
-                workers=tidal.download_workers,
-                open_session=tidal.open,
+        for outcome in run_playlists(
+            database.engine(),
+            library.root_path(),
+            playlists,
+            link_mode=library.checked_link_mode(),
+            quality=tidal.checked_quality(),
+            workers=tidal.download_workers,
+            open_session=tidal.open,
+        ):
+            if not outcome.ok:
+                failed.append(outcome)
+                continue
+            yield AssetMaterialization(
+                context.asset_key,
+                partition=outcome.playlist,
+                metadata=metadata(outcome_report(outcome)),
             )
-            wanted = set(config.playlists)
-            for playlist in context.partition_keys:
-                if wanted and playlist not in wanted:
-                    continue
-                outcome = executor.run_playlist(playlist)
-                if outcome.ok:
-                    context.log_event(
-                        AssetMaterialization(
-                            asset_key=context.asset_key,
-                            partition=playlist,
-                            metadata=_summary(outcome),
-                        )
-                    )
-                else:
-                    failed.append(outcome)
+    except PlanNotReady as error:
+        raise Failure(
+            description=str(error), allow_retries=False if error.final else None
+        ) from None
     except LibraryBusy as error:
         raise Failure(description=str(error)) from None
     if failed:
-        names = "; ".join(
-            f"{o.playlist}: " + ", ".join(str(a.track_id or a.target) for a, _ in o.failed[:10])
-            for o in failed
-        )
         raise Failure(
-            description=f"{len(failed)} playlist(s) failed ({names}); "
-            "backfill the failed partitions once the cause is fixed.",
-            metadata={"failed playlists": MetadataValue.json([o.playlist for o in failed])},
+            description=failure_description(failed),
+            metadata={"failed playlists": [o.playlist for o in failed]},
             allow_retries=False,
         )
-    yield from ()

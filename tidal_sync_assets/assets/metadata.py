@@ -1,23 +1,29 @@
-"""Small builders for the metadata people read in the Dagster UI."""
+"""Dagster metadata from a report (``tidal_sync_assets.report``): tables as markdown,
+numbers and text as themselves, lists and mappings as JSON."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from dagster import MetadataValue
 
-MAX_ROWS = 50
+from tidal_sync_assets.report import Report, Table
 
 
-def _cell(value: object) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
+def metadata(report: Report) -> dict[str, MetadataValue[Any]]:
+    return {label: _value(value) for label, value in report.items()}
 
 
-def markdown_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> MetadataValue:
-    """A markdown table, cut at ``MAX_ROWS`` rows with a line saying how many more."""
-    rows = list(rows)
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows[:MAX_ROWS]]
-    if len(rows) > MAX_ROWS:
-        lines.append(f"\n… and {len(rows) - MAX_ROWS} more")
-    if not rows:
-        lines = ["_none_"]
-    return MetadataValue.md("\n".join(lines))
+def _value(value: object) -> MetadataValue[Any]:
+    if isinstance(value, Table):
+        return MetadataValue.md(value.markdown())
+    if isinstance(value, bool):
+        return MetadataValue.bool(value)
+    if isinstance(value, int):
+        return MetadataValue.int(value)
+    if isinstance(value, float):
+        return MetadataValue.float(value)
+    if isinstance(value, str):
+        return MetadataValue.text(value)
+    if isinstance(value, Mapping | Sequence):
+        return MetadataValue.json(value)
+    raise TypeError(f"no metadata form for {type(value).__name__}")

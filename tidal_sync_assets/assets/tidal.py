@@ -7,15 +7,15 @@ from dagster import (
     AssetExecutionContext,
     Failure,
     MaterializeResult,
-    MetadataValue,
     asset,
 )
 
-from tidal_sync_assets.assets.metadata import markdown_table
+from tidal_sync_assets.assets.metadata import metadata
 from tidal_sync_assets.database.tidal_store import previous_playlists, save_snapshot
-from tidal_sync_assets.partitions import PLAYLIST_PARTITIONS
+from tidal_sync_assets.partitions import register_exactly
 from tidal_sync_assets.resources import DatabaseResource, TidalResource
 from tidal_sync_assets.tidal.fetch import fetch_snapshot
+from tidal_sync_assets.tidal.report import incomplete_report, snapshot_report
 from tidal_sync_assets.tidal.session import TidalLoginRequired, TidalUnavailable
 
 COMPLETE_CHECK = "snapshot_complete"
@@ -53,48 +53,20 @@ def tidal_snapshot(
     except (TidalLoginRequired, TidalUnavailable) as error:
         raise Failure(description=str(error), allow_retries=False) from None
     outcome = save_snapshot(engine, snapshot)
-    known = set(context.instance.get_dynamic_partitions(PLAYLIST_PARTITIONS))
-    new = [p for p in outcome.partitions if p not in known]
-    if new:
-        context.instance.add_dynamic_partitions(PLAYLIST_PARTITIONS, new)
-    # A playlist whose folder the library has cleaned up is gone from the database too.
-    for stale in sorted(known - set(outcome.partitions)):
-        context.instance.delete_dynamic_partition(PLAYLIST_PARTITIONS, stale)
-    incomplete = [p for p in snapshot.playlists if not p.complete]
+    new = register_exactly(context.instance, outcome.partitions)
+    report = snapshot_report(
+        snapshot, outcome.snapshot_id, outcome.entries, len(new), outcome.changes
+    )
+    incomplete, check_metadata = incomplete_report(snapshot)
     return MaterializeResult(
-        metadata={
-            "snapshot id": outcome.snapshot_id,
-            "playlists": len(snapshot.playlists),
-            "tracks fetched": len(snapshot.tracks),
-            "entries": outcome.entries,
-            "playlists fetched again": sum(p.fetched for p in snapshot.playlists),
-            "requests made": snapshot.requests_made,
-            "new partitions": len(new),
-            "changed since last snapshot": markdown_table(
-                ["playlist", "change", "added", "dropped"],
-                [(c.name, c.change, c.added, c.dropped) for c in outcome.changes],
-            ),
-        },
+        metadata=metadata(report),
         check_results=[
             AssetCheckResult(
                 check_name=COMPLETE_CHECK,
-                passed=not incomplete,
+                passed=incomplete is None,
                 severity=AssetCheckSeverity.ERROR,
-                description=None
-                if not incomplete
-                else "incomplete: " + ", ".join(p.name for p in incomplete),
-                metadata={
-                    "incomplete playlists": MetadataValue.json(
-                        [
-                            {
-                                "playlist": p.name,
-                                "got": len(p.track_ids),
-                                "expected": p.number_of_tracks,
-                            }
-                            for p in incomplete
-                        ]
-                    )
-                },
+                description=incomplete,
+                metadata=metadata(check_metadata),
             )
         ],
     )

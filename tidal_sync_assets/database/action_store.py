@@ -14,15 +14,14 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, select, update
 
+from tidal_sync_assets.database import status_store
 from tidal_sync_assets.database.models import (
     ActionStatus,
     DownloadStatus,
     PlanAction,
     Playlist,
-    PlaylistSyncStatus,
     PlaylistTrack,
     Track,
-    TrackSyncStatus,
 )
 
 
@@ -96,16 +95,13 @@ def set_primary(
         track_pk = _track_pk(connection, track)
         playlist_pk = _playlist_pk(connection, playlist) if playlist else None
         holder = PlaylistTrack.playlist_id == playlist_pk
-        connection.execute(
-            update(PlaylistTrack)
-            .where(PlaylistTrack.track_id == track_pk, holder)
-            .values(
-                is_primary=True,
-                symlink_path=None,
-                symlink_valid=None,
-                sync_status=TrackSyncStatus.SYNCED,
-                synced_at=now(),
-            )
+        status_store.entry_placed(
+            connection,
+            PlaylistTrack.track_id == track_pk,
+            holder,
+            is_primary=True,
+            symlink_path=None,
+            symlink_valid=None,
         )
         connection.execute(
             update(PlaylistTrack)
@@ -143,19 +139,13 @@ def primary_path(engine: Engine, track: int) -> str | None:
 
 def set_link(engine: Engine, playlist: str, track: int, path: str) -> None:
     with engine.begin() as connection:
-        connection.execute(
-            update(PlaylistTrack)
-            .where(
-                PlaylistTrack.track_id == _track_pk(connection, track),
-                PlaylistTrack.playlist_id == _playlist_pk(connection, playlist),
-            )
-            .values(
-                symlink_path=path,
-                symlink_valid=True,
-                is_primary=False,
-                sync_status=TrackSyncStatus.SYNCED,
-                synced_at=now(),
-            )
+        status_store.entry_placed(
+            connection,
+            PlaylistTrack.track_id == _track_pk(connection, track),
+            PlaylistTrack.playlist_id == _playlist_pk(connection, playlist),
+            symlink_path=path,
+            symlink_valid=True,
+            is_primary=False,
         )
 
 
@@ -256,14 +246,37 @@ def m3u8_entries(engine: Engine, playlist: str) -> list[tuple[str, str, str, int
     return entries
 
 
-def playlist_synced(engine: Engine, playlist: str, in_sync: bool) -> None:
-    with engine.begin() as connection:
-        values: dict[str, Any] = {"last_synced_filesystem": now()}
-        if in_sync:
-            values["sync_status"] = PlaylistSyncStatus.IN_SYNC
-            values["synced_last_updated"] = Playlist.last_updated_tidal
-        connection.execute(
-            update(Playlist)
-            .where(Playlist.tidal_id == playlist, Playlist.removed_from_tidal.is_(False))
-            .values(**values)
+def load_placed_files(
+    engine: Engine,
+) -> tuple[dict[int, str | None], list[tuple[int, str | None]]]:
+    """Each track's primary path (by track key), and (track key, path) of every link
+    of an entry TIDAL still lists."""
+    with engine.connect() as connection:
+        primaries = dict(
+            connection.execute(
+                select(Track.id, Track.file_path).where(Track.file_path.is_not(None))
+            )
+            .tuples()
+            .all()
         )
+        links = (
+            connection.execute(
+                select(PlaylistTrack.track_id, PlaylistTrack.symlink_path).where(
+                    PlaylistTrack.symlink_path.is_not(None), PlaylistTrack.position.is_not(None)
+                )
+            )
+            .tuples()
+            .all()
+        )
+    return primaries, list(links)
+
+
+def action_outcomes(engine: Engine, plan_id: int) -> list[tuple[str | None, str, str, str | None]]:
+    """(playlist, kind, status, error) of each of the plan's actions."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                PlanAction.playlist_tidal_id, PlanAction.kind, PlanAction.status, PlanAction.error
+            ).where(PlanAction.plan_id == plan_id)
+        ).tuples()
+        return [(playlist, kind, str(status), error) for playlist, kind, status, error in rows]

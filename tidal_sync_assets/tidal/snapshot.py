@@ -65,3 +65,14 @@ class TidalSnapshot:
     @property
     def complete(self) -> bool:
         return all(p.complete for p in self.playlists)
+
+
+@dataclass(frozen=True, slots=True)
+class PlaylistChange:
+    """How one playlist differs from the stored one after a snapshot."""
+
+    tidal_id: str
+    name: str
+    change: str  # new, renamed, tracks changed, removed, incomplete
+    added: int = 0
+    dropped: int = 0

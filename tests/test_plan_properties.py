@@ -54,8 +54,7 @@ from tidal_sync_assets.database import (
 )
 from tidal_sync_assets.database.migrations import upgrade
 from tidal_sync_assets.disk.entry import AudioTags
-from tidal_sync_assets.disk.m3u8 import m3u8_path_for
-from tidal_sync_assets.disk.naming import sanitize_component, track_stem
+from tidal_sync_assets.disk.naming import m3u8_path_for, sanitize_component, track_stem
 from tidal_sync_assets.disk.tags import read_tags, write_tags
 from tidal_sync_assets.library.execute import Executor
 from tidal_sync_assets.planning.actions import ActionKind

@@ -16,8 +16,7 @@ from sqlalchemy import Engine, insert, select
 from tests.fixtures.library import make_audio
 from tidal_sync_assets.database import Playlist, PlaylistTrack, ScanRecord, Track
 from tidal_sync_assets.database.scan_store import load_scan
-from tidal_sync_assets.disk.entry import AudioTags, Ownership
-from tidal_sync_assets.disk.scan import ScanResult
+from tidal_sync_assets.disk.entry import AudioTags, Ownership, ScanResult
 from tidal_sync_assets.disk.tags import write_tags
 from tidal_sync_assets.services.scan import ScanOutcome, scan_and_store
 

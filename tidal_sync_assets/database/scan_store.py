@@ -23,8 +23,7 @@ from tidal_sync_assets.database.models import (
     ScanRecord,
     Track,
 )
-from tidal_sync_assets.disk.entry import AudioTags, EntryKind, ScannedEntry
-from tidal_sync_assets.disk.scan import ScanResult
+from tidal_sync_assets.disk.entry import AudioTags, EntryKind, ScannedEntry, ScanResult
 
 _TAG_COLUMNS = {
     "title": "title",

@@ -20,8 +20,7 @@ from typing import Literal
 
 from rapidfuzz import fuzz
 
-from tidal_sync_assets.disk.entry import EntryKind, Ownership, ScannedEntry
-from tidal_sync_assets.disk.scan import is_audio, is_internal
+from tidal_sync_assets.disk.entry import EntryKind, Ownership, ScannedEntry, is_audio, is_internal
 from tidal_sync_assets.tidal.snapshot import TidalTrack
 
 NAME_THRESHOLD = 90.0  # token_sort_ratio on normalized "artist title", 0..100

@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from tidal_sync_assets.disk.entry import Ownership
-from tidal_sync_assets.disk.scan import ScanResult
+from tidal_sync_assets.disk.entry import Ownership, ScanResult
 from tidal_sync_assets.report import Report, table
 
 

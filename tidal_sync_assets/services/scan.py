@@ -19,11 +19,11 @@ from sqlalchemy import Engine
 from tidal_sync_assets.database import scan_store
 from tidal_sync_assets.database.scan_store import Placed, PlacedPaths
 from tidal_sync_assets.database.tidal_store import WantedTracks
-from tidal_sync_assets.disk.entry import Ownership
+from tidal_sync_assets.disk.entry import Ownership, ScanResult
 from tidal_sync_assets.disk.integrity import audio_candidates, check_audio
-from tidal_sync_assets.disk.m3u8 import m3u8_path_for
 from tidal_sync_assets.disk.match import match_entries, ownership
-from tidal_sync_assets.disk.scan import ScanResult, scan_library
+from tidal_sync_assets.disk.naming import m3u8_path_for
+from tidal_sync_assets.disk.scan import scan_library
 
 
 @dataclass(frozen=True, slots=True)

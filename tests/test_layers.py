@@ -6,8 +6,10 @@
 A module imports nothing from a layer above its own; the pure core imports no
 SQLAlchemy, Dagster or tidalapi; the stores import, from outside the database
 package, only the core's data types (no function: no scanning, matching or
-deciding); nothing below the assets imports Dagster. Asset bodies stay thin and
-planning keeps no state in a module global.
+deciding), and no SQL is written outside them; nothing below the assets imports
+Dagster. Asset bodies stay thin and planning keeps no state in a module global.
+
+    .venv/bin/pytest tests/test_layers.py -q
 """
 
 from __future__ import annotations
@@ -119,6 +121,19 @@ def test_nothing_below_the_assets_imports_dagster() -> None:
         if layer(module) < WIRING
         for imported, _ in imports(tree)
         if imported == "dagster" or imported.startswith("dagster.")
+    ]
+    assert found == []
+
+
+def test_every_sql_statement_lives_in_a_store() -> None:
+    """Outside ``database`` SQLAlchemy is only the ``Engine`` handed to the stores."""
+    found = [
+        f"{module}: {imported} {names}"
+        for module, tree in MODULES.items()
+        if not module.startswith("database")
+        for imported, names in imports(tree)
+        if (imported == "sqlalchemy" or imported.startswith("sqlalchemy."))
+        and set(names) - {"Engine"}
     ]
     assert found == []
 

@@ -58,9 +58,15 @@ def describe_partitions(partitions: PartitionsDefinition | None) -> tuple[str, s
     return (type(partitions).__name__, repr(partitions))
 
 
-def test_definitions_hold_exactly_the_pinned_assets() -> None:
-    assert isinstance(defs, Definitions)
-    graph = defs.resolve_asset_graph()
+@pytest.fixture(scope="module")
+def loaded() -> Definitions:
+    """The definitions as Dagster loads them (``defs`` is a ``@definitions`` function)."""
+    return defs()
+
+
+def test_definitions_hold_exactly_the_pinned_assets(loaded: Definitions) -> None:
+    assert isinstance(loaded, Definitions)
+    graph = loaded.resolve_asset_graph()
     found = {}
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
@@ -73,8 +79,8 @@ def test_definitions_hold_exactly_the_pinned_assets() -> None:
     assert found == ASSETS
 
 
-def test_definitions_hold_exactly_the_pinned_checks() -> None:
-    graph = defs.resolve_asset_graph()
+def test_definitions_hold_exactly_the_pinned_checks(loaded: Definitions) -> None:
+    graph = loaded.resolve_asset_graph()
     found = {
         (key.asset_key.to_user_string(), key.name): graph.get(key).blocking
         for key in graph.asset_check_keys
@@ -82,16 +88,20 @@ def test_definitions_hold_exactly_the_pinned_checks() -> None:
     assert found == CHECKS
 
 
-def test_the_sync_job_covers_every_asset_per_playlist_and_is_tagged_for_the_library_queue() -> None:
-    job = defs.resolve_job_def("sync")
+def test_the_sync_job_covers_every_asset_per_playlist_and_is_tagged_for_the_library_queue(
+    loaded: Definitions,
+) -> None:
+    job = loaded.resolve_job_def("sync")
     assert describe_partitions(job.partitions_def) == ("dynamic", "tidal_playlists")
     assert job.tags.get("tidal-sync/library") == "sync"
     selected = {key.to_user_string() for key in job.asset_layer.selected_asset_keys}
     assert selected == set(ASSETS)
 
 
-def test_the_resources_are_the_database_tidal_the_library_and_the_diff_memo() -> None:
-    assert set(defs.resources or {}) == {"database", "tidal", "library", "diff_memo"}
+def test_the_resources_are_the_database_tidal_the_library_and_the_diff_memo(
+    loaded: Definitions,
+) -> None:
+    assert set(loaded.resources or {}) == {"database", "tidal", "library", "diff_memo"}
 
 
 # Importing the definitions -----------------------------------------------------------------
@@ -100,6 +110,8 @@ PROBE = """
 import json
 from dagster import EnvVar, build_resources
 from tidal_sync_assets.definitions import defs
+
+loaded = defs()
 
 def kind(value):
     # EnvVar.int(...) is an int subclass carrying the variable's name.
@@ -111,9 +123,9 @@ def kind(value):
 
 declared = {
     name: {field: kind(getattr(r, field)) for field in type(r).model_fields}
-    for name, r in defs.resources.items()
+    for name, r in loaded.resources.items()
 }
-with build_resources(dict(defs.resources)) as built:
+with build_resources(dict(loaded.resources)) as built:
     resolved = {
         "database.url": built.database.url,
         "library.root": built.library.root,
@@ -220,3 +232,17 @@ def test_unset_variables_leave_the_specs_defaults(monkeypatch: pytest.MonkeyPatc
         assert (built.library.root, built.library.link_mode) == ("./library", "symlink")
         assert built.tidal.session_file == "~/.config/tidal-sync/session.json"
         assert (built.tidal.api_base, built.tidal.download_workers) == (None, 4)
+
+
+def test_the_environment_is_read_when_the_definitions_load_not_at_import(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The module is imported (above, and by other tests) under whatever environment;
+    # each load sees the environment of its moment: no reload needed.
+    for link_mode, cron in (("copy", "15 4 * * *"), ("hardlink", "0 5 * * 1")):
+        monkeypatch.setenv("TIDAL_SYNC_LINK_MODE", link_mode)
+        monkeypatch.setenv("TIDAL_SYNC_CRON", cron)
+        loaded = defs()
+        with build_resources(dict(loaded.resources or {})) as built:
+            assert built.library.checked_link_mode() == link_mode
+        assert loaded.resolve_schedule_def("nightly_sync").cron_schedule == cron

@@ -9,9 +9,7 @@ and both databases are read back with plain SQL.
 from __future__ import annotations
 
 import getpass
-import importlib
 import shutil
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -82,9 +80,6 @@ def postgres_deployment(
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    # The definitions bind their resources to the environment at import: take ours.
-    if "tidal_sync_assets.definitions" in sys.modules:
-        importlib.reload(sys.modules["tidal_sync_assets.definitions"])
     yield str(server.set(database=dagster_database))
 
 

@@ -7,10 +7,11 @@ on the wire while `tidal-sync sync` runs against it.
 
 from __future__ import annotations
 
-import importlib
 import json
 
 import pytest
+from dagster import DagsterInstance
+from sqlalchemy import select
 
 from tests.fixtures.reliability import (
     AFTERNOON,
@@ -24,6 +25,7 @@ from tests.fixtures.reliability import (
     synced,
 )
 from tests.fixtures.sync import SyncWorld, World, disk_state
+from tidal_sync_assets.database import Playlist
 from tidal_sync_assets.sandbox.faults import FaultRule
 
 # Each case is a whole sync or two, some with seconds of Retry-After and backoff.
@@ -49,6 +51,67 @@ def test_a_429_storm_is_waited_out(
 
     assert result.code == 0, result
     assert answered(world, 429) == 8
+    case.check()
+
+
+def test_six_429s_in_a_row_on_every_kind_of_request_are_waited_out(
+    sync_world: World, reliability: Reliability, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Six answers of 429 in a row to the playlist list (the old budget was five attempts),
+    # and more on a playlist's track page, playback info and audio.
+    world = sync_world(small_account())
+    case = reliability("tidal", world)
+    monkeypatch.setenv("TIDAL_SYNC_PATIENCE", "30")
+    for path, times, wait in [
+        (r"^/v1/users/\d+/playlists", 6, 1),
+        (rf"^/v1/playlists/{BOUNCE}/", 2, 1),
+        (r"^/v1/tracks/", 2, 1),
+        (r"^/_audio/", 1, 2),
+    ]:
+        world.sandbox.faults.add(
+            FaultRule(path=path, kind="status", status=429, retry_after=wait, times=times)
+        )
+
+    result = world.sync()
+
+    assert result.code == 0, result
+    assert answered(world, 429) == 11
+    assert "tidal-sync: rate limited by TIDAL, waiting 1 s" in result.err
+    assert "tidal-sync: rate limited by TIDAL, waiting 2 s" in result.err
+    instance = DagsterInstance.get()
+    run_log = [
+        event.user_message
+        for record in instance.get_run_records()
+        for event in instance.all_logs(record.dagster_run.run_id)
+    ]
+    assert "rate limited by TIDAL, waiting 1 s" in run_log
+    case.check()
+
+
+def test_a_rate_limit_longer_than_the_patience_fails_in_one_sentence(
+    sync_world: World, reliability: Reliability, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = sync_world(small_account())
+    case = reliability("tidal", world)
+    monkeypatch.setenv("TIDAL_SYNC_PATIENCE", "3")
+    world.sandbox.faults.add(
+        FaultRule(path=r"^/v1/", kind="status", status=429, retry_after=2, times=None)
+    )
+    before = disk_state(world.root)
+
+    result = world.sync()
+
+    assert result.code == 1, result
+    errors = [line for line in result.err.splitlines() if "waiting" not in line]
+    assert len(errors) == 1, result.err
+    assert "rate limited for longer than the 3 s TIDAL_SYNC_PATIENCE allows" in errors[0]
+    assert errors[0].endswith(".") and ". " not in errors[0]  # one sentence
+    assert "tidal-sync: rate limited by TIDAL, waiting 2 s" in result.err
+    tokens = json.loads(world.session_file.read_text())
+    for key in ("access_token", "refresh_token"):
+        assert tokens[key]["data"] not in result.err + result.out
+    assert disk_state(world.root) == before
+    world.sandbox.faults.clear()
     case.check()
 
 
@@ -97,7 +160,6 @@ def test_bodies_slower_than_the_timeout_are_given_up_and_retried(
 ) -> None:
     world = sync_world(small_account())
     monkeypatch.setenv("TIDAL_SYNC_HTTP_TIMEOUT", "0.5")
-    importlib.reload(importlib.import_module("tidal_sync_assets.definitions"))
     case = reliability("tidal", world)
     for path in (rf"^/v1/playlists/{BOUNCE}/(tracks|items)", r"^/v1/tracks/", r"^/_audio/"):
         world.sandbox.faults.add(
@@ -142,6 +204,32 @@ def test_an_access_token_that_expires_mid_run_is_refreshed(
     assert after != before
     assert world.session_file.stat().st_mode & 0o777 == 0o600
     case.check()
+
+
+def test_a_playlist_list_that_skips_a_playlist_holds_the_sync_and_deletes_nothing(
+    sync_world: World, reliability: Reliability
+) -> None:
+    # TIDAL's list announces three playlists but its first page skips one: paged by
+    # offset, the second page repeats one, so only two distinct playlists come back.
+    world = synced(sync_world(small_account()))
+    case = reliability("tidal", world)
+    world.sandbox.faults.add(
+        FaultRule(path=r"^/v1/users/\d+/playlists", kind="short", drop_items=1, times=1)
+    )
+    before = disk_state(world.root)
+
+    result = world.sync()
+
+    assert result.code == 2, result
+    assert "the TIDAL snapshot is incomplete" in result.err
+    assert "the playlist list (2 of 3 playlists)" in result.err
+    assert disk_state(world.root) == before
+    with world.engine.connect() as connection:
+        deleted = connection.execute(
+            select(Playlist.name).where(Playlist.removed_from_tidal.is_(True))
+        ).all()
+    assert deleted == []
+    case.check()  # TIDAL lists all three again: the sync converges, nothing lost
 
 
 @pytest.mark.parametrize("left", [1, 0], ids=["short", "empty"])

@@ -211,6 +211,23 @@ def test_429_carries_retry_after_to_tidalapi(
     assert sandbox_tidal_session.track("1001").id == 1001, "the rule fires once"
 
 
+def test_a_short_page_skips_items_but_still_announces_them_all(
+    sandbox: SandboxServer, sandbox_tidal_session: tidalapi.Session
+) -> None:
+    user = sandbox_tidal_session.user
+    assert user is not None
+    path = f"users/{user.id}/playlists"
+    whole = sandbox_tidal_session.request.request("GET", path).json()
+    sandbox.faults.add(FaultRule(path=r"^/v1/users/\d+/playlists", kind="short", drop_items=1))
+
+    short = sandbox_tidal_session.request.request("GET", path).json()
+
+    assert short["totalNumberOfItems"] == whole["totalNumberOfItems"] == len(whole["items"])
+    assert short["items"] == whole["items"][1:]
+    again = sandbox_tidal_session.request.request("GET", path).json()
+    assert again["items"] == whole["items"], "the rule fires once"
+
+
 def test_5xx_fires_as_many_times_as_asked(
     sandbox: SandboxServer, sandbox_tidal_session: tidalapi.Session
 ) -> None:

@@ -30,6 +30,7 @@ def tidal(sandbox: SandboxServer, sandbox_session_file: Path) -> TidalResource:
         session_file=str(sandbox_session_file),
         api_base=sandbox.base_url,
         requests_per_second=1000,
+        patience_seconds=2,
     )
 
 

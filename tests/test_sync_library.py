@@ -235,7 +235,8 @@ def test_a_track_whose_audio_keeps_failing_fails_its_playlist_and_a_backfill_fin
     from tidal_sync_assets.definitions import defs
 
     instance = DagsterInstance.get()
-    backfill = defs.resolve_job_def("sync").execute_in_process(
+    sync_job = defs().resolve_job_def("sync")
+    backfill = sync_job.execute_in_process(
         instance=instance,
         partition_key=WARM_UP,
         asset_selection=[AssetKey("playlist_library")],

@@ -231,6 +231,42 @@ def test_a_deleted_playlist_is_held_then_trashed_leaving_the_users_own_file(
     assert world.audio_requests() == []
 
 
+def test_deleting_one_small_playlist_of_many_is_held_until_allowed(sync_world: World) -> None:
+    # Eight playlists of two tracks each; "Chill" is deleted on TIDAL. Its files are under
+    # the 20% share of the library and its folder stays (the DJ's notes are in it), but a
+    # whole playlist goes: held all the same.
+    names = ["Afternoon", "Bounce", "Chill", "Dusk", "Evening", "Fog", "Glow", "Haze"]
+    uuids = [f"0{n}0{n}0{n}0{n}-0000-4000-8000-00000000000{n}" for n in "abcdefgh"]
+    tracks = [story_track(n, f"Song {n}", f"Artist {n}") for n in range(1, 17)]
+    playlists = [
+        story_playlist(uuid, name, [2 * i + 1, 2 * i + 2], day=i + 1)
+        for i, (uuid, name) in enumerate(zip(uuids, names, strict=True))
+    ]
+    world = sync_world(story_catalog(tracks, playlists))
+    first_sync(world)
+    chill = world.folder(CHILL)
+    (chill / "my set notes.txt").write_text("play Song 6 last\n")
+    world.catalog.remove_playlist(CHILL)
+    before = disk_state(world.root)
+
+    held = world.sync()
+
+    assert held.code == 2, held
+    assert '"Chill"' in held.err
+    assert "--allow-mass-removal" in held.err and "dedup_plan" in held.err
+    assert disk_state(world.root) == before
+
+    result = world.sync("--allow-mass-removal")
+
+    assert result.code == 0, result
+    assert sorted(p.name for p in chill.iterdir()) == ["my set notes.txt"]
+    manifest = world.root / ".tidal-sync" / "trash" / "manifest.jsonl"
+    trashed = {json.loads(line)["original_path"] for line in manifest.read_text().splitlines()}
+    assert {f"Playlists/Chill/Artist {n} - Song {n}.flac" for n in (5, 6)} <= trashed
+    world.check()
+    assert world.audio_requests() == []
+
+
 @every_link_mode
 def test_an_untagged_local_copy_is_adopted_instead_of_downloaded(sync_world: World) -> None:
     world = synced_world(sync_world, Alpha={"duration": 3})

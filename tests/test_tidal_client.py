@@ -35,7 +35,7 @@ from tidal_sync_assets.tidal.session import (
     rebase_url,
 )
 
-FAST_RETRY = RetryPolicy(max_attempts=4, backoff_base=0.01, backoff_max=0.05, retry_after_cap=5)
+FAST_RETRY = RetryPolicy(patience=2, backoff_base=0.01, backoff_max=0.05, retry_after_cap=5)
 
 
 def fast_limiter() -> RateLimiter:
@@ -130,7 +130,10 @@ def test_an_unreachable_tidal_fails_in_one_clear_sentence(session_file: Path) ->
     with pytest.raises(TidalUnavailable) as caught:
         open_session(session_file, closed, retry=FAST_RETRY, limiter=fast_limiter())
     message = str(caught.value)
-    assert message.startswith(f"TIDAL could not be reached at {closed} (connection failed)")
+    assert message.startswith(
+        f"TIDAL could not be reached at {closed} (connection failed for longer than the 2 s "
+        "TIDAL_SYNC_PATIENCE allows)"
+    )
     assert "TIDAL_SYNC_API_BASE" in message and message.endswith(".")
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
     for key in ("access_token", "refresh_token"):
@@ -323,10 +326,17 @@ def test_a_listing_that_keeps_failing_raises_tidal_unavailable(
     sandbox: SandboxServer, session: tidalapi.Session
 ) -> None:
     sandbox.faults.add(FaultRule(path="/v1/users/.*/playlists", status=503, times=None))
-    with pytest.raises(TidalUnavailable, match=r"reached at http://127\.0\.0\.1:\d+ \(HTTP 503\)"):
+    started = time.monotonic()
+    with pytest.raises(
+        TidalUnavailable,
+        match=r"reached at http://127\.0\.0\.1:\d+ \(HTTP 503 for longer "
+        r"than the 2 s TIDAL_SYNC_PATIENCE allows\)",
+    ):
         fetch_snapshot(session, {})
+    # Retried with backoff until the patience ran out, and not much longer.
+    assert time.monotonic() - started < FAST_RETRY.patience + 1
     listing = [e for e in sandbox.request_log if "/playlists?" in e[1]]
-    assert len(listing) == FAST_RETRY.max_attempts
+    assert len(listing) >= 3
 
 
 def test_an_expired_token_is_refreshed_and_saved_without_leaking_tokens(
@@ -366,6 +376,15 @@ def test_the_rate_limit_spaces_requests() -> None:
     for _ in range(11):
         limiter.acquire()
     assert time.monotonic() - started >= 0.19  # 10 waits of 1/50 s
+
+
+def test_a_hold_keeps_every_caller_waiting_for_its_seconds() -> None:
+    # A 429's Retry-After holds the session's limiter: the other threads wait it out too.
+    limiter = RateLimiter(rate=1000)
+    limiter.hold(0.3)
+    started = time.monotonic()
+    limiter.acquire()
+    assert time.monotonic() - started >= 0.29
 
 
 def test_the_rate_limit_applies_to_tidal_calls(sandbox: SandboxServer, session_file: Path) -> None:

@@ -111,6 +111,7 @@ def _sync(database_url: str, sandbox: SandboxServer, session_file: Path, tmp_pat
             api_base=sandbox.base_url,
             requests_per_second=1000,
             retry_backoff_seconds=0.05,
+            patience_seconds=2,
         ),
         library=LibraryResource(root=str(tmp_path / "library")),
     )

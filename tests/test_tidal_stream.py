@@ -29,7 +29,7 @@ OVERPASS = 1042  # not streamable
 def session(sandbox: SandboxServer, tmp_path: Path) -> tidalapi.Session:
     path = tmp_path / "session.json"
     login(path, sandbox.base_url, print_fn=lambda _: None)
-    retry = RetryPolicy(max_attempts=3, backoff_base=0.01, backoff_max=0.05)
+    retry = RetryPolicy(patience=0.2, backoff_base=0.01, backoff_max=0.05)
     return open_session(path, sandbox.base_url, retry=retry, limiter=RateLimiter(rate=10_000))
 
 

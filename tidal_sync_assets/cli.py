@@ -10,6 +10,7 @@ the plan.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -24,6 +25,7 @@ from tidal_sync_assets.disk.paths import LibraryRootMissing
 from tidal_sync_assets.disk.scan import root_missing
 from tidal_sync_assets.disk.trash import ALL, Trash
 from tidal_sync_assets.settings import ConfigurationError, Settings
+from tidal_sync_assets.tidal.http import WAITS
 from tidal_sync_assets.tidal.session import TidalLoginRequired, TidalUnavailable
 
 EXIT_CANNOT_START = 3
@@ -70,7 +72,7 @@ def _sync_locked(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     report = run_sync(
-        defs,
+        defs(),  # loaded now: the environment (and .env) as this command sees it
         dry_run=args.dry_run,
         playlists=args.playlist,
         allow_mass_removal=args.allow_mass_removal,
@@ -191,6 +193,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Dagster's console logger is quiet (sync.QUIET); waiting for TIDAL is the user's
+    # to know, so that one logger of the product's own speaks on the terminal.
+    waits = logging.StreamHandler(sys.stderr)
+    waits.setFormatter(logging.Formatter("tidal-sync: %(message)s"))
+    WAITS.addHandler(waits)
+    try:
+        return _run(args)
+    finally:
+        WAITS.removeHandler(waits)
+
+
+def _run(args: argparse.Namespace) -> int:
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return handler(args)

@@ -1,22 +1,26 @@
 """Dagster resources: the product database, TIDAL, the library on disk, and the
 run's diff memo.
 
-Each resource is configured from the SPEC's environment variables through
-``EnvVar`` (so the launchpad can override them per run) and falls back to
-the SPEC's defaults when a variable is unset. Nothing here connects or
-touches the disk until an asset asks.
+Every field that has an environment variable takes its default and its doc from the
+configuration table (:data:`~tidal_sync_assets.settings.SETTINGS`) and reads its value
+through the table's parser, so the command line and the code location agree on
+defaults and on what a bad value is. :func:`resources_from_env` binds each variable
+that is set as an ``EnvVar`` (the UI shows the variable's name, never its value) when
+the definitions load; the launchpad can override any field per run. Nothing here
+connects or touches the disk until an asset asks.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any, cast
 
 import tidalapi
 from dagster import ConfigurableResource, EnvVar, InitResourceContext
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
 from sqlalchemy import Engine
 
 from tidal_sync_assets.database import make_engine
@@ -24,16 +28,33 @@ from tidal_sync_assets.database.migrations import upgrade
 from tidal_sync_assets.planning.guard import DEFAULT_MAX_REMOVAL_SHARE
 from tidal_sync_assets.services.plan import DiffMemo
 from tidal_sync_assets.settings import (
-    LINK_MODES,
-    QUALITIES,
-    ConfigurationError,
+    SETTING,
+    SETTINGS,
+    KeyNotation,
     LinkMode,
     Quality,
+    Setting,
     default_database_url,
+    rekordbox_xml_path,
 )
 from tidal_sync_assets.tidal.http import RetryPolicy
-from tidal_sync_assets.tidal.ratelimit import DEFAULT_REQUESTS_PER_SECOND, RateLimiter
-from tidal_sync_assets.tidal.session import DEFAULT_TIMEOUT, open_session
+from tidal_sync_assets.tidal.ratelimit import RateLimiter
+from tidal_sync_assets.tidal.session import open_session
+
+
+def _from_table(name: str) -> Any:
+    """A resource field for the table's setting ``name``: its default and its doc."""
+    setting = SETTING[name]
+    value = setting.read(None)
+    # Numbers and switches are typed fields; anything else is kept as the text a user
+    # types (a relative path stays relative until the asset that uses it runs).
+    default = value if isinstance(value, int | float) else setting.default
+    return Field(default=default, description=f"{setting.doc} (`{setting.variable}`)")
+
+
+def _read(name: str, value: object) -> Any:
+    """``value`` (a field's text or number) through the table's parser for ``name``."""
+    return SETTING[name].read(None if value is None else str(value))
 
 
 @cache
@@ -45,9 +66,9 @@ def _migrated_engine(url: str) -> Engine:
 
 
 class DatabaseResource(ConfigurableResource):
-    """The product database (``TIDAL_SYNC_DATABASE_URL``), migrated to head on first use."""
+    """The product database, migrated to head on first use."""
 
-    url: str | None = None
+    url: str | None = _from_table("database_url")
 
     def engine(self) -> Engine:
         return _migrated_engine(self.url or default_database_url())
@@ -56,47 +77,58 @@ class DatabaseResource(ConfigurableResource):
 class TidalResource(ConfigurableResource):
     """A logged-in TIDAL session built from the session file; no I/O until ``open``."""
 
-    session_file: str = "~/.config/tidal-sync/session.json"
-    api_base: str | None = None
-    quality: str = "LOSSLESS"
-    download_workers: int = 4
-    include_favourites: bool = False
-    requests_per_second: float = DEFAULT_REQUESTS_PER_SECOND
-    retry_attempts: int = 5
+    session_file: str = _from_table("session_file")
+    api_base: str | None = _from_table("api_base")
+    quality: str = _from_table("quality")
+    min_quality: str | None = _from_table("min_quality")
+    download_workers: int = _from_table("download_workers")
+    favorite_tracks: bool = _from_table("favorite_tracks")
+    include_favourites: bool = _from_table("favorite_playlists")
+    requests_per_second: float = _from_table("rate_limit")
+    timeout_seconds: float = _from_table("http_timeout")  # per request: connect, each read
+    patience_seconds: int = _from_table("patience")  # how long one request keeps being retried
     retry_backoff_seconds: float = 0.5  # doubles per attempt, with jitter
-    timeout_seconds: float = DEFAULT_TIMEOUT  # per request: connect, and each read
 
     def open(self) -> tidalapi.Session:
         return open_session(
-            Path(self.session_file).expanduser(),
+            _read("session_file", self.session_file),
             self.api_base or None,
-            timeout=self.timeout_seconds,
-            limiter=RateLimiter(self.requests_per_second),
+            timeout=_read("http_timeout", self.timeout_seconds),
+            limiter=RateLimiter(_read("rate_limit", self.requests_per_second)),
             retry=RetryPolicy(
-                max_attempts=self.retry_attempts, backoff_base=self.retry_backoff_seconds
+                patience=self.patience_seconds, backoff_base=self.retry_backoff_seconds
             ),
         )
 
     def checked_quality(self) -> Quality:
-        if self.quality not in QUALITIES:
-            raise ConfigurationError(f"quality {self.quality!r} is not one of {QUALITIES}")
-        return cast(Quality, self.quality)
+        return cast(Quality, _read("quality", self.quality))
+
+    def checked_min_quality(self) -> Quality | None:
+        return cast("Quality | None", _read("min_quality", self.min_quality))
 
 
 class LibraryResource(ConfigurableResource):
-    """The library root and how links are made; guard thresholds for removals."""
+    """The library root, how links are made, the DJ export; guard thresholds for removals."""
 
-    root: str = "./library"
-    link_mode: str = "symlink"
+    root: str = _from_table("library_root")
+    link_mode: str = _from_table("link_mode")
+    rekordbox_xml: str | None = _from_table("rekordbox_xml")
+    key_notation: str = _from_table("key_notation")
     max_removal_share: float = DEFAULT_MAX_REMOVAL_SHARE
 
     def root_path(self) -> Path:
-        return Path(self.root).expanduser().absolute()
+        path: Path = _read("library_root", self.root)
+        return path
 
     def checked_link_mode(self) -> LinkMode:
-        if self.link_mode not in LINK_MODES:
-            raise ConfigurationError(f"link mode {self.link_mode!r} is not one of {LINK_MODES}")
-        return cast(LinkMode, self.link_mode)
+        return cast(LinkMode, _read("link_mode", self.link_mode))
+
+    def checked_key_notation(self) -> KeyNotation:
+        return cast(KeyNotation, _read("key_notation", self.key_notation))
+
+    def rekordbox_xml_path(self) -> Path | None:
+        """Where the Rekordbox XML goes; None: nowhere (``off``)."""
+        return rekordbox_xml_path(_read("rekordbox_xml", self.rekordbox_xml), self.root_path())
 
 
 class DiffMemoResource(ConfigurableResource):
@@ -113,33 +145,31 @@ class DiffMemoResource(ConfigurableResource):
         return self._memo
 
 
-def _field(field: str, variable: str, *, kind: type = str) -> dict[str, Any]:
-    # EnvVar keeps the value out of the definition (the UI shows the variable's
-    # name, never a secret) but insists the variable exists; unset → the
-    # resource field's own default (the SPEC's) applies.
-    if not os.environ.get(variable):
-        return {}
-    if kind is int:
-        return {field: EnvVar.int(variable)}
-    if kind is float:
-        return {field: float(os.environ[variable])}  # EnvVar has no float form
-    return {field: EnvVar(variable)}
+def _bind(setting: Setting, text: str) -> Any:
+    # Checked now, so a bad value fails the definitions' load with the variable named.
+    value = setting.read(text)
+    if isinstance(value, bool | float):
+        return value  # EnvVar carries text and whole numbers only: the value itself
+    if isinstance(value, int):
+        return EnvVar.int(setting.variable)
+    return EnvVar(setting.variable)
 
 
-def resources_from_env() -> dict[str, ConfigurableResource]:
-    """The resources the definitions bind, each field tied to its variable."""
+def resources_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The resources the definitions bind: each variable that is set tied to its field.
+
+    A variable that is unset is not bound (``EnvVar`` insists its variable exists): the
+    field's default, the table's, applies.
+    """
+    environ = os.environ if environ is None else environ
+    fields: dict[str, dict[str, Any]] = {"database": {}, "tidal": {}, "library": {}}
+    for setting in SETTINGS:
+        text = environ.get(setting.variable)
+        if setting.resource is not None and text:
+            resource, field = setting.resource.split(".")
+            fields[resource][field] = _bind(setting, text)
     return {
-        "database": DatabaseResource(**_field("url", "TIDAL_SYNC_DATABASE_URL")),
-        "tidal": TidalResource(
-            **_field("session_file", "TIDAL_SYNC_SESSION_FILE"),
-            **_field("api_base", "TIDAL_SYNC_API_BASE"),
-            **_field("quality", "TIDAL_SYNC_QUALITY"),
-            **_field("download_workers", "TIDAL_SYNC_DOWNLOAD_WORKERS", kind=int),
-            **_field("requests_per_second", "TIDAL_SYNC_RATE_LIMIT", kind=float),
-            **_field("timeout_seconds", "TIDAL_SYNC_HTTP_TIMEOUT", kind=float),
-        ),
-        "library": LibraryResource(
-            **_field("root", "TIDAL_SYNC_LIBRARY_ROOT"),
-            **_field("link_mode", "TIDAL_SYNC_LINK_MODE"),
-        ),
+        "database": DatabaseResource(**fields["database"]),
+        "tidal": TidalResource(**fields["tidal"]),
+        "library": LibraryResource(**fields["library"]),
     }

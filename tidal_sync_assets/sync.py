@@ -9,13 +9,12 @@ playlist).
 
 from __future__ import annotations
 
-import os
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from dagster import AssetKey, DagsterInstance, Definitions
+from dagster import AssetKey, Definitions
 from sqlalchemy import Engine
 
 from tidal_sync_assets.assets.planning import GUARD_CHECK
@@ -25,9 +24,10 @@ from tidal_sync_assets.database.action_store import action_outcomes
 from tidal_sync_assets.database.migrations import upgrade
 from tidal_sync_assets.database.plan_store import latest_plan, load_actions
 from tidal_sync_assets.database.tidal_store import playlist_names
+from tidal_sync_assets.instance import cli_instance
 from tidal_sync_assets.partitions import span_tags
 from tidal_sync_assets.planning.actions import Action
-from tidal_sync_assets.settings import Settings, dagster_home
+from tidal_sync_assets.settings import Settings
 
 PLANNING_ASSETS = ("tidal_snapshot", "filesystem_snapshot", "library_diff", "dedup_plan")
 # The CLI prints its own one-line outcomes; the full event log is in the UI.
@@ -49,13 +49,6 @@ class SyncReport:
         return 1 if (self.failed or self.error) else 0
 
 
-def instance() -> DagsterInstance:
-    home = dagster_home()
-    home.mkdir(parents=True, exist_ok=True)
-    os.environ["DAGSTER_HOME"] = str(home)
-    return DagsterInstance.get()
-
-
 def run_sync(
     defs: Definitions,
     *,
@@ -66,7 +59,7 @@ def run_sync(
     settings = Settings.from_env()
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    dagster = instance()
+    dagster = cli_instance()
     report = SyncReport()
     planning = defs.resolve_implicit_global_asset_job_def().execute_in_process(
         instance=dagster,
@@ -96,9 +89,10 @@ def run_sync(
         failure = planning.get_run_failure_event()
         steps = planning.get_step_failure_events()
         reason = steps[0].step_failure_data.error if steps else None
-        report.error = (
-            reason.message.strip() if reason else (failure.message if failure else "failed")
-        )
+        if reason is not None:
+            report.error = _sentence(reason.message, reason.cls_name)
+        else:
+            report.error = failure.message if failure else "failed"
         return report
     latest = latest_plan(engine)
     assert latest is not None  # the planning run just stored one
@@ -138,6 +132,15 @@ def run_sync(
     if report.error and not report.failed:
         report.failed = {"(run)": report.error}
     return report
+
+
+def _sentence(message: str, cls_name: str | None) -> str:
+    """A step's error message; for a ``Failure`` the product raised, only its own words
+    (Dagster prefixes them with the exception's dotted class name)."""
+    message = message.strip()
+    if cls_name == "Failure":
+        return message.partition(": ")[2] or message
+    return message
 
 
 def _name_key(name: str) -> str:

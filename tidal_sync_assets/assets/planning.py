@@ -81,7 +81,7 @@ class PlanConfig(Config):
             asset="dedup_plan",
             blocking=True,
             description="The plan removes at most the configured share of managed files "
-            "and no whole playlist folder, unless the run allows mass removal.",
+            "and nothing of a playlist deleted on TIDAL, unless the run allows mass removal.",
         )
     ],
 )

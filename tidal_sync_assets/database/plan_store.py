@@ -194,12 +194,10 @@ def latest_plan(engine: Engine) -> tuple[int, PlanStatus, str | None] | None:
     return (row.id, row.status, row.held_reason) if row else None
 
 
-def load_actions(engine: Engine, plan_id: int, playlist: str | None = None) -> list[Action]:
-    """A plan's actions in order: all of them, or one playlist's."""
+def load_actions(engine: Engine, plan_id: int) -> list[Action]:
+    """A plan's actions, in order."""
     table = PlanAction.__table__
     query = select(table).where(table.c.plan_id == plan_id).order_by(table.c.seq)
-    if playlist is not None:
-        query = query.where(table.c.playlist_tidal_id == playlist)
     with engine.connect() as connection:
         rows = connection.execute(query).all()
     return [

@@ -172,8 +172,11 @@ def save_snapshot(engine: Engine, snapshot: TidalSnapshot) -> SnapshotOutcome:
                     )
                 )
         seen = {p.tidal_id for p in snapshot.playlists}
+        # A short list says nothing about the playlists it left out: none counts as deleted.
         gone = [
-            tid for tid, row in before.items() if tid not in seen and not row.removed_from_tidal
+            tid
+            for tid, row in before.items()
+            if tid not in seen and not row.removed_from_tidal and snapshot.listing_complete
         ]
         if gone:
             connection.execute(

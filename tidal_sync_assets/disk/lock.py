@@ -5,8 +5,12 @@ This module owns the lock files under ``<root>/.tidal-sync``:
 - ``sync.lock`` — :func:`library_lock`, held for a whole sync. While held,
   ``sync.lock.holder.json`` says who holds it (pid, host, since), so a second
   sync can say *who* is in the way rather than just wait.
-- ``locks/<key>.lock`` — :func:`key_lock` / :func:`track_lock`: "whoever needs
-  the primary first downloads it", across threads and processes alike.
+- ``locks/<key>.lock`` — :func:`key_lock`: one writer per named thing (the
+  folders, the trash manifest), across threads and processes alike.
+- ``locks/tracks-NN.lock`` — :func:`track_lock`: "whoever needs the primary
+  first downloads it". Tracks share a fixed pool of :data:`TRACK_LOCK_STRIPES`
+  files, chosen by track id, so a library of 50,000 tracks holds 64 lock files,
+  not 50,000; two tracks of one stripe only wait for each other.
 
 The locks are ``flock`` locks (via ``filelock``): the kernel releases them when
 their holder dies, so a crash never leaves the library locked. Lock files are
@@ -36,6 +40,16 @@ SYNC_LOCK = f"{INTERNAL_DIR}/sync.lock"
 SYNC_LOCK_HOLDER = f"{INTERNAL_DIR}/sync.lock.holder.json"
 
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}")
+
+# Enough stripes that the download pool's few workers rarely share one (4 workers:
+# a given download waits for an unrelated one about 5% of the time), few enough that
+# the lock folder stays small. Today the library lock already keeps every other
+# process out while tracks are written, so in-process locks would do; file locks keep
+# the promise "across threads and processes" without leaning on every caller holding
+# the library lock, at the price of 64 small files.
+TRACK_LOCK_STRIPES = 64
+# The per-track lock files of earlier versions (one per track ever synced).
+_PER_TRACK_LOCK = re.compile(r"track-[0-9]+\.lock")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +121,7 @@ def library_lock(root: Path, timeout: float) -> Iterator[LockHolder]:
             _held[key] = (holder, 1)
         record = {"pid": holder.pid, "host": holder.host, "since": holder.since.isoformat()}
         atomic_write_bytes(SYNC_LOCK_HOLDER, json.dumps(record).encode(), root=library.root)
+        _remove_per_track_lock_files(library)
         try:
             yield holder
         finally:
@@ -155,8 +170,24 @@ def key_lock(root: Path, key: str, timeout: float = -1) -> Iterator[None]:
 def track_lock(
     root: Path, track_id: int, timeout: float = -1
 ) -> contextlib.AbstractContextManager[None]:
-    """The lock on one track's primary: held while it is downloaded, adopted or moved."""
-    return key_lock(root, f"track-{int(track_id)}", timeout)
+    """The lock on one track's primary: held while it is downloaded, adopted or moved.
+
+    The lock is its stripe's (see :data:`TRACK_LOCK_STRIPES`): hold one track lock at
+    a time, since a second track of the same stripe would wait for the first.
+    """
+    return key_lock(root, f"tracks-{int(track_id) % TRACK_LOCK_STRIPES:02d}", timeout)
+
+
+def _remove_per_track_lock_files(library: LibraryPaths) -> None:
+    # Safe only under the sync lock: every writer that ever used these files (any
+    # version of tidal-sync) took the sync lock first, so nobody holds or waits on one.
+    try:
+        names = os.listdir(library.resolve(LOCKS_DIR))
+    except FileNotFoundError:
+        return
+    for name in names:
+        if _PER_TRACK_LOCK.fullmatch(name):
+            library.resolve(f"{LOCKS_DIR}/{name}").unlink(missing_ok=True)
 
 
 def _file_lock(library: LibraryPaths, relative: str, timeout: float) -> filelock.FileLock:

@@ -18,6 +18,10 @@ It fires ``times`` times (``None``: on every match) and then retires. Kinds:
     "The token has expired." (a refresh then issues a new token).
 ``reset``
     drop the connection without answering (TCP reset).
+``short``
+    a JSON page that comes back short: its ``items`` lose their first ``drop_items``
+    entries while ``totalNumberOfItems`` still counts them (TIDAL's paged listings have
+    been seen to skip entries that exist).
 
 Over HTTP, ``POST /_sandbox/faults`` takes a rule as JSON with the same field names.
 """
@@ -30,8 +34,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-FaultKind = Literal["status", "slow", "truncate", "expire_token", "reset"]
-_KINDS: tuple[str, ...] = ("status", "slow", "truncate", "expire_token", "reset")
+FaultKind = Literal["status", "slow", "truncate", "expire_token", "reset", "short"]
+_KINDS: tuple[str, ...] = ("status", "slow", "truncate", "expire_token", "reset", "short")
 
 
 @dataclass
@@ -45,6 +49,7 @@ class FaultRule:
     delay: float = 0.0
     during_body: bool = False
     after_bytes: int = 0
+    drop_items: int = 1
     _pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -183,10 +183,13 @@ class _Handler(BaseHTTPRequestHandler):
             return token_expired()
         assert sandbox._api is not None
         try:
-            return sandbox._api.handle(request)
+            response = sandbox._api.handle(request)
         except Exception:
             log.exception("sandbox: %s %s failed", request.method, request.path)
             return json_response(500, payloads.error(500, 0, "Sandbox internal error"))
+        if rule is not None and rule.kind == "short":
+            return _short_page(response, rule.drop_items)
+        return response
 
     def _send(self, response: Response, rule: FaultRule | None = None) -> None:
         if rule is not None and rule.kind == "slow" and not rule.during_body:
@@ -221,6 +224,17 @@ def _fault_status(rule: FaultRule) -> Response:
     headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else {}
     body = json.dumps(payloads.error(rule.status, 0, message)).encode()
     return Response(rule.status, body, headers=headers)
+
+
+def _short_page(response: Response, drop: int) -> Response:
+    """The page without its first ``drop`` items; its ``totalNumberOfItems`` unchanged."""
+    if response.status != 200 or not response.content_type.startswith("application/json"):
+        return response
+    document = json.loads(response.body)
+    if not isinstance(document, dict) or not isinstance(document.get("items"), list):
+        return response
+    document["items"] = document["items"][drop:]
+    return json_response(200, document, headers=response.headers)
 
 
 def redact(target: str) -> str:

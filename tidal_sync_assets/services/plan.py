@@ -144,7 +144,8 @@ def make_plan(
     state = computed.state
     plan = build_plan(state, computed.diff)
     managed = len(set(state.primaries.values()) | set(state.links.values()))
-    hold = removal_hold(plan, managed, max_removal_share)
+    deleted = {p.tidal_id: p.name for p in state.playlists if p.removed}
+    hold = removal_hold(plan, managed, max_removal_share, deleted)
     held = None if allow_mass_removal else hold
     plan_id = plan_store.save_plan(
         engine,

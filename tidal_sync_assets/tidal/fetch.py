@@ -5,14 +5,16 @@ each playlist's tracks (tidalapi's threaded helpers swallow failed pages and
 return short lists, so they are not used), the rule that a playlist whose
 ``lastUpdated`` is unchanged is not fetched again, and the conversion of
 tidalapi tracks into ``TidalTrack``. A playlist whose pages fail or come back
-short is kept but marked incomplete; only failing to list the playlists at all
-is an error (``TidalUnavailable``).
+short is kept but marked incomplete; a playlist list that holds fewer
+playlists than TIDAL's ``totalNumberOfItems`` marks the snapshot's listing
+incomplete (no playlist may then count as deleted); only failing to list the
+playlists at all is an error (``TidalUnavailable``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,14 +47,23 @@ FETCH_WORKERS = 4
 _REFUSED = "TIDAL refused the saved login; run `tidal-sync login` again."
 
 
-class _ShortListing(Exception):
-    """TIDAL announced more playlists than its pages held."""
-
-
 @dataclass(frozen=True, slots=True)
 class _Listed:
     playlist: tidalapi.Playlist
     favourite: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Listing:
+    """The playlists the list's pages held, and whether that is all TIDAL announced."""
+
+    entries: list[_Listed]
+    announced: int | None  # TIDAL's totalNumberOfItems; None if it gave none
+    consistent: bool  # every page announced the same total
+
+    @property
+    def complete(self) -> bool:
+        return self.consistent and (self.announced is None or len(self.entries) == self.announced)
 
 
 def fetch_snapshot(
@@ -72,7 +83,15 @@ def fetch_snapshot(
     if page_size < 1:
         raise ValueError("page_size must be at least 1")
     before = requests_made(session.request_session)
-    listed = _listed(session, include_favourites)
+    listing = _listed(session, include_favourites)
+    listed = listing.entries
+    if not listing.complete:
+        log.warning(
+            "TIDAL announced %s playlists but its list held %d; "
+            "no playlist counts as deleted until the list is whole.",
+            listing.announced,
+            len(listed),
+        )
 
     changed = [
         entry
@@ -106,6 +125,8 @@ def fetch_snapshot(
         playlists=tuple(playlists),
         tracks=tracks,
         requests_made=requests_made(session.request_session) - before,
+        listing_complete=listing.complete,
+        playlists_announced=listing.announced,
     )
 
 
@@ -121,19 +142,24 @@ class ListedPlaylist:
 def list_playlists(
     session: tidalapi.Session, *, include_favourites: bool = False
 ) -> list[ListedPlaylist]:
-    """Only the playlist list (a few requests): what the change sensor compares."""
+    """Only the playlist list (a few requests): what the change sensor compares.
+
+    A list shorter than TIDAL announced is ``TidalUnavailable``: it would look like
+    deleted playlists."""
+    listing = _listed(session, include_favourites)
+    if not listing.complete:
+        short = f"the playlist list held {len(listing.entries)} of {listing.announced}"
+        raise TidalUnavailable(_origin(session), short)
     return [
         ListedPlaylist(str(e.playlist.id), e.playlist.name or "", e.playlist.last_updated)
-        for e in _listed(session, include_favourites)
+        for e in listing.entries
     ]
 
 
-def _listed(session: tidalapi.Session, include_favourites: bool) -> list[_Listed]:
+def _listed(session: tidalapi.Session, include_favourites: bool) -> _Listing:
     """The listing with its failures turned into the two user-facing errors."""
     try:
-        return list(_list_playlists(session, include_favourites))
-    except _ShortListing as exc:
-        raise TidalUnavailable(_origin(session), str(exc)) from None
+        return _list_playlists(session, include_favourites)
     except AuthenticationError:
         raise TidalLoginRequired(_REFUSED) from None
     except requests.HTTPError as exc:
@@ -144,7 +170,7 @@ def _listed(session: tidalapi.Session, include_favourites: bool) -> list[_Listed
         raise TidalUnavailable.from_error(exc, _origin(session)) from None
 
 
-def _list_playlists(session: tidalapi.Session, include_favourites: bool) -> Iterator[_Listed]:
+def _list_playlists(session: tidalapi.Session, include_favourites: bool) -> _Listing:
     """The user's playlists page by page; favourited ones too when asked."""
     user = session.user
     if user is None:
@@ -155,7 +181,9 @@ def _list_playlists(session: tidalapi.Session, include_favourites: bool) -> Iter
         else f"users/{user.id}/playlists"
     )
     parser = session.playlist()
+    entries: list[_Listed] = []
     seen: set[str] = set()
+    totals: set[int] = set()
     offset = 0
     while True:
         body = session.request.request(
@@ -168,16 +196,15 @@ def _list_playlists(session: tidalapi.Session, include_favourites: bool) -> Iter
             if str(playlist.id) in seen:
                 continue
             seen.add(str(playlist.id))
-            yield _Listed(playlist, favourite=item.get("type") == "USER_FAVORITE")
+            entries.append(_Listed(playlist, favourite=item.get("type") == "USER_FAVORITE"))
         offset += len(items)
         total = body.get("totalNumberOfItems")
-        if total is not None and offset >= int(total):
-            return
-        if not items:
-            if total is not None:
-                # A playlist missing from the list would look deleted: never trust a short list.
-                raise _ShortListing(f"the playlist list stopped at {offset} of {total}")
-            return
+        if total is not None:
+            totals.add(int(total))
+        # A playlist missing from the list would look deleted: the caller compares the
+        # distinct playlists found with the total TIDAL announced, never trusting offsets.
+        if not items or (total is not None and offset >= int(total)):
+            return _Listing(entries, max(totals) if totals else None, len(totals) <= 1)
 
 
 def _unchanged(known: TidalPlaylist, playlist: tidalapi.Playlist) -> bool:

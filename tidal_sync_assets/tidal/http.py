@@ -2,10 +2,15 @@
 
 ``TidalAdapter`` is mounted on tidalapi's ``requests.Session`` so that the
 calls tidalapi makes itself (API, token refresh, device login) and the audio
-downloads all get the same policy: one shared token bucket, a default
-timeout, 429 answered by waiting out ``Retry-After`` (capped), 5xx /
-connection errors / timeouts retried with exponential backoff and jitter, a
-bounded number of attempts, and a count of the requests actually sent.
+downloads all get the same policy: one token bucket, a default timeout, 429
+answered by waiting out ``Retry-After`` (each wait capped), 5xx / connection
+errors / timeouts retried with exponential backoff and jitter, all of it
+budgeted by time (the patience), and a count of the requests actually sent.
+
+Retrying is tenacity's: a time budget (``stop_before_delay``), a wait chosen
+per failure, a hook that says what is being waited for. urllib3's own
+``Retry`` does not fit: it counts attempts, not time, and its retries would
+bypass the rate limit, the request count and the re-read of a body cut short.
 
 It also owns how a failed request is described to people: by origin and a
 short reason, never by URL, header or body, so no token can leak.
@@ -14,9 +19,7 @@ short reason, never by URL, header or body, so no token can leak.
 from __future__ import annotations
 
 import logging
-import random
 import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -25,11 +28,20 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_before_delay,
+    wait_exponential_jitter,
+)
 from tidalapi.exceptions import TooManyRequests
 
 from tidal_sync_assets.tidal.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
+#: Where the product says it is waiting for TIDAL; the CLI shows this logger on the terminal.
+WAITS = logging.getLogger("tidal_sync_assets.waits")
 
 # A body cut short (ChunkedEncodingError) is transient too: the next try may get it whole.
 _TRANSIENT_ERRORS = (
@@ -38,20 +50,36 @@ _TRANSIENT_ERRORS = (
     requests.exceptions.ChunkedEncodingError,
 )
 
+DEFAULT_PATIENCE = 300  # seconds: real rate limits last from seconds to minutes
+
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """How hard to try: attempts per request, backoff and the Retry-After cap (seconds)."""
+    """How long to keep trying one request (seconds): the patience, backoff, Retry-After cap."""
 
-    max_attempts: int = 5
+    patience: float = DEFAULT_PATIENCE
     backoff_base: float = 0.5
     backoff_max: float = 30.0
     retry_after_cap: float = 120.0
 
-    def backoff(self, attempt: int) -> float:
-        """Exponential backoff with jitter for the wait after failed ``attempt`` (1-based)."""
-        ceiling = min(self.backoff_max, self.backoff_base * 2 ** (attempt - 1))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+class OutOfPatience(requests.RequestException):
+    """TIDAL kept refusing a request for longer than the patience allows."""
+
+    def __init__(self, reason: str, patience: float, request: requests.PreparedRequest) -> None:
+        super().__init__(
+            f"{reason} for longer than the {patience:g} s TIDAL_SYNC_PATIENCE allows",
+            request=request,
+        )
+
+
+class _Refused(Exception):
+    """A response worth asking again for (429, 5xx); carries the response."""
+
+    def __init__(self, response: requests.Response, wait: float | None) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+        self.wait = wait  # what Retry-After asked for, capped; None: back off
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
@@ -82,6 +110,9 @@ class TidalAdapter(HTTPAdapter):
         self.timeout = timeout
         self._count = 0
         self._count_lock = threading.Lock()
+        self._backoff = wait_exponential_jitter(
+            initial=policy.backoff_base, max=policy.backoff_max, jitter=policy.backoff_base
+        )
 
     @property
     def requests_made(self) -> int:
@@ -99,54 +130,79 @@ class TidalAdapter(HTTPAdapter):
     ) -> requests.Response:
         if timeout is None:
             timeout = self.timeout
-        attempt = 0
-        while True:
-            attempt += 1
-            last = attempt >= self.policy.max_attempts
+
+        def attempt() -> requests.Response:
             self.limiter.acquire()
             with self._count_lock:
                 self._count += 1
-            try:
-                response = super().send(request, stream, timeout, verify, cert, proxies)
-                if not stream:
-                    # Read the body here so a connection cut mid-body is retried too.
-                    response.content  # noqa: B018
-            except _TRANSIENT_ERRORS as exc:
-                if last:
-                    raise
-                wait = self.policy.backoff(attempt)
-                log.info(
-                    "TIDAL %s %s failed (%s), retrying in %.2fs",
-                    request.method,
-                    _path(request),
-                    describe_failure(exc),
-                    wait,
-                )
-                time.sleep(wait)
-                continue
-            wait_for = self._retry_wait(response, attempt)
-            if wait_for is None or last:
-                return response
-            response.close()
-            log.info(
-                "TIDAL %s %s answered %d, retrying in %.2fs",
-                request.method,
-                _path(request),
-                response.status_code,
-                wait_for,
+            response = super(TidalAdapter, self).send(
+                request, stream, timeout, verify, cert, proxies
             )
-            time.sleep(wait_for)
+            if not stream:
+                # Read the body here so a connection cut mid-body is retried too.
+                response.content  # noqa: B018
+            self._raise_if_refused(response)
+            return response
 
-    def _retry_wait(self, response: requests.Response, attempt: int) -> float | None:
-        """Seconds to wait before retrying ``response``, or None if it is final."""
-        if response.status_code == 429:
-            asked = retry_after_seconds(response.headers.get("Retry-After"))
-            if asked is None:
-                return self.policy.backoff(attempt)
-            return min(asked, self.policy.retry_after_cap)
-        if response.status_code >= 500:
-            return self.policy.backoff(attempt)
-        return None
+        retrying = Retrying(
+            retry=retry_if_exception_type((_Refused, *_TRANSIENT_ERRORS)),
+            stop=stop_before_delay(self.policy.patience),
+            wait=self._wait,
+            before_sleep=lambda state: _announce(request, state),
+            retry_error_callback=lambda state: self._give_up(request, state),
+        )
+        return retrying(attempt)
+
+    def _raise_if_refused(self, response: requests.Response) -> None:
+        status = response.status_code
+        if status != 429 and status < 500:
+            return
+        asked = retry_after_seconds(response.headers.get("Retry-After"))
+        wait = None if asked is None else min(asked, self.policy.retry_after_cap)
+        if status == 429 and wait:
+            # The whole session waits, not only this request: the other threads'
+            # requests would only be refused too.
+            self.limiter.hold(wait)
+        raise _Refused(response, wait)
+
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, _Refused) and error.wait is not None:
+            return error.wait
+        return float(self._backoff(state))
+
+    def _give_up(self, request: requests.PreparedRequest, state: RetryCallState) -> Any:
+        """Out of patience (or none at all): the last answer, or one clear error."""
+        error = state.outcome.exception() if state.outcome else None
+        assert error is not None  # only failures are retried
+        if self.policy.patience <= 0:
+            # No patience: the caller sees TIDAL's own answer, as without retries.
+            if isinstance(error, _Refused):
+                return error.response
+            raise error
+        if isinstance(error, _Refused):
+            error.response.close()
+            status = error.response.status_code
+            reason = "rate limited" if status == 429 else f"HTTP {status}"
+        else:
+            reason = describe_failure(error)
+        raise OutOfPatience(reason, self.policy.patience, request) from None
+
+
+def _announce(request: requests.PreparedRequest, state: RetryCallState) -> None:
+    """Say what is being waited for: on the terminal when rate limited, else in the log."""
+    wait = state.next_action.sleep if state.next_action else 0.0
+    error = state.outcome.exception() if state.outcome else None
+    if isinstance(error, _Refused) and error.response.status_code == 429:
+        WAITS.warning("rate limited by TIDAL, waiting %.0f s", max(1.0, wait))
+        error.response.close()
+        return
+    if isinstance(error, _Refused):
+        error.response.close()
+        reason = f"answered {error.response.status_code}"
+    else:
+        reason = f"failed ({describe_failure(error) if error else 'unknown'})"
+    log.info("TIDAL %s %s %s, retrying in %.2f s", request.method, _path(request), reason, wait)
 
 
 def requests_made(request_session: requests.Session) -> int:
@@ -173,6 +229,8 @@ def origin_of(exc: BaseException) -> str | None:
 
 def describe_failure(exc: BaseException) -> str:
     """A short, token-free reason for a failed TIDAL request (no URL, header or body)."""
+    if isinstance(exc, OutOfPatience):
+        return str(exc)
     if isinstance(exc, TooManyRequests):
         return "rate limited (HTTP 429)"
     response = getattr(exc, "response", None)

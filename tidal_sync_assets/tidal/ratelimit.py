@@ -1,7 +1,8 @@
-"""The one rate limit every TIDAL call goes through: a thread-safe token bucket.
+"""The rate limit every TIDAL call of a session goes through: a thread-safe token bucket.
 
-TIDAL answers bursts with 429s, so all sessions of a process share one bucket
-by default (``shared_limiter()``); tests and special callers pass their own.
+TIDAL answers bursts with 429s. Twenty lines of token bucket stay hand-written:
+pyrate-limiter would bring its own bucket stores and an API that changed twice
+in two major versions, for the same ``acquire()`` that sleeps in arrival order.
 """
 
 from __future__ import annotations
@@ -38,10 +39,10 @@ class RateLimiter:
             time.sleep(wait)
         return wait
 
-
-_shared = RateLimiter()
-
-
-def shared_limiter() -> RateLimiter:
-    """The process-wide limiter that sessions use unless given another one."""
-    return _shared
+    def hold(self, seconds: float) -> None:
+        """Let no request through for ``seconds`` from now (TIDAL asked us to wait)."""
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
+            self._stamp = now
+            self._tokens = min(self._tokens, -seconds * self.rate)

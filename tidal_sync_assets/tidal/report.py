@@ -34,7 +34,11 @@ def snapshot_report(
 def incomplete_report(snapshot: TidalSnapshot) -> tuple[str | None, Report]:
     """The completeness check's description (None when whole) and its metadata."""
     incomplete = [p for p in snapshot.playlists if not p.complete]
-    description = "incomplete: " + ", ".join(p.name for p in incomplete) if incomplete else None
+    names = [p.name for p in incomplete]
+    if not snapshot.listing_complete:
+        listed = f"{len(snapshot.playlists)} of {snapshot.playlists_announced} playlists"
+        names.insert(0, f"the playlist list ({listed})")
+    description = "incomplete: " + ", ".join(names) if names else None
     rows = [
         {"playlist": p.name, "got": len(p.track_ids), "expected": p.number_of_tracks}
         for p in incomplete

@@ -29,7 +29,7 @@ from tidal_sync_assets.tidal.http import (
     mount,
     origin_of,
 )
-from tidal_sync_assets.tidal.ratelimit import RateLimiter, shared_limiter
+from tidal_sync_assets.tidal.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def new_session(
     session = PersistedSession(session_file, origin)
     if api_base:
         session.request_session = _RebasedRequests(api_base)
-    adapter = TidalAdapter(limiter or shared_limiter(), retry or RetryPolicy(), timeout)
+    adapter = TidalAdapter(limiter or RateLimiter(), retry or RetryPolicy(), timeout)
     mount(session.request_session, adapter)
     return session
 

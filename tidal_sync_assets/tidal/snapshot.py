@@ -61,10 +61,12 @@ class TidalSnapshot:
     playlists: tuple[TidalPlaylist, ...]
     tracks: dict[int, TidalTrack] = field(default_factory=dict)
     requests_made: int = 0
+    listing_complete: bool = True  # the playlist list held all TIDAL announced
+    playlists_announced: int | None = None  # TIDAL's totalNumberOfItems for the list
 
     @property
     def complete(self) -> bool:
-        return all(p.complete for p in self.playlists)
+        return self.listing_complete and all(p.complete for p in self.playlists)
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,6 +42,11 @@ concurrency:
     tag_concurrency_limits:
       - key: tidal-sync/library
         limit: 1
+
+# The product's "rate limited by TIDAL, waiting 30 s" lines go into the run's log too.
+python_logs:
+  managed_python_loggers:
+    - tidal_sync_assets.waits
 """
 
 _NO_COMPUTE_LOGS = {

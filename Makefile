@@ -4,10 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
+# -qq: only errors; setuptools' notice about editable installs is not the product's to print.
 $(VENV)/.installed: pyproject.toml
+	@echo "Installing tidal-sync and its dependencies into $(VENV) (once; a few minutes)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install -qq --upgrade pip
+	$(BIN)/pip install -qq -e '.[test]'
 	touch $@
 
 # Debian's Chromium and chromedriver for tests/test_browser.py: installed only when

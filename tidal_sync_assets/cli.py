@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -26,7 +27,11 @@ from tidal_sync_assets.disk.scan import root_missing
 from tidal_sync_assets.disk.trash import ALL, Trash
 from tidal_sync_assets.settings import ConfigurationError, Settings
 from tidal_sync_assets.tidal.http import WAITS
-from tidal_sync_assets.tidal.session import TidalLoginRequired, TidalUnavailable
+from tidal_sync_assets.tidal.session import (
+    TidalLoginRequired,
+    TidalUnavailable,
+    require_session_file,
+)
 
 EXIT_CANNOT_START = 3
 LOCK_WAIT_SECONDS = 10.0
@@ -47,13 +52,14 @@ def _login(_args: argparse.Namespace) -> int:
     from tidal_sync_assets.tidal.login import login
 
     settings = Settings.from_env()
-    login(settings.session_file, settings.api_base)
-    print(f"Logged in; session saved to {settings.session_file}")
+    login(settings.session_file, settings.api_base)  # says where the session went
     return 0
 
 
 def _sync(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
+    # No login yet: say so before any run starts (exit 3, like the other causes).
+    require_session_file(settings.session_file)
     root = settings.library_root
     if root.is_dir():
         with library_lock(root, LOCK_WAIT_SECONDS):
@@ -98,7 +104,8 @@ def _sync_locked(args: argparse.Namespace) -> int:
     for name, reason in report.failed.items():
         print(f"tidal-sync: {name} failed: {reason}", file=sys.stderr)
     if report.exit_code == 0:
-        print(f"in sync ({time.monotonic() - started:.1f} s)")
+        which = f"{', '.join(args.playlist)} " if args.playlist else ""  # not the whole library
+        print(f"{which}in sync ({time.monotonic() - started:.1f} s)")
     return report.exit_code
 
 
@@ -117,8 +124,11 @@ def _trash(args: argparse.Namespace) -> int:
     root = Settings.from_env().library_root
     trash = Trash(root)
     if args.trash_command == "list":
-        for entry in trash.list():
+        entries = trash.list()
+        for entry in entries:
             print(f"{entry.id}  {entry.batch}  {entry.original_path}  ({entry.reason})")
+        if not entries:
+            print("the trash is empty")
         return 0
     with library_lock(root, LOCK_WAIT_SECONDS):
         if args.trash_command == "restore":
@@ -127,6 +137,8 @@ def _trash(args: argparse.Namespace) -> int:
                 print(f"restored {entry.original_path}")
             for entry in outcome.conflicts:
                 print(f"kept in trash (something is at {entry.original_path})", file=sys.stderr)
+            if not (outcome.restored or outcome.conflicts or outcome.missing):
+                print("the trash is empty: nothing to restore")
             return 1 if outcome.conflicts else 0
         print(f"emptied {trash.empty()} files from the trash")
         return 0
@@ -164,6 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("login", _login, "log in to TIDAL (device code) and save the session file")
     sync = command("sync", _sync, "bring the library in step with TIDAL")
+    sync.epilog = (
+        "exit 0: in sync; 1: some playlists failed, or TIDAL kept failing; 2: held by a "
+        "guard (it says how to allow it); 3: could not start (a setting, the database, "
+        "no login, a busy or missing library)"
+    )
     sync.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     sync.add_argument(
         "--playlist", action="append", default=[], metavar="UUID|NAME", help="only these"
@@ -175,16 +192,23 @@ def build_parser() -> argparse.ArgumentParser:
     demo = command("demo", _demo, "sync the bundled sandbox TIDAL into ./demo-library")
     demo.add_argument("--ui", action="store_true", help="the same, inside `dagster dev`")
     sandbox = command("sandbox", _sandbox, "run the sandbox TIDAL server alone")
-    sandbox.add_argument("--port", type=int, required=True)
-    sandbox.add_argument("--catalog", required=True)
-    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, required=True, help="the port to listen on")
+    sandbox.add_argument(
+        "--catalog",
+        required=True,
+        help="a catalog file; the demo's is tidal_sync_assets/sandbox/demo_catalog.json",
+    )
+    sandbox.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
     trash = command("trash", _trash, "list, restore or empty removed files")
     trash_commands = trash.add_subparsers(dest="trash_command", required=True)
-    trash_commands.add_parser("list")
-    trash_commands.add_parser("restore").add_argument(
+    trash_commands.add_parser("list", help="every removed file: id, batch, where it was, why")
+    restore = trash_commands.add_parser(
+        "restore", help="put files back where they were (never over something there)"
+    )
+    restore.add_argument(
         "which", nargs="?", default=ALL, help="an entry id, a batch id, or all (default)"
     )
-    trash_commands.add_parser("empty")
+    trash_commands.add_parser("empty", help="delete the trashed files for good")
     db = command("db", _db_upgrade, "the product database")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="migrate the database to head")
@@ -221,6 +245,9 @@ def _run(args: argparse.Namespace) -> int:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"tidal-sync: {message}", file=sys.stderr)
         return EXIT_CANNOT_START
+    except BrokenPipeError:  # `tidal-sync status | head`: the reader has all it wants
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a shell tool stopped this way ends
     except OSError as error:  # the disk refused: read-only, full, no permission
         where = f" ({error.filename})" if error.filename else ""
         print(f"tidal-sync: {error.strerror or error}{where}", file=sys.stderr)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 
 LinkMode = Literal["symlink", "hardlink", "copy"]
 Quality = Literal["LOW", "HIGH", "LOSSLESS", "HI_RES_LOSSLESS"]
@@ -62,34 +62,26 @@ def _one_of(allowed: tuple[str, ...]) -> Callable[[str], str]:
     return parse
 
 
-def _positive_int(text: str) -> int:
-    try:
-        number = int(text)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise ValueError("must be a whole number of at least 1")
-    return number
+def _number(
+    convert: Callable[[str], float], fits: Callable[[float], bool], says: str
+) -> Callable[[str], Any]:
+    """A parser of numbers ``convert`` reads and ``fits`` accepts; else ``says`` what to give."""
+
+    def parse(text: str) -> float:
+        try:
+            number = convert(text)
+        except ValueError:
+            raise ValueError(says) from None
+        if not fits(number):  # also refuses NaN
+            raise ValueError(says)
+        return number
+
+    return parse
 
 
-def _seconds(text: str) -> int:
-    try:
-        number = int(text)
-    except ValueError:
-        number = -1
-    if number < 0:
-        raise ValueError("must be a whole number of seconds, 0 or more")
-    return number
-
-
-def _positive_number(text: str) -> float:
-    try:
-        number = float(text)
-    except ValueError:
-        number = 0.0
-    if not number > 0:
-        raise ValueError("must be a number greater than 0")
-    return number
+_positive_int = _number(int, lambda n: n >= 1, "must be a whole number of at least 1")
+_seconds = _number(int, lambda n: n >= 0, "must be a whole number of seconds, 0 or more")
+_positive_number = _number(float, lambda n: n > 0, "must be a number greater than 0")
 
 
 def _switch(text: str) -> bool:
@@ -243,7 +235,9 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read the environment, after loading ``.env`` without overriding it."""
         if environ is None:
-            load_dotenv(override=False)
+            # The user's .env: the working folder's or its parents' (find_dotenv would
+            # otherwise search from this module's folder, i.e. the installed package).
+            load_dotenv(find_dotenv(usecwd=True), override=False)
             environ = os.environ
         values = {s.name: s.read(environ.get(s.variable)) for s in SETTINGS}
         # Two defaults follow other settings: the database sits in DAGSTER_HOME, the

@@ -161,12 +161,15 @@ class Trash:
     def restore(self, which: str) -> RestoreOutcome:
         """Put back one entry (by id), one batch (by batch id), or :data:`ALL`.
 
-        Parent folders are recreated. Raises ``KeyError`` when nothing matches.
+        Parent folders are recreated. Raises ``KeyError`` when an id or batch matches
+        nothing; :data:`ALL` of an empty trash restores nothing.
         """
         with self._manifest_lock():
             entries = self._read()
             chosen = [e for e in entries if which in (ALL, e.id, e.batch)]
             if not chosen:
+                if which == ALL:
+                    return RestoreOutcome()
                 raise KeyError(f"no trash entry or batch {which!r}")
             # Resolve every path first: a tampered manifest is refused before anything moves.
             places = {

@@ -89,7 +89,9 @@ def _folder_actions(state: LibraryState, diff: Diff) -> Iterator[Action]:
     layout = diff.layout
     for playlist in state.playlists:
         target = layout.folders[playlist.tidal_id]
-        if playlist.folder is None:
+        # A playlist gone from TIDAL before it ever had a folder gets none: making one
+        # now would only give the next sync a deleted playlist's folder to remove.
+        if playlist.folder is None and not playlist.removed:
             yield _action(ActionKind.CREATE_FOLDER, playlist.tidal_id, target=target)
     for source, target in layout.renames.items():
         yield _action(ActionKind.RENAME_FOLDER, layout.owner[target], source=source, target=target)

@@ -148,7 +148,7 @@ class TidalAdapter(HTTPAdapter):
             retry=retry_if_exception_type((_Refused, *_TRANSIENT_ERRORS)),
             stop=stop_before_delay(self.policy.patience),
             wait=self._wait,
-            before_sleep=lambda state: _announce(request, state),
+            before_sleep=lambda state: _announce(request, state, self.policy.patience),
             retry_error_callback=lambda state: self._give_up(request, state),
         )
         return retrying(attempt)
@@ -189,8 +189,9 @@ class TidalAdapter(HTTPAdapter):
         raise OutOfPatience(reason, self.policy.patience, request) from None
 
 
-def _announce(request: requests.PreparedRequest, state: RetryCallState) -> None:
-    """Say what is being waited for: on the terminal when rate limited, else in the log."""
+def _announce(request: requests.PreparedRequest, state: RetryCallState, patience: float) -> None:
+    """Say what is being waited for: on the terminal each 429 wait and the first retry of
+    any other failure (TIDAL down must not look like a hang), every retry in the log."""
     wait = state.next_action.sleep if state.next_action else 0.0
     error = state.outcome.exception() if state.outcome else None
     if isinstance(error, _Refused) and error.response.status_code == 429:
@@ -201,7 +202,9 @@ def _announce(request: requests.PreparedRequest, state: RetryCallState) -> None:
         error.response.close()
         reason = f"answered {error.response.status_code}"
     else:
-        reason = f"failed ({describe_failure(error) if error else 'unknown'})"
+        reason = f"did not answer ({describe_failure(error) if error else 'unknown'})"
+    if state.attempt_number == 1:
+        WAITS.warning("TIDAL %s; trying again for up to %g s", reason, patience)
     log.info("TIDAL %s %s %s, retrying in %.2f s", request.method, _path(request), reason, wait)
 
 

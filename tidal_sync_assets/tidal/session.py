@@ -129,6 +129,14 @@ def new_session(
     return session
 
 
+def require_session_file(session_file: Path) -> None:
+    """Raise ``TidalLoginRequired`` when there is no session file (no login yet)."""
+    if not session_file.is_file():
+        raise TidalLoginRequired(
+            f"No TIDAL login found at {session_file}; run `tidal-sync login` first."
+        )
+
+
 def open_session(
     session_file: Path,
     api_base: str | None,
@@ -142,10 +150,7 @@ def open_session(
     Raises ``TidalLoginRequired`` when there is no file or TIDAL rejects it, and
     ``TidalUnavailable`` when TIDAL cannot be reached.
     """
-    if not session_file.is_file():
-        raise TidalLoginRequired(
-            f"No TIDAL login found at {session_file}; run `tidal-sync login` first."
-        )
+    require_session_file(session_file)
     _restrict_mode(session_file)
     session = new_session(session_file, api_base, timeout=timeout, retry=retry, limiter=limiter)
     try:
@@ -193,7 +198,7 @@ def _restrict_mode(session_file: Path) -> None:
     if mode & 0o077:
         session_file.chmod(0o600)
         log.warning(
-            "TIDAL session file %s was readable by others (mode %o); set it to 0600.",
+            "TIDAL session file %s was readable by others (mode %o); it is now 0600.",
             session_file,
             mode,
         )

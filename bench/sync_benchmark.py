@@ -536,6 +536,7 @@ def benchmark(args: argparse.Namespace, base: Path, url: str | None) -> None:
                 "TIDAL_SYNC_DATABASE_URL": url,
                 "TIDAL_SYNC_SESSION_FILE": str(session_file),
                 "TIDAL_SYNC_RATE_LIMIT": str(args.rate_limit),
+                "TIDAL_SYNC_CDN_RATE_LIMIT": str(args.rate_limit),
                 "TIDAL_SYNC_DOWNLOAD_WORKERS": str(args.workers),
             }
         )

@@ -10,7 +10,7 @@ import unicodedata
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import mutagen.flac
+import av
 import pytest
 import requests
 import tidalapi
@@ -38,8 +38,12 @@ def download(url: str) -> bytes:
     return response.content
 
 
-def flac_seconds(data: bytes) -> float:
-    return float(mutagen.flac.FLAC(io.BytesIO(data)).info.length)
+def audio_seconds(data: bytes) -> float:
+    """The length of the audio in ``data``, as FFmpeg decodes it."""
+    with av.open(io.BytesIO(data)) as container:
+        stream = container.streams.audio[0]
+        samples = sum(frame.samples for frame in container.decode(stream))
+        return samples / stream.codec_context.sample_rate
 
 
 # Login and the session file ------------------------------------------------------------------
@@ -158,34 +162,45 @@ def test_changing_a_playlist_moves_last_updated_and_the_etag(
 # Streams and audio ---------------------------------------------------------------------------
 
 
-def test_a_lossless_bts_stream_downloads_a_distinct_flac(
+def test_a_device_code_session_asking_lossless_gets_distinct_aac_over_bts(
     sandbox_tidal_session: tidalapi.Session,
 ) -> None:
     files = []
-    for track_id in (1001, 1002):
+    for track_id in (1001, 1004):  # releases without a hi-res master
         stream = sandbox_tidal_session.track(str(track_id)).get_stream()
         manifest = stream.get_stream_manifest()
-        assert stream.is_bts and manifest.codecs == "FLAC" and manifest.file_extension == ".flac"
+        assert stream.is_bts and stream.audio_quality == "HIGH"
+        assert (manifest.codecs, manifest.mime_type) == ("MP4A", "audio/mp4")
         files.append(download(manifest.urls[0]))
     assert files[0] != files[1]
-    assert all(0.5 < flac_seconds(f) < 3 for f in files)
+    assert all(0.5 < audio_seconds(f) < 3 for f in files)
 
 
-def test_a_hi_res_dash_stream_reassembles_into_one_flac(
+def test_a_hi_res_dash_stream_reassembles_into_one_fragmented_mp4_of_flac(
     sandbox: SandboxServer, tmp_path: Path
 ) -> None:
     session = logged_in_session(
         sandbox.base_url, tmp_path / "session.json", quality="HI_RES_LOSSLESS"
     )
-    stream = session.track("1001").get_stream()
+    stream = session.track("1002").get_stream()
     manifest = stream.get_stream_manifest()
     assert stream.is_mpd and manifest.codecs == "FLAC" and len(manifest.urls) > 2
+    assert stream.audio_quality == "HI_RES_LOSSLESS" and stream.bit_depth == 24
 
     whole = b"".join(download(url) for url in manifest.urls)
-    assert flac_seconds(whole) > 0.5
-    session.audio_quality = "LOSSLESS"
-    bts_url = session.track("1001").get_stream().get_stream_manifest().urls[0]
-    assert whole == download(bts_url)
+    assert whole[4:8] == b"ftyp" and b"moof" in whole
+    assert 1.4 < audio_seconds(whole) < 1.6
+
+
+def test_an_audio_url_without_its_signature_is_forbidden(
+    sandbox: SandboxServer, sandbox_tidal_session: tidalapi.Session
+) -> None:
+    url = sandbox_tidal_session.track("1001").get_stream().get_stream_manifest().urls[0]
+    assert requests.get(url, timeout=5).status_code == 200
+    assert requests.get(url.partition("?")[0], timeout=5).status_code == 403
+    sandbox.signer.lifetime_seconds = -1
+    url = sandbox_tidal_session.track("1001").get_stream().get_stream_manifest().urls[0]
+    assert requests.get(url, timeout=5).status_code == 403
 
 
 def test_an_unavailable_track_answers_like_tidal(sandbox_tidal_session: tidalapi.Session) -> None:
@@ -250,7 +265,8 @@ def test_a_truncated_body_is_shorter_than_its_content_length(
     url = sandbox_tidal_session.track("1001").get_stream().get_stream_manifest().urls[0]
     sandbox.faults.add(FaultRule(path=r"^/_audio/", kind="truncate", after_bytes=1000))
     connection = http.client.HTTPConnection(urlsplit(url).netloc, timeout=5)
-    connection.request("GET", urlsplit(url).path)
+    parts = urlsplit(url)
+    connection.request("GET", f"{parts.path}?{parts.query}")
     response = connection.getresponse()
     with pytest.raises(http.client.IncompleteRead) as cut:
         response.read()
@@ -282,16 +298,19 @@ def test_an_expired_token_is_refreshed_by_tidalapi(
     assert expired.json()["userMessage"].startswith("The token has expired.")
 
 
-def test_slow_and_reset_connections(sandbox: SandboxServer) -> None:
+def test_slow_and_reset_connections(
+    sandbox: SandboxServer, sandbox_tidal_session: tidalapi.Session
+) -> None:
+    url = sandbox_tidal_session.track("1001").get_stream().get_stream_manifest().urls[0]
     sandbox.faults.add(FaultRule(path="^/_audio/", kind="slow", delay=0.5))
     with pytest.raises(requests.exceptions.ReadTimeout):
-        requests.get(f"{sandbox.base_url}/_audio/1001.flac", timeout=0.1)
+        requests.get(url, timeout=0.1)
     sandbox.faults.add(FaultRule(path="^/_audio/", kind="slow", delay=0.2, during_body=True))
-    assert flac_seconds(download(f"{sandbox.base_url}/_audio/1001.flac")) > 0.5
+    assert audio_seconds(download(url)) > 0.5
     sandbox.faults.add(FaultRule(path="^/_audio/", kind="reset"))
     with pytest.raises(requests.exceptions.ConnectionError):
-        requests.get(f"{sandbox.base_url}/_audio/1001.flac", timeout=5)
-    assert sandbox.request_log[-1] == ("GET", "/_audio/1001.flac", 0)
+        requests.get(url, timeout=5)
+    assert sandbox.request_log[-1] == ("GET", "/_audio/1001/aac320.mp4?token=***", 0)
 
 
 def test_tokens_never_reach_the_request_log(

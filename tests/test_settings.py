@@ -73,7 +73,8 @@ def test_unset_the_defaults_are_the_documented_ones(tmp_path: Path) -> None:
         "LOSSLESS",
         None,
     )
-    assert (settings.download_workers, settings.rate_limit, settings.http_timeout) == (4, 10, 30)
+    assert (settings.download_workers, settings.rate_limit, settings.http_timeout) == (4, 3, 30)
+    assert settings.cdn_rate_limit == 20  # audio from the CDN: a limit of its own
     assert (settings.key_notation, settings.favorite_tracks, settings.favorite_playlists) == (
         "classic",
         False,
@@ -91,6 +92,7 @@ def test_set_values_are_parsed(tmp_path: Path) -> None:
             "TIDAL_SYNC_FAVORITE_TRACKS": "on",
             "TIDAL_SYNC_FAVORITE_PLAYLISTS": "yes",
             "TIDAL_SYNC_RATE_LIMIT": "2.5",
+            "TIDAL_SYNC_CDN_RATE_LIMIT": "12.5",
         }
     )
     assert (settings.min_quality, settings.rekordbox_xml, settings.key_notation) == (
@@ -99,7 +101,7 @@ def test_set_values_are_parsed(tmp_path: Path) -> None:
         "camelot",
     )
     assert (settings.favorite_tracks, settings.favorite_playlists) == (True, True)
-    assert settings.rate_limit == 2.5
+    assert (settings.rate_limit, settings.cdn_rate_limit) == (2.5, 12.5)
     xml = Settings.from_env({"TIDAL_SYNC_REKORDBOX_XML": str(tmp_path / "dj.xml")})
     assert xml.rekordbox_xml == tmp_path / "dj.xml"
 

@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
+
 from tidal_sync_assets.database import DatabaseUnavailable, make_engine, redact
 from tidal_sync_assets.database.migrations import upgrade
 from tidal_sync_assets.database.scan_store import library_seen
@@ -48,11 +50,24 @@ def _db_upgrade(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _login(_args: argparse.Namespace) -> int:
-    from tidal_sync_assets.tidal.login import login
+def _login(args: argparse.Namespace) -> int:
+    from tidal_sync_assets.tidal.login import login, login_pkce
 
     settings = Settings.from_env()
-    login(settings.session_file, settings.api_base)  # says where the session went
+    if args.pkce:
+
+        def read_redirect(_login_url: str) -> str:
+            print("URL your browser was sent to: ", end="", flush=True)
+            return sys.stdin.readline().strip()
+
+        login_pkce(
+            settings.session_file,
+            settings.api_base,
+            read_redirect,
+            redirect_url=args.redirect_url,
+        )
+    else:
+        login(settings.session_file, settings.api_base)
     return 0
 
 
@@ -77,6 +92,8 @@ def _sync_locked(args: argparse.Namespace) -> int:
     from tidal_sync_assets.sync import run_sync
 
     started = time.monotonic()
+    if args.upgrade and not args.dry_run:
+        _make_way_for_upgrades()
     report = run_sync(
         defs(),  # loaded now: the environment (and .env) as this command sees it
         dry_run=args.dry_run,
@@ -101,6 +118,8 @@ def _sync_locked(args: argparse.Namespace) -> int:
         return 0
     for line in report.summary:
         print(line)
+    settings = Settings.from_env()
+    _print_quality_note(make_engine(settings.database_url), settings.quality)
     for name, reason in report.failed.items():
         print(f"tidal-sync: {name} failed: {reason}", file=sys.stderr)
     if report.exit_code == 0:
@@ -114,10 +133,43 @@ def _status(_args: argparse.Namespace) -> int:
     from tidal_sync_assets.database.status_store import playlist_statuses
     from tidal_sync_assets.status import render
 
-    engine = make_engine(Settings.from_env().database_url)
+    settings = Settings.from_env()
+    engine = make_engine(settings.database_url)
     upgrade(engine)
     print(render(playlist_statuses(engine), load_damaged(engine)))
+    _print_quality_note(engine, settings.quality)
     return 0
+
+
+def _make_way_for_upgrades() -> None:
+    from tidal_sync_assets.library.upgrade import make_way_for_upgrades
+    from tidal_sync_assets.tidal.http import RetryPolicy
+    from tidal_sync_assets.tidal.ratelimit import RateLimiter
+    from tidal_sync_assets.tidal.session import open_session
+
+    settings = Settings.from_env()
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    session = open_session(
+        settings.session_file,
+        settings.api_base,
+        timeout=settings.http_timeout,
+        retry=RetryPolicy(patience=settings.patience),
+        limiter=RateLimiter(settings.rate_limit),
+        cdn_limiter=RateLimiter(settings.cdn_rate_limit),
+    )
+    settings.library_root.mkdir(parents=True, exist_ok=True)
+    upgraded = make_way_for_upgrades(engine, session, settings.quality, settings.library_root)
+    print(f"upgrade: TIDAL now delivers {len(upgraded)} track(s) better; downloading them again")
+
+
+def _print_quality_note(engine: Engine, wanted: str) -> None:
+    from tidal_sync_assets.library.upgrade import below_wanted_quality
+    from tidal_sync_assets.status import quality_note
+
+    note = quality_note(len(below_wanted_quality(engine, wanted)), wanted)
+    if note:
+        print(note)
 
 
 def _trash(args: argparse.Namespace) -> int:
@@ -157,7 +209,9 @@ def _demo(args: argparse.Namespace) -> int:
     if args.ui:
         return run_ui()
     with demo_environment():
-        sync = argparse.Namespace(dry_run=False, playlist=[], allow_mass_removal=False)
+        sync = argparse.Namespace(
+            dry_run=False, playlist=[], allow_mass_removal=False, upgrade=False
+        )
         code = _sync(sync)
     print(f"demo library: {Settings.from_env().library_root}")
     return code
@@ -174,7 +228,15 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    command("login", _login, "log in to TIDAL (device code) and save the session file")
+    login = command("login", _login, "log in to TIDAL and save the session file")
+    login.add_argument(
+        "--pkce",
+        action="store_true",
+        help="log in through TIDAL's web page (PKCE): TIDAL serves lossless FLAC to it",
+    )
+    login.add_argument(
+        "--redirect-url", metavar="URL", help="with --pkce: the URL the browser was sent to"
+    )
     sync = command("sync", _sync, "bring the library in step with TIDAL")
     sync.epilog = (
         "exit 0: in sync; 1: some playlists failed, or TIDAL kept failing; 2: held by a "
@@ -187,6 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sync.add_argument(
         "--allow-mass-removal", action="store_true", help="let a plan that removes much run"
+    )
+    sync.add_argument(
+        "--upgrade",
+        action="store_true",
+        help="replace tracks stored below the wanted quality that TIDAL now delivers better",
     )
     command("status", _status, "per playlist: sync status, tracks, missing, failed")
     demo = command("demo", _demo, "sync the bundled sandbox TIDAL into ./demo-library")

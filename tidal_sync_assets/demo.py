@@ -40,6 +40,7 @@ def demo_environment(library: Path = DEMO_LIBRARY) -> Iterator[SandboxServer]:
                 "TIDAL_SYNC_SESSION_FILE": str(state / "session.json"),
                 # The sandbox is on this machine: no need to spare it like TIDAL.
                 "TIDAL_SYNC_RATE_LIMIT": "500",
+                "TIDAL_SYNC_CDN_RATE_LIMIT": "5000",
             }
         )
         session_file = state / "session.json"

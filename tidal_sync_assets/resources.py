@@ -80,11 +80,12 @@ class TidalResource(ConfigurableResource):
     session_file: str = _from_table("session_file")
     api_base: str | None = _from_table("api_base")
     quality: str = _from_table("quality")
-    min_quality: str | None = _from_table("min_quality")
+    min_quality: str | None = _from_table("min_quality")  # a lower delivery fails the track
     download_workers: int = _from_table("download_workers")
     favorite_tracks: bool = _from_table("favorite_tracks")
     include_favourites: bool = _from_table("favorite_playlists")
     requests_per_second: float = _from_table("rate_limit")
+    cdn_requests_per_second: float = _from_table("cdn_rate_limit")  # audio downloads
     timeout_seconds: float = _from_table("http_timeout")  # per request: connect, each read
     patience_seconds: int = _from_table("patience")  # how long one request keeps being retried
     retry_backoff_seconds: float = 0.5  # doubles per attempt, with jitter
@@ -95,6 +96,7 @@ class TidalResource(ConfigurableResource):
             self.api_base or None,
             timeout=_read("http_timeout", self.timeout_seconds),
             limiter=RateLimiter(_read("rate_limit", self.requests_per_second)),
+            cdn_limiter=RateLimiter(_read("cdn_rate_limit", self.cdn_requests_per_second)),
             retry=RetryPolicy(
                 patience=self.patience_seconds, backoff_base=self.retry_backoff_seconds
             ),

@@ -169,9 +169,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("favorite_playlists", "TIDAL_SYNC_FAVORITE_PLAYLISTS", _switch, "off",
             "also sync playlists the user favourited (other creators')",
             resource="tidal.include_favourites"),
-    Setting("rate_limit", "TIDAL_SYNC_RATE_LIMIT", _positive_number, "10",
-            "TIDAL requests per second, all calls together",
+    Setting("rate_limit", "TIDAL_SYNC_RATE_LIMIT", _positive_number, "3",
+            "TIDAL API requests per second, all API calls together",
             resource="tidal.requests_per_second"),
+    Setting("cdn_rate_limit", "TIDAL_SYNC_CDN_RATE_LIMIT", _positive_number, "20",
+            "audio requests (files, DASH segments) per second to TIDAL's CDN",
+            resource="tidal.cdn_requests_per_second"),
     Setting("http_timeout", "TIDAL_SYNC_HTTP_TIMEOUT", _positive_number, "30",
             "seconds before a TIDAL request times out (then retried)",
             resource="tidal.timeout_seconds"),
@@ -227,6 +230,7 @@ class Settings:
     favorite_tracks: bool
     favorite_playlists: bool
     rate_limit: float
+    cdn_rate_limit: float
     http_timeout: float
     patience: int
     cron: str

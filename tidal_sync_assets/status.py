@@ -1,12 +1,23 @@
-"""``tidal-sync status``'s table: per playlist, its sync status, tracks, missing and
-failed; and the files the latest scan found damaged (never adopted). The rows come
-from ``database.status_store`` and ``database.scan_store``."""
+"""``tidal-sync status``'s text: per playlist, its sync status, tracks, missing and
+failed; the files the latest scan found damaged (never adopted); and a note when stored
+tracks came below the wanted quality. The rows come from the stores."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from tidal_sync_assets.database.status_store import PlaylistStatus
+
+
+def quality_note(count: int, wanted: str) -> str | None:
+    """One line for the user when some stored tracks are below ``wanted``."""
+    if not count:
+        return None
+    return (
+        f"{count} stored track(s) below the wanted quality {wanted}: TIDAL delivered less. "
+        "A PKCE login (`tidal-sync login --pkce`) gets lossless FLAC for most releases; "
+        "then `tidal-sync sync --upgrade` replaces them."
+    )
 
 
 def render(statuses: list[PlaylistStatus], damaged: Sequence[tuple[str, str]] = ()) -> str:

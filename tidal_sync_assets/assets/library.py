@@ -23,6 +23,7 @@ from tidal_sync_assets.assets.planning import dedup_plan
 from tidal_sync_assets.disk.lock import LibraryBusy
 from tidal_sync_assets.library.execute import PlaylistOutcome
 from tidal_sync_assets.library.report import failure_description, outcome_report
+from tidal_sync_assets.library.upgrade import below_wanted_quality
 from tidal_sync_assets.partitions import playlist_partitions
 from tidal_sync_assets.resources import DatabaseResource, LibraryResource, TidalResource
 from tidal_sync_assets.services.library import PlanNotReady, run_playlists
@@ -56,33 +57,30 @@ def playlist_library(
     library: LibraryResource,
     tidal: TidalResource,
 ) -> Iterator[AssetMaterialization]:
-    wanted = set(config.playlists)
-    playlists = [p for p in context.partition_keys if not wanted or p in wanted]
+    engine, quality = database.engine(), tidal.checked_quality()
     failed: list[PlaylistOutcome] = []
     try:
         for outcome in run_playlists(
-            database.engine(),
+            engine,
             library.root_path(),
-            playlists,
+            [p for p in context.partition_keys if not config.playlists or p in config.playlists],
             link_mode=library.checked_link_mode(),
-            quality=tidal.checked_quality(),
+            quality=quality,
+            min_quality=tidal.checked_min_quality(),
             workers=tidal.download_workers,
             open_session=tidal.open,
         ):
             if not outcome.ok:
                 failed.append(outcome)
                 continue
+            below = len(below_wanted_quality(engine, quality))
+            report = metadata(outcome_report(outcome, below))
             yield AssetMaterialization(
-                context.asset_key,
-                partition=outcome.playlist,
-                metadata=metadata(outcome_report(outcome)),
+                context.asset_key, partition=outcome.playlist, metadata=report
             )
-    except PlanNotReady as error:
-        raise Failure(
-            description=str(error), allow_retries=False if error.final else None
-        ) from None
-    except LibraryBusy as error:
-        raise Failure(description=str(error)) from None
+    except (PlanNotReady, LibraryBusy) as error:
+        final = isinstance(error, PlanNotReady) and error.final
+        raise Failure(description=str(error), allow_retries=False if final else None) from None
     if failed:
         raise Failure(
             description=failure_description(failed),

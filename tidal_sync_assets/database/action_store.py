@@ -9,6 +9,8 @@ process did not record.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -75,6 +77,30 @@ def _playlist_pk(connection: Connection, tidal_id: str) -> int | None:
     return connection.execute(select(Playlist.id).where(Playlist.tidal_id == tidal_id)).scalar()
 
 
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What TIDAL delivered for a stored file."""
+
+    audio_quality: str
+    codec: str
+    sample_rate: int | None
+    bit_depth: int | None
+
+
+def record_delivery(engine: Engine, track: int, delivery: Delivery) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            update(Track)
+            .where(Track.tidal_id == track)
+            .values(
+                audio_quality=delivery.audio_quality,
+                codec=delivery.codec,
+                sample_rate=delivery.sample_rate,
+                bit_depth=delivery.bit_depth,
+            )
+        )
+
+
 def set_primary(
     engine: Engine, track: int, playlist: str | None, path: str, size: int | None
 ) -> None:
@@ -135,6 +161,17 @@ def set_album_artist(engine: Engine, album: int, name: str) -> None:
 def primary_path(engine: Engine, track: int) -> str | None:
     with engine.connect() as connection:
         return connection.execute(select(Track.file_path).where(Track.tidal_id == track)).scalar()
+
+
+def link_paths(engine: Engine, track: int) -> list[str]:
+    """Where ``track``'s links (its other occurrences) are."""
+    query = (
+        select(PlaylistTrack.symlink_path)
+        .join(Track, Track.id == PlaylistTrack.track_id)
+        .where(Track.tidal_id == track, PlaylistTrack.symlink_path.is_not(None))
+    )
+    with engine.connect() as connection:
+        return [str(path) for path in connection.execute(query).scalars()]
 
 
 def set_link(engine: Engine, playlist: str, track: int, path: str) -> None:
@@ -280,3 +317,14 @@ def action_outcomes(engine: Engine, plan_id: int) -> list[tuple[str | None, str,
             ).where(PlanAction.plan_id == plan_id)
         ).tuples()
         return [(playlist, kind, str(status), error) for playlist, kind, status, error in rows]
+
+
+def delivered_in(engine: Engine, qualities: Sequence[str]) -> list[tuple[int, str]]:
+    """(TIDAL id, delivered quality) of the stored tracks TIDAL delivered in one of
+    ``qualities``, by id."""
+    query = select(Track.tidal_id, Track.audio_quality).where(
+        Track.file_path.is_not(None), Track.audio_quality.in_(qualities)
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query.order_by(Track.tidal_id)).tuples()
+        return [(tidal_id, str(quality)) for tidal_id, quality in rows]

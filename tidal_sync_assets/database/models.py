@@ -114,6 +114,11 @@ class Track(Base):
     download_error: Mapped[str | None] = mapped_column(Text)
     downloaded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What TIDAL delivered for the stored file (None: adopted, or stored before this was kept).
+    audio_quality: Mapped[str | None] = mapped_column(String(16))
+    codec: Mapped[str | None] = mapped_column(String(8))
+    sample_rate: Mapped[int | None] = mapped_column(Integer)
+    bit_depth: Mapped[int | None] = mapped_column(Integer)
 
 
 class Playlist(Base):

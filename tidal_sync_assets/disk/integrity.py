@@ -62,14 +62,17 @@ def audio_candidates(
     (``primaries``: path -> track and the size the product recorded) that changed: its
     inode, size or mtime differ from the previous scan's, or, the first time a scan sees
     it, its size differs from the one the product wrote. A primary as the product wrote
-    it is not decoded: it was written whole.
+    it is not decoded: it was written whole. A changed primary whose tags no longer read
+    is decoded too (a cut through its metadata blocks is damage like any other).
     """
     wanted: dict[str, int] = {}
     for entry in entries:
-        if entry.audio_checked or entry.kind is not EntryKind.FILE or entry.error is not None:
+        if entry.audio_checked or entry.kind is not EntryKind.FILE:
             continue
         path = entry.path
         if path not in managed:
+            if entry.error is not None:
+                continue  # unreadable: it matches no track, so it would not be adopted
             match = matches.get(path)
             if match is not None:
                 wanted[path] = match.track_id

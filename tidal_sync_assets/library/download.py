@@ -1,12 +1,15 @@
-"""Downloading one primary: stream → temporary file → check → tag → rename into place.
+"""Downloading one primary: stream → temporary file → native container → tag → rename.
 
-The extension follows the real codec (judged from the bytes, not the
-manifest); a file that mutagen cannot open never reaches its final name.
+TIDAL's MP4 wrapping is remuxed into the codec's native container (:mod:`remux`); the
+extension follows the delivered codec (judged from the bytes, not the asked quality or
+the manifest). A file that cannot be remuxed or decoded, or that mutagen cannot open,
+never reaches its final name.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import tidalapi
@@ -14,9 +17,19 @@ import tidalapi
 from tidal_sync_assets.disk.atomic import atomic_move, temp_path_for
 from tidal_sync_assets.disk.entry import AudioTags
 from tidal_sync_assets.disk.paths import LibraryPaths
-from tidal_sync_assets.disk.tags import detect_extension, write_tags
+from tidal_sync_assets.disk.remux import EncryptedStream, StoredAudio, to_native
+from tidal_sync_assets.disk.tags import write_tags
 from tidal_sync_assets.tidal.snapshot import TidalTrack
-from tidal_sync_assets.tidal.stream import download_track
+from tidal_sync_assets.tidal.stream import (
+    DownloadFailed,
+    TrackUnavailable,
+    download_track,
+    is_below,
+)
+
+
+class BelowMinimumQuality(DownloadFailed):
+    """TIDAL delivered less than ``TIDAL_SYNC_MIN_QUALITY``; the file is not kept."""
 
 
 def tags_for(track: TidalTrack) -> AudioTags:
@@ -37,25 +50,56 @@ def with_extension(path: str, extension: str) -> str:
     return stem + extension
 
 
+@dataclass(frozen=True, slots=True)
+class Downloaded:
+    """A stored primary: where, its size as placed, how many bytes came over the wire,
+    and what TIDAL delivered."""
+
+    path: str
+    size: int
+    bytes_downloaded: int
+    audio_quality: str
+    audio: StoredAudio
+
+
 def download_primary(
-    session: tidalapi.Session, track: TidalTrack, quality: str, target: str, root: Path
-) -> tuple[str, int]:
-    """Download ``track`` to ``target`` (its extension corrected); returns (path, its size)."""
+    session: tidalapi.Session,
+    track: TidalTrack,
+    quality: str,
+    target: str,
+    root: Path,
+    min_quality: str | None = None,
+) -> Downloaded:
+    """Download ``track`` to ``target``, its extension set by the delivered codec.
+
+    Raises ``BelowMinimumQuality`` (nothing kept) when TIDAL delivers less than
+    ``min_quality``.
+    """
     library = LibraryPaths(root)
     planned = library.resolve(target)
     library.make_parents(planned)
-    temp = temp_path_for(planned)
+    download = temp_path_for(planned)
+    native = temp_path_for(planned)
     try:
-        download_track(session, track.tidal_id, quality, temp)
-        extension = detect_extension(temp)  # raises when mutagen cannot open it
-        write_tags(temp, tags_for(track))
-        with temp.open("rb+") as handle:
+        result = download_track(session, track.tidal_id, quality, download)
+        if min_quality and is_below(result.audio_quality, min_quality):
+            raise BelowMinimumQuality(
+                f"TIDAL delivered {result.audio_quality} where at least {min_quality} "
+                "is wanted (TIDAL_SYNC_MIN_QUALITY); the file was not kept"
+            )
+        try:
+            audio = to_native(download, native)
+        except EncryptedStream:
+            raise TrackUnavailable(track.tidal_id, "its stream is encrypted") from None
+        write_tags(native, tags_for(track))  # raises when mutagen cannot open it
+        with native.open("rb+") as handle:
             os.fsync(handle.fileno())  # on disk before it gets its final name
-        final = with_extension(target, extension)
-        # The size as placed (tags included): a later scan that sees another size
+        final = with_extension(target, audio.extension)
+        # The size as placed (remuxed and tagged): a later scan that sees another size
         # knows the file changed on disk and decodes it again (``disk.integrity``).
-        size = temp.stat().st_size
-        atomic_move(temp, final, root=root, overwrite=True)
+        size = native.stat().st_size
+        atomic_move(native, final, root=root, overwrite=True)
     finally:
-        temp.unlink(missing_ok=True)
-    return final, size
+        download.unlink(missing_ok=True)
+        native.unlink(missing_ok=True)
+    return Downloaded(final, size, result.bytes_written, result.audio_quality, audio)

@@ -75,6 +75,7 @@ class Executor:
     quality: str
     workers: int
     open_session: Callable[[], tidalapi.Session]
+    min_quality: str | None = None
     _session: tidalapi.Session | None = None
     _session_lock: threading.Lock = field(default_factory=threading.Lock)
     _actions: list[Action] = field(default_factory=list)
@@ -223,7 +224,9 @@ class Executor:
         store.set_download_state(self.engine, track.tidal_id, DownloadStatus.DOWNLOADING)
         try:
             track = self._with_album_artist(track)
-            path, size = download_primary(self._tidal(), track, self.quality, target, self.root)
+            stored = download_primary(
+                self._tidal(), track, self.quality, target, self.root, self.min_quality
+            )
         except TrackUnavailable as exc:
             store.set_download_state(self.engine, track.tidal_id, DownloadStatus.ERROR, str(exc))
             return str(exc)
@@ -232,7 +235,13 @@ class Executor:
                 self.engine, track.tidal_id, DownloadStatus.ERROR, _describe(exc)
             )
             raise
-        store.set_primary(self.engine, track.tidal_id, action.playlist_id, path, size)
+        store.set_primary(self.engine, track.tidal_id, action.playlist_id, stored.path, stored.size)
+        audio = stored.audio
+        store.record_delivery(
+            self.engine,
+            track.tidal_id,
+            store.Delivery(stored.audio_quality, audio.codec, audio.sample_rate, audio.bit_depth),
+        )
         return None
 
     def _adopt(self, action: Action, _: PlaylistOutcome) -> None:

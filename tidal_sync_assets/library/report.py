@@ -10,7 +10,9 @@ from tidal_sync_assets.library.verify import Consistency
 from tidal_sync_assets.report import Report, table
 
 
-def outcome_report(outcome: PlaylistOutcome) -> Report:
+def outcome_report(outcome: PlaylistOutcome, below_wanted_quality: int) -> Report:
+    """One playlist's outcome, and how many stored tracks TIDAL delivered below the wanted
+    quality (library-wide)."""
     return {
         "done": outcome.done,
         "failed": len(outcome.failed),
@@ -23,6 +25,7 @@ def outcome_report(outcome: PlaylistOutcome) -> Report:
             ["action", "track", "reason"],
             [(a.kind.value, a.track_id, r) for a, r in outcome.skipped],
         ),
+        "tracks below wanted quality": below_wanted_quality,
     }
 
 

@@ -1,4 +1,7 @@
-"""OAuth for the sandbox: device codes, access and refresh tokens, and their expiry.
+"""OAuth for the sandbox: device codes, PKCE authorization codes, tokens and their expiry.
+
+A token remembers which login made it (device code or PKCE): TIDAL streams differently to
+each (see :mod:`manifests`).
 
 Tokens are signed with a key derived from the catalog user, so a session file written
 against one sandbox run stays valid against the next run on the same catalog. Expired
@@ -35,6 +38,7 @@ class Grant:
     refresh_token: str
     session_id: str
     user_id: int
+    pkce: bool = False
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class TokenCheck:
     state: TokenState
     token: str = ""
     session_id: str = ""
+    pkce: bool = False
 
 
 class TokenAuthority:
@@ -52,6 +57,7 @@ class TokenAuthority:
         self._key = hashlib.sha256(f"tidal-sync-sandbox:{user_id}".encode()).digest()
         self._lock = threading.Lock()
         self._device_codes: set[str] = set()
+        self._pkce_codes: dict[str, tuple[str, str]] = {}  # code -> (challenge, redirect URI)
         self._expired: set[str] = set()
 
     def start_device_login(self) -> str:
@@ -66,45 +72,73 @@ class TokenAuthority:
             if device_code not in self._device_codes:
                 return None
             self._device_codes.discard(device_code)
-        session_id = str(uuid.uuid4())
-        return Grant(
-            self._sign(_ACCESS, session_id),
-            self._sign(_REFRESH, session_id),
-            session_id,
-            self.user_id,
-        )
+        return self._grant(pkce=False)
+
+    def start_pkce_login(self, code_challenge: str, redirect_uri: str) -> str:
+        """An authorization code for a PKCE login; the sandbox's user approves at once."""
+        code = secrets.token_urlsafe(24)
+        with self._lock:
+            self._pkce_codes[code] = (code_challenge, redirect_uri)
+        return code
+
+    def redeem_authorization_code(
+        self, code: str, code_verifier: str, redirect_uri: str
+    ) -> Grant | None:
+        """Tokens for a PKCE code, if the verifier matches its challenge (S256)."""
+        with self._lock:
+            issued = self._pkce_codes.pop(code, None)
+        if issued is None:
+            return None
+        digest = hashlib.sha256(code_verifier.encode()).digest()
+        challenge = base64.urlsafe_b64encode(digest).decode().rstrip("=")
+        if not hmac.compare_digest(challenge, issued[0]) or redirect_uri != issued[1]:
+            return None
+        return self._grant(pkce=True)
 
     def refresh(self, refresh_token: str) -> Grant | None:
-        session_id = self._verify(_REFRESH, refresh_token)
-        if session_id is None:
+        claims = self._verify(_REFRESH, refresh_token)
+        if claims is None:
             return None
-        return Grant(self._sign(_ACCESS, session_id), refresh_token, session_id, self.user_id)
+        session_id, pkce = claims
+        access = self._sign(_ACCESS, session_id, pkce)
+        return Grant(access, refresh_token, session_id, self.user_id, pkce)
+
+    def _grant(self, *, pkce: bool) -> Grant:
+        session_id = str(uuid.uuid4())
+        return Grant(
+            self._sign(_ACCESS, session_id, pkce),
+            self._sign(_REFRESH, session_id, pkce),
+            session_id,
+            self.user_id,
+            pkce,
+        )
 
     def check(self, authorization: str | None) -> TokenCheck:
         """How an ``Authorization`` header stands: valid, missing, invalid or expired."""
         if not authorization:
             return TokenCheck(TokenState.MISSING)
         scheme, _, token = authorization.partition(" ")
-        session_id = self._verify(_ACCESS, token) if scheme.lower() == "bearer" else None
-        if session_id is None:
+        claims = self._verify(_ACCESS, token) if scheme.lower() == "bearer" else None
+        if claims is None:
             return TokenCheck(TokenState.INVALID)
         with self._lock:
             expired = token in self._expired
-        return TokenCheck(TokenState.EXPIRED if expired else TokenState.VALID, token, session_id)
+        state = TokenState.EXPIRED if expired else TokenState.VALID
+        return TokenCheck(state, token, session_id=claims[0], pkce=claims[1])
 
     def expire(self, access_token: str) -> None:
         with self._lock:
             self._expired.add(access_token)
 
-    def _sign(self, kind: str, session_id: str) -> str:
+    def _sign(self, kind: str, session_id: str, pkce: bool) -> str:
         claims = json.dumps(
-            {"sub": self.user_id, "sid": session_id, "nonce": secrets.token_hex(8)}
+            {"sub": self.user_id, "sid": session_id, "pkce": pkce, "nonce": secrets.token_hex(8)}
         ).encode()
         payload = base64.urlsafe_b64encode(claims).decode().rstrip("=")
         return f"{kind}.{payload}.{self._mac(kind, payload)}"
 
-    def _verify(self, kind: str, token: str) -> str | None:
-        """The token's session id if it is a genuine token of this kind, else None."""
+    def _verify(self, kind: str, token: str) -> tuple[str, bool] | None:
+        """(session id, made by PKCE) if it is a genuine token of this kind, else None."""
         parts = token.split(".")
         if len(parts) != 3 or parts[0] != kind:
             return None
@@ -113,7 +147,7 @@ class TokenAuthority:
         claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
         if claims.get("sub") != self.user_id:
             return None
-        return str(claims["sid"])
+        return str(claims["sid"]), bool(claims.get("pkce", False))
 
     def _mac(self, kind: str, payload: str) -> str:
         return hmac.new(self._key, f"{kind}.{payload}".encode(), hashlib.sha256).hexdigest()[:32]

@@ -8,7 +8,7 @@ A catalog file is JSON::
         {"id": 1001, "title": "Afterglow", "artists": ["Kollektiv Nacht"],
          "album": "Afterglow EP", "album_artist": "Kollektiv Nacht", "track_number": 1,
          "isrc": "QZSBX2400001", "duration": 412, "version": "Extended Mix",
-         "allowStreaming": true, "audio_seconds": 1.5}
+         "allowStreaming": true, "audio_seconds": 1.5, "hiResMaster": false}
       ],
       "playlists": [
         {"uuid": "0b6c...", "title": "Warm Up", "description": "", "lastUpdated":
@@ -18,7 +18,12 @@ A catalog file is JSON::
     }
 
 * ``version`` may be ``null``; ``audio_seconds`` (length of the synthesized audio) is optional.
-  ``duration`` is the length TIDAL reports, not the length of the synthesized audio.
+* ``hiResMaster`` (default true): the release has a hi-res master, so TIDAL serves its FLAC
+  even to a device-code session; without one, such a session asking LOSSLESS gets AAC.
+  ``encrypted`` (default false): TIDAL streams it only DRM-protected.
+  The API reports a track's length as the whole seconds of the audio it serves
+  (``audio_seconds``), as real TIDAL's ``duration`` agrees with its audio: a decoded
+  download must agree with it. The file's ``duration`` is not served.
 * A playlist's ``tracks`` are track ids in playlist order; duplicates are allowed.
 * A playlist whose ``creator`` is the user is the user's own. A playlist of another creator is
   listed only when ``favourite`` is true (the user favourited it); otherwise it can still be
@@ -68,6 +73,13 @@ class Track:
     version: str | None = None
     allow_streaming: bool = True
     audio_seconds: float = DEFAULT_AUDIO_SECONDS
+    hires_master: bool = True
+    encrypted: bool = False
+
+    @property
+    def reported_duration(self) -> int:
+        """The ``duration`` TIDAL reports: the served audio's length in whole seconds."""
+        return max(1, round(self.audio_seconds))
 
 
 @dataclass(frozen=True)
@@ -203,9 +215,6 @@ class Catalog:
     def rename_playlist(self, playlist_uuid: str, title: str) -> Playlist:
         return self.update_playlist(playlist_uuid, title=title)
 
-    def set_playlist_tracks(self, playlist_uuid: str, track_ids: Sequence[int]) -> Playlist:
-        return self.update_playlist(playlist_uuid, track_ids=track_ids)
-
     def add_playlist_tracks(self, playlist_uuid: str, track_ids: Sequence[int]) -> Playlist:
         """Append tracks at the end of the playlist."""
         with self._lock:
@@ -314,6 +323,8 @@ def track_from_dict(data: Mapping[str, Any]) -> Track:
         version=data.get("version"),
         allow_streaming=bool(data.get("allowStreaming", True)),
         audio_seconds=float(data.get("audio_seconds", DEFAULT_AUDIO_SECONDS)),
+        hires_master=bool(data.get("hiResMaster", True)),
+        encrypted=bool(data.get("encrypted", False)),
     )
 
 
@@ -330,6 +341,8 @@ def track_to_dict(track: Track) -> dict[str, Any]:
         "version": track.version,
         "allowStreaming": track.allow_streaming,
         "audio_seconds": track.audio_seconds,
+        "hiResMaster": track.hires_master,
+        "encrypted": track.encrypted,
     }
 
 

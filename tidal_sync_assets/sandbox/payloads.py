@@ -77,7 +77,7 @@ def track_json(catalog: Catalog, track: Track) -> dict[str, Any]:
     return {
         "id": track.id,
         "title": track.title,
-        "duration": track.duration,
+        "duration": track.reported_duration,
         "replayGain": -9.5,
         "peak": 0.98,
         "allowStreaming": track.allow_streaming,
@@ -122,7 +122,7 @@ def playlist_entry_json(catalog: Catalog, playlist: Playlist, position: int) -> 
 
 
 def playlist_json(catalog: Catalog, playlist: Playlist) -> dict[str, Any]:
-    durations = (catalog_track(catalog, t).duration for t in playlist.track_ids)
+    durations = (catalog_track(catalog, t).reported_duration for t in playlist.track_ids)
     editorial = playlist.creator == _EDITORIAL_CREATOR
     return {
         "uuid": playlist.uuid,

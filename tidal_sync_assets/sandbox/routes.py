@@ -1,9 +1,11 @@
 """The TIDAL endpoints tidalapi 0.8.11 calls, answered from the catalog.
 
-OAuth (``/v1/oauth2/...``) and audio (``/_audio/...``) need no token; every other endpoint
-answers 401 without a valid Bearer token, as TIDAL does. List endpoints page with
-``limit``/``offset`` and clamp ``limit`` to TIDAL's maximum for the endpoint
-(``/items`` 100, ``playlistsAndFavoritePlaylists`` and v2 folders 50, others 10000).
+OAuth (``/v1/oauth2/...``, the PKCE login page ``/authorize``) and audio
+(``/_audio/...``, signed URLs instead) need no token; every other endpoint answers 401
+without a valid Bearer token, as TIDAL does. An audio URL whose signature expired answers
+403, as TIDAL's CDN does. List endpoints page with ``limit``/``offset`` and clamp
+``limit`` to TIDAL's maximum for the endpoint (``/items`` 100,
+``playlistsAndFavoritePlaylists`` and v2 folders 50, others 10000).
 ``order``/``orderDirection`` are honoured for v2 folders; playlists keep their own order.
 """
 
@@ -13,12 +15,13 @@ import functools
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import urlencode
 
 from tidal_sync_assets.sandbox import manifests, payloads
-from tidal_sync_assets.sandbox.audio import dash_parts, track_flac
 from tidal_sync_assets.sandbox.auth import ACCESS_TOKEN_SECONDS, Grant, TokenAuthority, TokenState
 from tidal_sync_assets.sandbox.catalog import Catalog, Playlist
 from tidal_sync_assets.sandbox.exchange import Request, Response, json_response
+from tidal_sync_assets.sandbox.media import RENDITIONS, dash_rendition, plain_mp4
 
 Handler = Callable[["TidalApi", Request, re.Match[str]], Response]
 _DEFAULT_MAX_LIMIT = 10_000
@@ -38,10 +41,13 @@ def token_expired() -> Response:
 class TidalApi:
     """Answers one request against the live catalog; stateless apart from the tokens."""
 
-    def __init__(self, catalog: Catalog, tokens: TokenAuthority, base_url: str) -> None:
+    def __init__(
+        self, catalog: Catalog, tokens: TokenAuthority, base_url: str, signer: manifests.UrlSigner
+    ) -> None:
         self.catalog = catalog
         self.tokens = tokens
         self.base_url = base_url
+        self.signer = signer
 
     def handle(self, request: Request) -> Response:
         for method, pattern, needs_token, handler in _ROUTES:
@@ -93,12 +99,31 @@ class TidalApi:
             if grant is None:
                 return _oauth_error("expired_token", "Device code expired or unknown")
             return json_response(200, self._token_document(grant, with_refresh=True))
+        if grant_type == "authorization_code":
+            grant = self.tokens.redeem_authorization_code(
+                form.get("code", ""), form.get("code_verifier", ""), form.get("redirect_uri", "")
+            )
+            if grant is None:
+                return _oauth_error("invalid_grant", "Authorization code invalid or used")
+            return json_response(200, self._token_document(grant, with_refresh=True))
         if grant_type == "refresh_token":
             grant = self.tokens.refresh(form.get("refresh_token", ""))
             if grant is None:
                 return _oauth_error("invalid_grant", "Token could not be verified")
             return json_response(200, self._token_document(grant, with_refresh=False))
         return _oauth_error("unsupported_grant_type", "Unsupported grant type")
+
+    def authorize(self, request: Request, _: re.Match[str]) -> Response:
+        """The PKCE login page: the user logs in at once and is sent to ``redirect_uri``."""
+        challenge = request.query.get("code_challenge", "")
+        redirect_uri = request.query.get("redirect_uri", "")
+        if request.query.get("code_challenge_method") != "S256" or not challenge:
+            return _oauth_error("invalid_request", "PKCE needs an S256 code_challenge")
+        if not redirect_uri.startswith("https://"):
+            return _oauth_error("invalid_request", "redirect_uri must be https")
+        code = self.tokens.start_pkce_login(challenge, redirect_uri)
+        location = f"{redirect_uri}?{urlencode({'code': code})}"
+        return Response(302, b"", headers={"Location": location})
 
     def _token_document(self, grant: Grant, *, with_refresh: bool) -> dict[str, Any]:
         document: dict[str, Any] = {
@@ -284,27 +309,47 @@ class TidalApi:
         quality = request.query.get("audioquality", "HIGH")
         if quality not in manifests.QUALITIES:
             return json_response(400, payloads.error(400, 1002, f"Invalid audioquality {quality}"))
-        return json_response(200, manifests.playback_info(self.base_url, track, quality))
+        pkce = self.tokens.check(request.headers.get("authorization")).pkce
+        document = manifests.playback_info(
+            self.base_url, track, quality, pkce=pkce, signer=self.signer
+        )
+        return json_response(200, document)
 
     def audio_file(self, request: Request, match: re.Match[str]) -> Response:
-        flac = self._streamable_flac(int(match["id"]))
-        if flac is None:
-            return not_found("Audio")
-        return Response(200, flac, content_type="audio/flac")
-
-    def audio_part(self, request: Request, match: re.Match[str]) -> Response:
-        flac = self._streamable_flac(int(match["id"]))
-        parts = dash_parts(flac) if flac is not None else []
-        part = int(match["part"])
-        if part >= len(parts):
-            return not_found("Audio segment")
-        return Response(200, parts[part], content_type="audio/flac")
-
-    def _streamable_flac(self, track_id: int) -> bytes | None:
+        track_id, rendition = int(match["id"]), match["rendition"]
+        scope = manifests.whole_file_scope(track_id, rendition)
+        refusal = self._refuse_audio(request, scope, track_id, rendition)
+        if refusal is not None:
+            return refusal
         track = self.catalog.track(track_id)
-        if track is None or not track.allow_streaming:
-            return None
-        return track_flac(track.id, track.audio_seconds)
+        assert track is not None
+        return Response(200, plain_mp4(track.id, track.audio_seconds, rendition), "audio/mp4")
+
+    def audio_segment(self, request: Request, match: re.Match[str]) -> Response:
+        track_id, rendition = int(match["id"]), match["rendition"]
+        scope = manifests.dash_scope(track_id, rendition)
+        refusal = self._refuse_audio(request, scope, track_id, rendition)
+        if refusal is not None:
+            return refusal
+        track = self.catalog.track(track_id)
+        assert track is not None
+        number = int(match["number"])
+        part = dash_rendition(track.id, track.audio_seconds, rendition).part(number)
+        if part is None:
+            return not_found("Audio segment")
+        if number == 0 and track.encrypted:
+            part = _encrypted_sample_entry(part, RENDITIONS[rendition][0])
+        return Response(200, part, content_type="audio/mp4")
+
+    def _refuse_audio(
+        self, request: Request, scope: str, track_id: int, rendition: str
+    ) -> Response | None:
+        track = self.catalog.track(track_id)
+        if track is None or not track.allow_streaming or rendition not in RENDITIONS:
+            return not_found("Audio")
+        if not self.signer.is_valid(scope, request.query.get("token", "")):
+            return Response(403, b"Forbidden: the URL's token is invalid or expired", "text/plain")
+        return None
 
 
 def _page(
@@ -325,6 +370,12 @@ def _page(
     }
 
 
+def _encrypted_sample_entry(init: bytes, codec: str) -> bytes:
+    """The init segment as a DRM stream has it: the sample entry says ``enca``."""
+    entry = b"fLaC" if codec == "flac" else b"mp4a"
+    return init.replace(entry, b"enca", 1)
+
+
 def _oauth_error(error: str, description: str) -> Response:
     return json_response(
         400, {"status": 400, "error": error, "sub_status": 1002, "error_description": description}
@@ -338,6 +389,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], bool, Handler]] = [
     for method, path, needs_token, handler in [
         ("POST", r"/v1/oauth2/device_authorization", False, TidalApi.device_authorization),
         ("POST", r"/v1/oauth2/token", False, TidalApi.token),
+        ("GET", r"/authorize", False, TidalApi.authorize),
         ("GET", r"/v1/sessions", True, TidalApi.sessions),
         ("GET", _USER, True, TidalApi.user),
         ("GET", _USER + "/subscription", True, TidalApi.subscription),
@@ -351,7 +403,12 @@ _ROUTES: list[tuple[str, re.Pattern[str], bool, Handler]] = [
         ("GET", r"/v1/tracks/(?P<id>\d+)/playbackinfopostpaywall", True, TidalApi.playback_info),
         ("GET", r"/v1/albums/(?P<id>\d+)", True, TidalApi.album),
         ("GET", r"/openapi/v2/tracks", True, TidalApi.tracks_by_isrc),
-        ("GET", r"/_audio/(?P<id>\d+)\.flac", False, TidalApi.audio_file),
-        ("GET", r"/_audio/(?P<id>\d+)/dash/(?P<part>\d+)\.flac", False, TidalApi.audio_part),
+        ("GET", r"/_audio/(?P<id>\d+)/(?P<rendition>\w+)\.mp4", False, TidalApi.audio_file),
+        (
+            "GET",
+            r"/_audio/(?P<id>\d+)/(?P<rendition>\w+)/(?P<number>\d+)\.mp4",
+            False,
+            TidalApi.audio_segment,
+        ),
     ]
 ]

@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import re
+import secrets
 import socket
 import struct
 import threading
@@ -25,6 +26,7 @@ from tidal_sync_assets.sandbox.auth import TokenAuthority, TokenState
 from tidal_sync_assets.sandbox.catalog import Catalog, load_catalog
 from tidal_sync_assets.sandbox.exchange import Request, Response, json_response
 from tidal_sync_assets.sandbox.faults import FaultRule, Faults
+from tidal_sync_assets.sandbox.manifests import DEFAULT_URL_SECONDS, UrlSigner
 from tidal_sync_assets.sandbox.routes import TidalApi, token_expired
 
 log = logging.getLogger(__name__)
@@ -45,10 +47,18 @@ _STATUS_MESSAGES = {
 class SandboxServer:
     """A running sandbox TIDAL on ``host:port`` (port 0: any free port)."""
 
-    def __init__(self, catalog: Catalog, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        catalog: Catalog,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        url_seconds: float = DEFAULT_URL_SECONDS,
+    ) -> None:
         self.catalog = catalog
         self.faults = Faults()
         self.tokens = TokenAuthority(catalog.user.id)
+        #: Signs audio URLs; set ``signer.lifetime_seconds`` to make them expire sooner.
+        self.signer = UrlSigner(secrets.token_bytes(32), url_seconds)
         self._host = host
         self._port = port
         self._log: list[LogEntry] = []
@@ -77,7 +87,7 @@ class SandboxServer:
     def start(self) -> SandboxServer:
         self._httpd = _HttpServer((self._host, self._port), _Handler)
         self._httpd.sandbox = self
-        self._api = TidalApi(self.catalog, self.tokens, self.base_url)
+        self._api = TidalApi(self.catalog, self.tokens, self.base_url, self.signer)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             kwargs={"poll_interval": 0.05},

@@ -44,6 +44,7 @@ def run_playlists(
     *,
     link_mode: LinkMode,
     quality: str,
+    min_quality: str | None,
     workers: int,
     open_session: Callable[[], tidalapi.Session],
 ) -> Iterator[PlaylistOutcome]:
@@ -57,6 +58,7 @@ def run_playlists(
             plan_id=plan_id,
             link_mode=link_mode,
             quality=quality,
+            min_quality=min_quality,
             workers=workers,
             open_session=open_session,
         )

@@ -1,8 +1,17 @@
-"""The rate limit every TIDAL call of a session goes through: a thread-safe token bucket.
+"""The rate limits TIDAL calls go through: thread-safe token buckets.
 
-TIDAL answers bursts with 429s. Twenty lines of token bucket stay hand-written:
-pyrate-limiter would bring its own bucket stores and an API that changed twice
-in two major versions, for the same ``acquire()`` that sleeps in arrival order.
+TIDAL answers bursts with 429s and restricts accounts that pull too much too fast,
+so a session has one bucket for the API and another for audio from TIDAL's CDN.
+
+The defaults are for a real account: peers stay around one API request a second
+(streamrip: 60 a minute; tidal-dl-ng: 3 downloads with a few seconds between
+tracks). 3 API requests a second is about 1 track a second (a track costs about
+3 API calls); 20 CDN requests a second is 5 DASH segments of ~4 s each per
+second, i.e. roughly 20x real time, a few MB/s of FLAC.
+
+Twenty lines of token bucket stay hand-written: pyrate-limiter would bring its own
+bucket stores and an API that changed twice in two major versions, for the same
+``acquire()`` that sleeps in arrival order.
 """
 
 from __future__ import annotations
@@ -10,7 +19,8 @@ from __future__ import annotations
 import threading
 import time
 
-DEFAULT_REQUESTS_PER_SECOND = 10.0
+DEFAULT_REQUESTS_PER_SECOND = 3.0
+DEFAULT_CDN_REQUESTS_PER_SECOND = 20.0
 
 
 class RateLimiter:

@@ -29,7 +29,7 @@ from tidal_sync_assets.tidal.http import (
     mount,
     origin_of,
 )
-from tidal_sync_assets.tidal.ratelimit import RateLimiter
+from tidal_sync_assets.tidal.ratelimit import DEFAULT_CDN_REQUESTS_PER_SECOND, RateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ _REBASED_PREFIXES = (
     ("https://api.tidal.com/v2/", "/v2/"),
     ("https://openapi.tidal.com/v2/", "/openapi/v2/"),
     ("https://auth.tidal.com/v1/", "/v1/"),
+    ("https://login.tidal.com/", "/"),
 )
 
 
@@ -101,6 +102,8 @@ class PersistedSession(tidalapi.Session):
         # Playlists are fetched from several threads: an expired token makes each of
         # them refresh; one at a time, so the file always holds the session's token.
         self._refreshing = threading.Lock()
+        #: Audio from TIDAL's CDN goes through its own rate limit (see ``new_session``).
+        self.audio_http = requests.Session()
 
     def token_refresh(self, refresh_token: str) -> bool:
         with self._refreshing:
@@ -118,14 +121,22 @@ def new_session(
     timeout: float = DEFAULT_TIMEOUT,
     retry: RetryPolicy | None = None,
     limiter: RateLimiter | None = None,
+    cdn_limiter: RateLimiter | None = None,
 ) -> PersistedSession:
-    """A session that is not logged in yet, wired to ``api_base`` and the HTTP policy."""
+    """A session that is not logged in yet, wired to ``api_base`` and the HTTP policy.
+
+    API calls share ``limiter``; audio downloads (``audio_http``) share ``cdn_limiter``.
+    """
     origin = api_base.rstrip("/") if api_base else REAL_TIDAL_ORIGIN
     session = PersistedSession(session_file, origin)
     if api_base:
         session.request_session = _RebasedRequests(api_base)
     adapter = TidalAdapter(limiter or RateLimiter(), retry or RetryPolicy(), timeout)
     mount(session.request_session, adapter)
+    cdn = TidalAdapter(
+        cdn_limiter or RateLimiter(DEFAULT_CDN_REQUESTS_PER_SECOND), retry or RetryPolicy(), timeout
+    )
+    mount(session.audio_http, cdn)
     return session
 
 
@@ -144,6 +155,7 @@ def open_session(
     timeout: float = DEFAULT_TIMEOUT,
     retry: RetryPolicy | None = None,
     limiter: RateLimiter | None = None,
+    cdn_limiter: RateLimiter | None = None,
 ) -> tidalapi.Session:
     """Load the saved TIDAL login from ``session_file`` and check it with TIDAL.
 
@@ -152,7 +164,14 @@ def open_session(
     """
     require_session_file(session_file)
     _restrict_mode(session_file)
-    session = new_session(session_file, api_base, timeout=timeout, retry=retry, limiter=limiter)
+    session = new_session(
+        session_file,
+        api_base,
+        timeout=timeout,
+        retry=retry,
+        limiter=limiter,
+        cdn_limiter=cdn_limiter,
+    )
     try:
         loaded = session.load_session_from_file(session_file)
     except AuthenticationError:  # the refresh token was refused

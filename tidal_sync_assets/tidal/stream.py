@@ -5,6 +5,11 @@ segments) manifests through tidalapi, and streaming every part into the
 caller's temporary file in chunks, checking each part's length against its
 ``Content-Length``. The requests go through the session's TIDAL adapter, so
 they share the rate limit and retry policy of every other TIDAL call.
+
+How TIDAL's answers are read: 401/403 on a track's playback info means TIDAL will
+not stream that track (unavailable); 429 and an unreadable manifest are failures to
+retry later. A DRM-protected manifest is refused. Segment URLs are signed and expire:
+a part answering 403 makes us fetch a fresh manifest once and resume at that part.
 """
 
 from __future__ import annotations
@@ -17,14 +22,17 @@ from typing import BinaryIO
 import requests
 import tidalapi
 from tidalapi.exceptions import (
+    ManifestDecodeError,
     ObjectNotFound,
     StreamNotAvailable,
     TidalAPIError,
+    TooManyRequests,
     URLNotAvailable,
 )
 from tidalapi.media import Quality
 
 from tidal_sync_assets.tidal.http import describe_failure
+from tidal_sync_assets.tidal.session import PersistedSession
 
 QUALITIES: dict[str, Quality] = {
     "LOW": Quality.low_96k,
@@ -32,6 +40,21 @@ QUALITIES: dict[str, Quality] = {
     "LOSSLESS": Quality.high_lossless,
     "HI_RES_LOSSLESS": Quality.hi_res_lossless,
 }
+
+
+def lower_qualities(wanted: str) -> list[str]:
+    """The qualities below ``wanted``, lowest first."""
+    names = list(QUALITIES)
+    return names[: names.index(wanted)] if wanted in names else []
+
+
+def is_below(delivered: str | None, wanted: str) -> bool:
+    """True when TIDAL delivered less than ``wanted`` (an unknown delivery is not below)."""
+    names = list(QUALITIES)
+    if delivered not in names:
+        return False
+    return names.index(delivered) < names.index(wanted)
+
 
 _CHUNK_BYTES = 64 * 1024
 #: Tries per audio part whose body is cut or stalls (the whole request is sent again).
@@ -60,11 +83,17 @@ class DownloadInterrupted(DownloadFailed):
     """A part's body stalled past the timeout or its connection dropped mid-body."""
 
 
+class SegmentExpired(DownloadFailed):
+    """A part's signed URL was refused (403): its manifest has expired."""
+
+
 @dataclass(frozen=True, slots=True)
 class DownloadResult:
     bytes_written: int
     codec: str
     mime_type: str
+    #: The quality TIDAL says it delivered (``LOW|HIGH|LOSSLESS|HI_RES_LOSSLESS``).
+    audio_quality: str
 
 
 def download_track(
@@ -87,23 +116,69 @@ def download_track(
         raise TrackUnavailable(track_id, "it is not in TIDAL's catalog") from None
     if not track.allow_streaming:
         raise TrackUnavailable(track_id, "TIDAL does not allow streaming it")
-    try:
-        manifest = track.get_stream().get_stream_manifest()
-    except (StreamNotAvailable, URLNotAvailable) as exc:
-        raise TrackUnavailable(track_id, "TIDAL offers no stream for it") from exc
-    except TidalAPIError as exc:
-        raise TrackUnavailable(track_id, f"its stream manifest is unusable ({exc})") from exc
-    if manifest.is_encrypted:
-        raise TrackUnavailable(track_id, "its stream is encrypted")
+    stream, manifest = _stream_manifest(track)
     written = 0
+    urls = _part_urls(manifest)
+    http = session.audio_http if isinstance(session, PersistedSession) else session.request_session
     with dest.open("wb") as out:
-        for url in _part_urls(manifest):
-            written += _copy_part_retrying(session.request_session, url, out)
+        index = 0
+        renewed = False
+        while index < len(urls):
+            try:
+                written += _copy_part_retrying(http, urls[index], out)
+            except SegmentExpired:
+                if renewed:
+                    raise
+                renewed = True  # once: a second refusal is not an expiry
+                stream, manifest = _stream_manifest(track)
+                urls = _part_urls(manifest)
+                continue
+            index += 1
     return DownloadResult(
         bytes_written=written,
         codec=str(manifest.get_codecs()),
         mime_type=str(manifest.mime_type),
+        audio_quality=str(stream.audio_quality),
     )
+
+
+def offered_quality(session: tidalapi.Session, track_id: int) -> str | None:
+    """The quality TIDAL would deliver ``track_id`` at now (None: it will not say)."""
+    try:
+        return str(session.track(str(track_id)).get_stream().audio_quality)
+    except (TidalAPIError, requests.RequestException):
+        return None
+
+
+def _stream_manifest(
+    track: tidalapi.Track,
+) -> tuple[tidalapi.media.Stream, tidalapi.media.StreamManifest]:
+    """The track's stream and parsed manifest; refuses a DRM-protected one."""
+    try:
+        stream = track.get_stream()
+        manifest = stream.get_stream_manifest()
+    except (StreamNotAvailable, URLNotAvailable) as exc:
+        raise TrackUnavailable(track.id, "TIDAL offers no stream for it") from exc
+    except (TooManyRequests, ManifestDecodeError) as exc:
+        # Rate limited, or a manifest shape we cannot read yet: try again next sync.
+        raise DownloadFailed(f"TIDAL's stream answer was unusable ({type(exc).__name__})") from None
+    except requests.RequestException as exc:
+        # Includes running out of patience (429s or 5xx for TIDAL_SYNC_PATIENCE): a failure
+        # to try again next sync, said in the retry policy's one sentence.
+        status = exc.response.status_code if exc.response is not None else None
+        if status in (401, 403):
+            raise TrackUnavailable(track.id, f"TIDAL refuses to stream it ({status})") from None
+        raise DownloadFailed(f"TIDAL's stream answer failed ({describe_failure(exc)})") from None
+    except TidalAPIError as exc:
+        raise TrackUnavailable(track.id, f"its stream manifest is unusable ({exc})") from exc
+    if manifest.is_encrypted or _declares_protection(stream):
+        raise TrackUnavailable(track.id, "its stream is encrypted")
+    return stream, manifest
+
+
+def _declares_protection(stream: tidalapi.media.Stream) -> bool:
+    """tidalapi says "NONE" for every MPD; the MPD itself says whether it is protected."""
+    return stream.is_mpd and "ContentProtection" in stream.get_manifest_data()
 
 
 def _part_urls(manifest: tidalapi.media.StreamManifest) -> list[str]:
@@ -140,6 +215,8 @@ def _copy_part(http: requests.Session, url: str, out: BinaryIO) -> int:
     try:
         response = http.get(url, stream=True)
         with response:
+            if response.status_code == 403:
+                raise SegmentExpired("an audio URL was refused (403): its signature expired")
             response.raise_for_status()
             expected = response.headers.get("Content-Length")
             written = 0

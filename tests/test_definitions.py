@@ -41,6 +41,7 @@ ASSETS = {
         ("dynamic", "tidal_playlists"),
         BackfillPolicy.single_run(),
     ),
+    "dj_export": (("playlist_library",), "dj", None, None),
 }
 CHECKS = {
     # (asset, check): blocking

@@ -38,6 +38,8 @@ PRODUCT_TABLES = {
     "plans",
     "plan_actions",
     "run_failures",
+    "rekordbox_tracks",
+    "dj_exports",
 }
 
 

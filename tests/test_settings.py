@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 # worktrees a checkout lives in (../../shared/SPEC.md).
 SPECS = [REPO.parent / "shared" / "SPEC.md", REPO.parent.parent / "shared" / "SPEC.md"]
 RESOURCES = {"database": DatabaseResource, "tidal": TidalResource, "library": LibraryResource}
-ROW = re.compile(r"^\| `([A-Z_]+)` \| (.*) \| (.*) \|$")
+ROW = re.compile(r"^\| `([A-Z0-9_]+)` \| (.*) \| (.*) \|$")
 
 
 def documented(markdown: str, heading: str) -> list[tuple[str, str, str]]:

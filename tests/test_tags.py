@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import mutagen
 import pytest
 from mutagen.flac import FLAC
 from mutagen.id3 import COMM
@@ -16,9 +17,11 @@ from tidal_sync_assets.disk.tags import (
     FIELDS,
     AudioReadError,
     detect_extension,
+    read_cover,
     read_tags,
     write_tags,
 )
+from tidal_sync_assets.sandbox.images import cover_jpeg
 
 FULL = AudioTags(
     title="Nightcall (Extended Mix) 🌙",
@@ -28,6 +31,9 @@ FULL = AudioTags(
     track_number=7,
     isrc="FR0NT1000123",
     tidal_track_id=123456789012,
+    bpm=124,
+    key="F#m",
+    year=2023,
 )
 EXTENSION = {
     "flac": ".flac",
@@ -55,6 +61,48 @@ def test_every_field_round_trips(tmp_path: Path, fmt: str) -> None:
     tags = read_tags(path)
     assert without_duration(tags) == FULL
     assert tags.duration == pytest.approx(1.0, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "bpm", "key", "year"),
+    [
+        ("mp3", "TBPM", "TKEY", "TDRC"),
+        ("flac", "BPM", "INITIALKEY", "DATE"),
+        ("m4a", "tmpo", "----:com.apple.iTunes:initialkey", "©day"),
+    ],
+)
+def test_dj_fields_sit_where_dj_software_reads_them(
+    tmp_path: Path, fmt: str, bpm: str, key: str, year: str
+) -> None:
+    tags = mutagen.File(make_audio(tmp_path / f"track.{fmt}", fmt, tags=FULL)).tags
+
+    def text(name: str) -> str:
+        value = tags[name]
+        value = getattr(value, "text", value)[0]
+        return value.decode() if isinstance(value, bytes) else str(value)
+
+    assert (text(bpm), text(key), text(year)) == ("124", "F#m", "2023")
+
+
+def test_a_full_date_and_a_fractional_bpm_read_as_year_and_whole_bpm(tmp_path: Path) -> None:
+    path = make_audio(tmp_path / "theirs.flac", "flac")
+    audio = mutagen.File(path)
+    audio["DATE"], audio["BPM"] = "2019-04-05", "127.5"
+    audio.save()
+    assert (read_tags(path).year, read_tags(path).bpm) == (2019, 127)
+
+
+@pytest.mark.parametrize("fmt", ["flac", "mp3", "m4a", "wav", "aiff"])
+def test_the_front_cover_is_embedded_once_and_replaced_not_stacked(
+    tmp_path: Path, fmt: str
+) -> None:
+    path = make_audio(tmp_path / f"track.{fmt}", fmt)
+    write_tags(path, FULL, cover=cover_jpeg("first"))
+    write_tags(path, FULL, cover=cover_jpeg("second"))
+    assert read_cover(path) == cover_jpeg("second")
+    write_tags(path, FULL)  # no cover given: the embedded one stays
+    assert read_cover(path) == cover_jpeg("second")
+    assert without_duration(read_tags(path)) == FULL
 
 
 @pytest.mark.parametrize("fmt", AUDIO_FORMATS)

@@ -122,6 +122,8 @@ def _sync_locked(args: argparse.Namespace) -> int:
     _print_quality_note(make_engine(settings.database_url), settings.quality)
     for name, reason in report.failed.items():
         print(f"tidal-sync: {name} failed: {reason}", file=sys.stderr)
+    for line in report.export:
+        print(line)
     if report.exit_code == 0:
         which = f"{', '.join(args.playlist)} " if args.playlist else ""  # not the whole library
         print(f"{which}in sync ({time.monotonic() - started:.1f} s)")

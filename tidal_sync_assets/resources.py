@@ -32,6 +32,7 @@ from tidal_sync_assets.settings import (
     SETTINGS,
     KeyNotation,
     LinkMode,
+    M3U8Paths,
     Quality,
     Setting,
     default_database_url,
@@ -116,6 +117,7 @@ class LibraryResource(ConfigurableResource):
     link_mode: str = _from_table("link_mode")
     rekordbox_xml: str | None = _from_table("rekordbox_xml")
     key_notation: str = _from_table("key_notation")
+    m3u8_paths: str = _from_table("m3u8_paths")
     max_removal_share: float = DEFAULT_MAX_REMOVAL_SHARE
 
     def root_path(self) -> Path:
@@ -127,6 +129,9 @@ class LibraryResource(ConfigurableResource):
 
     def checked_key_notation(self) -> KeyNotation:
         return cast(KeyNotation, _read("key_notation", self.key_notation))
+
+    def checked_m3u8_paths(self) -> M3U8Paths:
+        return cast(M3U8Paths, _read("m3u8_paths", self.m3u8_paths))
 
     def rekordbox_xml_path(self) -> Path | None:
         """Where the Rekordbox XML goes; None: nowhere (``off``)."""

@@ -1,5 +1,7 @@
 """Sensors: syncing what changed on TIDAL, and recording failed runs.
 
+``dj_export_follows_library`` evaluates ``dj_export``'s automation condition
+(on by default): the Rekordbox XML follows every library run in the UI.
 ``tidal_changes`` lists only the playlists (a few requests, never their
 tracks), compares UUID + lastUpdated with its cursor, registers new
 playlists as partitions and requests one sync run for what changed. It is
@@ -12,6 +14,8 @@ from hashlib import sha1
 from typing import Any
 
 from dagster import (
+    AssetSelection,
+    AutomationConditionSensorDefinition,
     DefaultSensorStatus,
     RunFailureSensorContext,
     RunRequest,
@@ -30,6 +34,14 @@ from tidal_sync_assets.tidal.fetch import list_playlists
 from tidal_sync_assets.tidal.session import TidalLoginRequired, TidalUnavailable
 
 SENSOR_INTERVAL_SECONDS = 15 * 60
+
+dj_export_follows_library = AutomationConditionSensorDefinition(
+    "dj_export_follows_library",
+    target=AssetSelection.assets("dj_export"),
+    default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Materializes dj_export after library runs (its automation condition).",
+)
 
 
 @sensor(

@@ -21,13 +21,17 @@ from typing import Any, Literal
 
 from dotenv import find_dotenv, load_dotenv
 
+from tidal_sync_assets.dj.keys import KEY_NOTATIONS, KeyNotation
+
 LinkMode = Literal["symlink", "hardlink", "copy"]
 Quality = Literal["LOW", "HIGH", "LOSSLESS", "HI_RES_LOSSLESS"]
-KeyNotation = Literal["classic", "camelot"]
 
 LINK_MODES: tuple[LinkMode, ...] = ("symlink", "hardlink", "copy")
 QUALITIES: tuple[Quality, ...] = ("LOW", "HIGH", "LOSSLESS", "HI_RES_LOSSLESS")
-KEY_NOTATIONS: tuple[KeyNotation, ...] = ("classic", "camelot")
+# An M3U8 entry: the file in the playlist's folder (a link, or the primary), or always
+# the primary (for DJ software that would import every link as a track of its own).
+M3U8Paths = Literal["folder", "primary"]
+M3U8_PATHS: tuple[M3U8Paths, ...] = ("folder", "primary")
 OFF = "off"  # TIDAL_SYNC_REKORDBOX_XML=off: no XML is written
 
 _ON = ("on", "true", "yes", "1")
@@ -164,7 +168,8 @@ SETTINGS: tuple[Setting, ...] = (
             "musical key in tags and XML: `classic` (`Am`, `F#`) / `camelot` (`8A`)",
             resource="library.key_notation"),
     Setting("favorite_tracks", "TIDAL_SYNC_FAVORITE_TRACKS", _switch, "off",
-            "also sync \"My Collection\" favourite tracks as a playlist",
+            "also sync \"My Collection\" favourite tracks as one more playlist, "
+            "`Favorite Tracks` (partition `favorites:tracks`, newest first)",
             resource="tidal.favorite_tracks"),
     Setting("favorite_playlists", "TIDAL_SYNC_FAVORITE_PLAYLISTS", _switch, "off",
             "also sync playlists the user favourited (other creators')",
@@ -186,6 +191,11 @@ SETTINGS: tuple[Setting, ...] = (
             resource="tidal.patience_seconds"),
     Setting("cron", "TIDAL_SYNC_CRON", _cron, "0 3 * * *",
             "cron of the nightly sync schedule"),
+    Setting("m3u8_paths", "TIDAL_SYNC_M3U8_PATHS", _one_of(M3U8_PATHS), "folder",
+            "M3U8 entries: `folder` (the file in the playlist's folder, a link or the "
+            "primary) / `primary` (always the track's one real file, relative: for Traktor, "
+            "Serato, Engine, Mixxx, which import every link as a track of its own)",
+            resource="library.m3u8_paths"),
 )  # fmt: skip
 SETTING = {setting.name: setting for setting in SETTINGS}
 
@@ -234,6 +244,7 @@ class Settings:
     http_timeout: float
     patience: int
     cron: str
+    m3u8_paths: M3U8Paths
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

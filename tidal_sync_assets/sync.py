@@ -14,13 +14,14 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from dagster import AssetKey, Definitions
+from dagster import AssetKey, DagsterInstance, Definitions
 from sqlalchemy import Engine
 
 from tidal_sync_assets.assets.planning import GUARD_CHECK
 from tidal_sync_assets.assets.tidal import COMPLETE_CHECK
 from tidal_sync_assets.database import make_engine
 from tidal_sync_assets.database.action_store import action_outcomes
+from tidal_sync_assets.database.export_store import export_count
 from tidal_sync_assets.database.migrations import upgrade
 from tidal_sync_assets.database.plan_store import latest_plan, load_actions
 from tidal_sync_assets.database.tidal_store import playlist_names
@@ -41,6 +42,7 @@ class SyncReport:
     failed: dict[str, str] = field(default_factory=dict)  # playlist name -> reason
     summary: list[str] = field(default_factory=list)  # one line per playlist that changed
     plan: list[tuple[str, list[Action]]] = field(default_factory=list)  # dry run
+    export: list[str] = field(default_factory=list)  # what the DJ export says, line by line
 
     @property
     def exit_code(self) -> int:
@@ -128,10 +130,43 @@ def run_sync(
             steps = library.get_step_failure_events()
             if steps and steps[0].step_failure_data.error:
                 report.error = steps[0].step_failure_data.error.message.strip()
+    if settings.rekordbox_xml is not None and ((span and pending) or export_count(engine) == 0):
+        report.export = _export(defs, dagster)
     report.summary, report.failed = _outcomes(engine, latest[0], names)
     if report.error and not report.failed:
         report.failed = {"(run)": report.error}
     return report
+
+
+def _export(defs: Definitions, dagster: DagsterInstance) -> list[str]:
+    """Materialize ``dj_export`` (after a library run that changed something); its lines."""
+    run = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=dagster,
+        asset_selection=[AssetKey("dj_export")],
+        run_config=QUIET,
+        raise_on_error=False,
+        tags={"tidal-sync/step": "export"},
+    )
+    if not run.success:
+        steps = run.get_step_failure_events()
+        error = steps[0].step_failure_data.error if steps else None
+        reason = _sentence(error.message, error.cls_name) if error else "failed"
+        return [f"Rekordbox XML not written: {reason}"]
+    found = run.get_asset_materialization_events()[0].materialization.metadata
+    lines = [
+        f"Rekordbox XML: {found['tracks exported'].value} tracks, "
+        f"{found['playlists exported'].value} playlists → {found['path'].value}"
+        + ("" if found["written"].value else " (unchanged)")
+    ]
+    moved = int(found["primaries moved"].value)  # type: ignore[arg-type]
+    if moved:
+        lines.append(
+            f"{moved} primaries moved since the last export; relocate them in Rekordbox "
+            "at their new paths:"
+        )
+        paths = found["moved primaries (relocate in Rekordbox)"].value
+        lines += [f"  {path}" for path in paths]  # type: ignore[union-attr]
+    return lines
 
 
 def _sentence(message: str, cls_name: str | None) -> str:

@@ -69,6 +69,8 @@ def playlist_library(
             min_quality=tidal.checked_min_quality(),
             workers=tidal.download_workers,
             open_session=tidal.open,
+            key_notation=library.checked_key_notation(),
+            m3u8_paths=library.checked_m3u8_paths(),
         ):
             if not outcome.ok:
                 failed.append(outcome)

@@ -1,7 +1,8 @@
 """Dagster metadata from a report (``tidal_sync_assets.report``): tables as markdown,
-numbers and text as themselves, lists and mappings as JSON."""
+numbers, text and paths as themselves, lists and mappings as JSON."""
 
 from collections.abc import Mapping, Sequence
+from pathlib import PurePath
 from typing import Any
 
 from dagster import MetadataValue
@@ -24,6 +25,8 @@ def _value(value: object) -> MetadataValue[Any]:
         return MetadataValue.float(value)
     if isinstance(value, str):
         return MetadataValue.text(value)
+    if isinstance(value, PurePath):
+        return MetadataValue.path(str(value))
     if isinstance(value, Mapping | Sequence):
         return MetadataValue.json(value)
     raise TypeError(f"no metadata form for {type(value).__name__}")

@@ -11,10 +11,15 @@ from dagster import (
 )
 
 from tidal_sync_assets.assets.metadata import metadata
-from tidal_sync_assets.database.tidal_store import previous_playlists, save_snapshot
+from tidal_sync_assets.database.tidal_store import (
+    previous_playlists,
+    save_folders,
+    save_snapshot,
+)
 from tidal_sync_assets.partitions import register_exactly
 from tidal_sync_assets.resources import DatabaseResource, TidalResource
 from tidal_sync_assets.tidal.fetch import fetch_snapshot
+from tidal_sync_assets.tidal.folders import fetch_folders
 from tidal_sync_assets.tidal.report import incomplete_report, snapshot_report
 from tidal_sync_assets.tidal.session import TidalLoginRequired, TidalUnavailable
 
@@ -48,15 +53,19 @@ def tidal_snapshot(
     try:
         session = tidal.open()
         snapshot = fetch_snapshot(
-            session, previous_playlists(engine), include_favourites=tidal.include_favourites
+            session,
+            previous_playlists(engine),
+            include_favourites=tidal.include_favourites,
+            include_favorite_tracks=tidal.favorite_tracks,
         )
     except (TidalLoginRequired, TidalUnavailable) as error:
         raise Failure(description=str(error), allow_retries=False) from None
     outcome = save_snapshot(engine, snapshot)
+    # The folders only shape the Rekordbox XML: unreadable, they stay as they were.
+    placed = fetch_folders(session)
+    moved = save_folders(engine, placed) if placed is not None else 0
     new = register_exactly(context.instance, outcome.partitions)
-    report = snapshot_report(
-        snapshot, outcome.snapshot_id, outcome.entries, len(new), outcome.changes
-    )
+    report = snapshot_report(snapshot, outcome, len(new), placed, moved)
     incomplete, check_metadata = incomplete_report(snapshot)
     return MaterializeResult(
         metadata=metadata(report),

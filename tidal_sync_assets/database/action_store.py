@@ -258,8 +258,12 @@ def remove_playlist(engine: Engine, playlist: str) -> None:
         connection.execute(delete(Playlist).where(Playlist.tidal_id == playlist))
 
 
-def m3u8_entries(engine: Engine, playlist: str) -> list[tuple[str, str, str, int | None]]:
-    """(path, artist, title, duration) per position of ``playlist``, in TIDAL order."""
+def m3u8_entries(
+    engine: Engine, playlist: str, *, primaries: bool = False
+) -> list[tuple[str, str, str, int | None]]:
+    """(path, artist, title, duration) per position of ``playlist``, in TIDAL order;
+    the path is the entry's own (its link or the primary), or with ``primaries``
+    always the track's primary."""
     with engine.connect() as connection:
         rows = connection.execute(
             select(
@@ -277,7 +281,7 @@ def m3u8_entries(engine: Engine, playlist: str) -> list[tuple[str, str, str, int
         ).all()
     entries = []
     for row in rows:
-        path = row.file_path if row.is_primary else row.symlink_path
+        path = row.file_path if row.is_primary or primaries else row.symlink_path
         if path:
             entries.append((path, row.artist, row.title, row.duration))
     return entries

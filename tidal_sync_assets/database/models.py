@@ -114,6 +114,10 @@ class Track(Base):
     download_error: Mapped[str | None] = mapped_column(Text)
     downloaded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What TIDAL says about the track for DJs; NULL when TIDAL does not know.
+    bpm: Mapped[float | None] = mapped_column(Float)
+    musical_key: Mapped[str | None] = mapped_column(String(8))  # classic notation: Am, F#
+    release_date: Mapped[str | None] = mapped_column(String(10))  # ISO date of the album
     # What TIDAL delivered for the stored file (None: adopted, or stored before this was kept).
     audio_quality: Mapped[str | None] = mapped_column(String(16))
     codec: Mapped[str | None] = mapped_column(String(8))
@@ -145,6 +149,8 @@ class Playlist(Base):
     fetch_complete: Mapped[bool] = mapped_column(Boolean, default=False)
     removed_from_tidal: Mapped[bool] = mapped_column(Boolean, default=False)
     last_synced_filesystem: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The TIDAL folder it sits in, as a JSON list of folder names from the top; NULL: the top.
+    tidal_folder: Mapped[str | None] = mapped_column(Text)
 
 
 class PlaylistTrack(Base):
@@ -272,6 +278,32 @@ class PlanAction(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RekordboxTrack(Base):
+    """The Rekordbox XML's TrackID of one TIDAL track (``id``), assigned once and
+    never changed, and the primary's path the last export located it at."""
+
+    __tablename__ = "rekordbox_tracks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tidal_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    location: Mapped[str | None] = mapped_column(Text)
+
+
+class DjExport(Base):
+    """One ``dj_export`` materialization: what it exported and whether it wrote the file."""
+
+    __tablename__ = "dj_exports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    exported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    path: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the XML's bytes
+    written: Mapped[bool] = mapped_column(Boolean)  # False: the file already held these bytes
+    tracks: Mapped[int] = mapped_column(Integer)
+    playlists: Mapped[int] = mapped_column(Integer)
+    moved: Mapped[int] = mapped_column(Integer)  # primaries relocated since the last export
 
 
 class RunFailure(Base):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +29,7 @@ from tidal_sync_assets.database.models import (
 )
 from tidal_sync_assets.tidal.snapshot import (
     PlaylistChange,
+    SnapshotOutcome,
     TidalPlaylist,
     TidalSnapshot,
     TidalTrack,
@@ -45,6 +45,9 @@ _TRACK_FIELDS = (
     "duration",
     "version",
     "allow_streaming",
+    "bpm",
+    "musical_key",
+    "release_date",
 )
 # An entry's state, copied as it is when its playlist's positions are replaced (what
 # the status becomes is ``status_store``'s to say); a new entry's is the columns' default.
@@ -56,14 +59,6 @@ _NEW_ENTRY: dict[str, object] = {
     "sync_status": TrackSyncStatus.UNKNOWN,
     "synced_at": None,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class SnapshotOutcome:
-    snapshot_id: int
-    changes: tuple[PlaylistChange, ...]
-    partitions: tuple[str, ...]  # every playlist the library still has to serve
-    entries: int
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -210,6 +205,28 @@ def save_snapshot(engine: Engine, snapshot: TidalSnapshot) -> SnapshotOutcome:
     )
 
 
+def save_folders(engine: Engine, placed: Mapping[str, tuple[str, ...]]) -> int:
+    """Store where each playlist sits in the account's folders (absent: at the top);
+    returns how many playlists moved to another folder."""
+    with engine.begin() as connection:
+        before = dict(
+            connection.execute(select(Playlist.tidal_id, Playlist.tidal_folder)).tuples().all()
+        )
+        changed = [
+            {"b_tidal_id": uuid, "b_folder": folder}
+            for uuid, old in before.items()
+            if old != (folder := json.dumps(placed[uuid]) if uuid in placed else None)
+        ]
+        if changed:
+            connection.execute(
+                update(Playlist)
+                .where(Playlist.tidal_id == bindparam("b_tidal_id"))
+                .values(tidal_folder=bindparam("b_folder")),
+                changed,
+            )
+    return len(changed)
+
+
 def _playlist_row(playlist: TidalPlaylist) -> dict[str, object]:
     return {
         "tidal_id": playlist.tidal_id,
@@ -316,6 +333,9 @@ _TRACK_COLUMNS = (
     Track.duration,
     Track.version,
     Track.allow_streaming,
+    Track.bpm,
+    Track.musical_key,
+    Track.release_date,
 )
 _FEW = 1_000  # more ids than this: read every row and keep the wanted ones
 

@@ -9,6 +9,7 @@ classes below only know how each system stores a text or number value.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,15 +17,18 @@ from typing import Any, Protocol
 
 import mutagen
 from mutagen.aiff import AIFF
-from mutagen.flac import FLAC
-from mutagen.id3 import TXXX, Frames
+from mutagen.flac import FLAC, Picture
+from mutagen.id3 import APIC, TXXX, Frames
 from mutagen.mp3 import MP3
-from mutagen.mp4 import MP4, MP4FreeForm
+from mutagen.mp4 import MP4, MP4Cover, MP4FreeForm
 from mutagen.oggopus import OggOpus
 from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
 from tidal_sync_assets.disk.entry import AudioTags
+
+_FRONT_COVER = 3  # the picture type of a front cover, in ID3 and FLAC alike
+_LEADING_NUMBER = re.compile(r"\s*(\d+)(?:$|[/.\-\s])")
 
 
 class AudioReadError(Exception):
@@ -60,6 +64,9 @@ FIELDS: tuple[Field, ...] = (
         "----:com.apple.iTunes:TIDAL_TRACK_ID",
         numeric=True,
     ),
+    Field("bpm", "TBPM", "BPM", "tmpo", numeric=True),
+    Field("key", "TKEY", "INITIALKEY", "----:com.apple.iTunes:initialkey"),
+    Field("year", "TDRC", "DATE", "©day", numeric=True),
 )
 
 _EXTENSIONS: dict[type[mutagen.FileType], str] = {
@@ -125,6 +132,8 @@ class _MP4System:
             value = values[0]
             if key == "trkn":
                 return str(value[0])
+            if key == "tmpo":
+                return str(value)
             if isinstance(value, bytes):
                 return value.decode("utf-8", errors="replace")
             return str(value)
@@ -136,6 +145,8 @@ class _MP4System:
             tags.pop(key, None)
         elif key == "trkn":
             tags[key] = [(int(value), 0)]
+        elif key == "tmpo":
+            tags[key] = [int(value)]
         elif key.startswith("----:"):
             tags[key] = [MP4FreeForm(value.encode("utf-8"))]
         else:
@@ -163,8 +174,11 @@ def read_tags(path: Path | str) -> AudioTags:
     return AudioTags(duration=duration, **values)  # type: ignore[arg-type]
 
 
-def write_tags(path: Path | str, tags: AudioTags) -> None:
-    """Set every field of the table to ``tags`` (None removes it); other tags are kept."""
+def write_tags(path: Path | str, tags: AudioTags, cover: bytes | None = None) -> None:
+    """Set every field of the table to ``tags`` (None removes it); other tags are kept.
+
+    ``cover`` (a JPEG) becomes the front cover, replacing any other front cover.
+    """
     audio = _open(path)
     if audio.tags is None:
         audio.add_tags()
@@ -172,10 +186,49 @@ def write_tags(path: Path | str, tags: AudioTags) -> None:
     for field in FIELDS:
         value = getattr(tags, field.name)
         system.set(audio.tags, getattr(field, column), None if value is None else str(value))
+    if cover is not None:
+        _embed_cover(audio, cover)
     try:
         audio.save(path)
     except Exception as exc:  # mutagen raises assorted types on files it cannot rewrite
         raise AudioReadError(path, f"cannot write tags: {exc}") from exc
+
+
+def read_cover(path: Path | str) -> bytes | None:
+    """The embedded front cover's bytes, or None."""
+    audio = _open(path)
+    tags: Any = audio.tags
+    if isinstance(audio, FLAC):
+        found = [p.data for p in audio.pictures if p.type == _FRONT_COVER]
+    elif isinstance(audio, MP4):
+        found = [bytes(c) for c in (tags or {}).get("covr", [])]
+    elif tags is not None and hasattr(tags, "getall"):
+        found = [f.data for f in tags.getall("APIC") if f.type == _FRONT_COVER]
+    else:
+        found = []
+    return found[0] if found else None
+
+
+def _embed_cover(audio: mutagen.FileType, jpeg: bytes) -> None:
+    """The front cover where each container keeps it: a FLAC picture block, MP4
+    ``covr``, ID3 ``APIC`` (type 3 = front cover); Ogg files get none."""
+    tags: Any = audio.tags
+    if isinstance(audio, FLAC):
+        picture = Picture()
+        picture.type, picture.mime, picture.data = _FRONT_COVER, "image/jpeg", jpeg
+        kept = [p for p in audio.pictures if p.type != _FRONT_COVER]  # a back cover stays
+        audio.clear_pictures()
+        for other in kept:
+            audio.add_picture(other)
+        audio.add_picture(picture)
+    elif isinstance(audio, MP4):
+        tags["covr"] = [MP4Cover(jpeg, imageformat=MP4Cover.FORMAT_JPEG)]
+    elif isinstance(audio, MP3 | AIFF | WAVE):
+        kept = [f for f in tags.getall("APIC") if f.type != _FRONT_COVER]
+        tags.delall("APIC")
+        for frame in kept:
+            tags.add(frame)
+        tags.add(APIC(encoding=3, mime="image/jpeg", type=_FRONT_COVER, desc="Cover", data=jpeg))
 
 
 def detect_extension(path: Path | str) -> str:
@@ -219,8 +272,9 @@ def _clean(text: str | None) -> str | None:
 
 
 def _parse_number(text: str | None) -> int | None:
-    """``"5"``, ``"5/12"`` or ``" 05 "`` to 5; anything else to None."""
+    """``"5"``, ``"5/12"``, ``" 05 "`` to 5, ``"124.5"`` to 124, ``"2023-06-30"`` to 2023;
+    anything else to None."""
     if text is None:
         return None
-    head = text.split("/", 1)[0].strip()
-    return int(head) if head.isdigit() else None
+    found = _LEADING_NUMBER.match(text)
+    return int(found[1]) if found else None

@@ -19,6 +19,7 @@ from tidal_sync_assets.disk.entry import AudioTags
 from tidal_sync_assets.disk.paths import LibraryPaths
 from tidal_sync_assets.disk.remux import EncryptedStream, StoredAudio, to_native
 from tidal_sync_assets.disk.tags import write_tags
+from tidal_sync_assets.dj.keys import KeyNotation, in_notation
 from tidal_sync_assets.tidal.snapshot import TidalTrack
 from tidal_sync_assets.tidal.stream import (
     DownloadFailed,
@@ -32,9 +33,12 @@ class BelowMinimumQuality(DownloadFailed):
     """TIDAL delivered less than ``TIDAL_SYNC_MIN_QUALITY``; the file is not kept."""
 
 
-def tags_for(track: TidalTrack) -> AudioTags:
-    """The SPEC's tags for a file of ``track``."""
+def tags_for(track: TidalTrack, notation: KeyNotation = "classic") -> AudioTags:
+    """The SPEC's tags for a file of ``track``, its key in ``notation``."""
     return AudioTags(
+        bpm=round(track.bpm) if track.bpm else None,
+        key=in_notation(track.musical_key, notation),
+        year=int(track.release_date[:4]) if track.release_date else None,
         title=track.title,
         artist=track.artist,
         album=track.album,
@@ -69,8 +73,12 @@ def download_primary(
     target: str,
     root: Path,
     min_quality: str | None = None,
+    notation: KeyNotation = "classic",
+    *,
+    cover: bytes | None = None,
 ) -> Downloaded:
-    """Download ``track`` to ``target``, its extension set by the delivered codec.
+    """Download ``track`` to ``target``, its extension set by the delivered codec, tagged
+    (key in ``notation``, ``cover`` as its front cover) once remuxed.
 
     Raises ``BelowMinimumQuality`` (nothing kept) when TIDAL delivers less than
     ``min_quality``.
@@ -91,7 +99,7 @@ def download_primary(
             audio = to_native(download, native)
         except EncryptedStream:
             raise TrackUnavailable(track.tidal_id, "its stream is encrypted") from None
-        write_tags(native, tags_for(track))  # raises when mutagen cannot open it
+        write_tags(native, tags_for(track, notation), cover)  # raises when mutagen cannot open it
         with native.open("rb+") as handle:
             os.fsync(handle.fileno())  # on disk before it gets its final name
         final = with_extension(target, audio.extension)

@@ -35,17 +35,20 @@ from tidal_sync_assets.disk.m3u8 import M3UEntry, render_m3u8, write_m3u8
 from tidal_sync_assets.disk.paths import LibraryPaths
 from tidal_sync_assets.disk.tags import write_tags
 from tidal_sync_assets.disk.trash import Trash, remove_empty_folder
+from tidal_sync_assets.dj.keys import KeyNotation
 from tidal_sync_assets.library.download import (
     download_primary,
     tags_for,
     with_extension,
 )
 from tidal_sync_assets.planning.actions import Action, ActionKind
-from tidal_sync_assets.settings import LinkMode
+from tidal_sync_assets.settings import LinkMode, M3U8Paths
 from tidal_sync_assets.tidal.snapshot import TidalTrack
 from tidal_sync_assets.tidal.stream import TrackUnavailable
 
 log = logging.getLogger(__name__)
+COVER_SIZE = 640  # px: TIDAL's sizes are 80, 160, 320, 640, 1280
+JPEG_START = b"\xff\xd8"
 
 FOLDER_KINDS = (ActionKind.RENAME_FOLDER, ActionKind.CREATE_FOLDER)
 PRIMARY_KINDS = (ActionKind.MOVE_PRIMARY, ActionKind.ADOPT, ActionKind.DOWNLOAD)
@@ -76,6 +79,8 @@ class Executor:
     workers: int
     open_session: Callable[[], tidalapi.Session]
     min_quality: str | None = None
+    key_notation: KeyNotation = "classic"
+    m3u8_paths: M3U8Paths = "folder"
     _session: tidalapi.Session | None = None
     _session_lock: threading.Lock = field(default_factory=threading.Lock)
     _actions: list[Action] = field(default_factory=list)
@@ -83,6 +88,10 @@ class Executor:
     _tracks: dict[int, TidalTrack] = field(default_factory=dict)
     _album_artists: dict[int, str | None] = field(default_factory=dict)
     _albums_reachable: bool = True
+    _covers: dict[int, bytes | None] = field(default_factory=dict)  # album -> front cover
+    _cover_lock: threading.Lock = field(default_factory=threading.Lock)
+    _albums: dict[int, tidalapi.Album] = field(default_factory=dict)
+    _album_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         # An executor only exists under the library lock (one sync at a time), so
@@ -225,7 +234,14 @@ class Executor:
         try:
             track = self._with_album_artist(track)
             stored = download_primary(
-                self._tidal(), track, self.quality, target, self.root, self.min_quality
+                self._tidal(),
+                track,
+                self.quality,
+                target,
+                self.root,
+                self.min_quality,
+                self.key_notation,
+                cover=self._cover(track),
             )
         except TrackUnavailable as exc:
             store.set_download_state(self.engine, track.tidal_id, DownloadStatus.ERROR, str(exc))
@@ -250,7 +266,11 @@ class Executor:
         if source != target:
             self._clear(target, track.tidal_id)
             atomic_move(source, target, root=self.root)
-        write_tags(self._paths.resolve(target), tags_for(self._with_album_artist(track)))
+        write_tags(
+            self._paths.resolve(target),
+            tags_for(self._with_album_artist(track), self.key_notation),
+            cover=self._cover(track),
+        )
         size = self._paths.resolve(target).stat().st_size
         store.set_primary(self.engine, track.tidal_id, action.playlist_id, target, size)
 
@@ -259,7 +279,9 @@ class Executor:
         source, target = _need(action.source), _need(action.target)
         self._clear(target, track.tidal_id, keep=source)
         atomic_move(source, target, root=self.root, overwrite=True)
-        write_tags(self._paths.resolve(target), tags_for(self._with_album_artist(track)))
+        write_tags(
+            self._paths.resolve(target), tags_for(self._with_album_artist(track), self.key_notation)
+        )
         size = self._paths.resolve(target).stat().st_size
         store.set_primary(self.engine, track.tidal_id, action.playlist_id, target, size)
 
@@ -316,7 +338,7 @@ class Executor:
         entries = [
             M3UEntry(path=path, artist=artist, title=title, duration=duration)
             for path, artist, title, duration in store.m3u8_entries(
-                self.engine, _need(action.playlist_id)
+                self.engine, _need(action.playlist_id), primaries=self.m3u8_paths == "primary"
             )
         ]
         write_m3u8(target, render_m3u8(entries, target), root=self.root)
@@ -350,7 +372,7 @@ class Executor:
         album = track.album_id
         if album not in self._album_artists and self._albums_reachable:
             try:
-                artist = self._tidal().album(str(album)).artist
+                artist = self._album(album).artist
                 self._album_artists[album] = artist.name if artist else None
             except Exception as exc:  # tagging goes on without it; the next sync tries again
                 log.warning("album %s: album artist unknown (%s)", album, _describe(exc))
@@ -359,6 +381,36 @@ class Executor:
         if name:
             store.set_album_artist(self.engine, album, name)
         return replace(track, album_artist=name) if name else track
+
+    def _cover(self, track: TidalTrack) -> bytes | None:
+        """The album's front cover (a JPEG, at least 640 px where TIDAL has it), fetched
+        once per album (best effort: a file without a cover is still a good file)."""
+        album = track.album_id
+        if album is None:
+            return None
+        with self._cover_lock:  # one request per album, even with parallel downloads
+            if album not in self._covers:
+                self._covers[album] = self._fetch_cover(album)
+            return self._covers[album]
+
+    def _fetch_cover(self, album: int) -> bytes | None:
+        try:
+            found = self._album(album)
+            if not found.cover:
+                return None
+            response = self._tidal().request_session.get(found.image(COVER_SIZE))
+            response.raise_for_status()
+            return response.content if response.content.startswith(JPEG_START) else None
+        except Exception as exc:
+            log.warning("album %s: no cover (%s)", album, _describe(exc))
+            return None
+
+    def _album(self, album: int) -> tidalapi.Album:
+        """TIDAL's album record, asked for once per album (album artist and cover)."""
+        with self._album_lock:
+            if album not in self._albums:
+                self._albums[album] = self._tidal().album(str(album))
+            return self._albums[album]
 
     def _tidal(self) -> tidalapi.Session:
         with self._session_lock:

@@ -8,7 +8,8 @@ A catalog file is JSON::
         {"id": 1001, "title": "Afterglow", "artists": ["Kollektiv Nacht"],
          "album": "Afterglow EP", "album_artist": "Kollektiv Nacht", "track_number": 1,
          "isrc": "QZSBX2400001", "duration": 412, "version": "Extended Mix",
-         "allowStreaming": true, "audio_seconds": 1.5, "hiResMaster": false}
+         "allowStreaming": true, "audio_seconds": 1.5, "hiResMaster": false, "bpm": 124,
+         "key": "FSharp", "keyScale": "MINOR", "release_date": "2024-02-09"}
       ],
       "playlists": [
         {"uuid": "0b6c...", "title": "Warm Up", "description": "", "lastUpdated":
@@ -18,6 +19,9 @@ A catalog file is JSON::
     }
 
 * ``version`` may be ``null``; ``audio_seconds`` (length of the synthesized audio) is optional.
+* ``bpm``, ``key`` and ``keyScale`` are optional, spelled as TIDAL's JSON has them (``key``:
+  ``C``, ``CSharp``, ``Eb``, ``FSharp``, ``Ab``, ``Bb``, ...; ``keyScale``: ``MAJOR``/``MINOR``);
+  ``release_date`` (the album's ``releaseDate``) defaults to 2020-01-01.
 * ``hiResMaster`` (default true): the release has a hi-res master, so TIDAL serves its FLAC
   even to a device-code session; without one, such a session asking LOSSLESS gets AAC.
   ``encrypted`` (default false): TIDAL streams it only DRM-protected.
@@ -29,6 +33,10 @@ A catalog file is JSON::
   listed only when ``favourite`` is true (the user favourited it); otherwise it can still be
   fetched by its UUID.
 * ``created`` (ISO) is optional on a playlist and defaults to ``lastUpdated``.
+* ``folders`` (optional) are the user's playlist folders, ``{"id", "name", "parent"}``
+  (``parent``: a folder id or ``null`` for the top); a playlist's optional ``folder`` is the
+  id of the folder it sits in.
+* ``favorite_tracks`` (optional): the track ids in "My Collection", newest first.
 
 A :class:`Catalog` is shared by the server's threads: every change goes through its methods,
 which replace immutable records under a lock, and every change to a playlist moves its
@@ -50,6 +58,7 @@ from typing import Any
 
 DEMO_CATALOG_PATH = Path(__file__).with_name("demo_catalog.json")
 DEFAULT_AUDIO_SECONDS = 1.5
+DEFAULT_RELEASE_DATE = "2020-01-01"
 _ONE_MS = timedelta(milliseconds=1)
 
 
@@ -73,6 +82,10 @@ class Track:
     version: str | None = None
     allow_streaming: bool = True
     audio_seconds: float = DEFAULT_AUDIO_SECONDS
+    bpm: int | None = None
+    key: str | None = None
+    key_scale: str | None = None
+    release_date: str = DEFAULT_RELEASE_DATE
     hires_master: bool = True
     encrypted: bool = False
 
@@ -92,13 +105,30 @@ class Playlist:
     track_ids: tuple[int, ...]
     favourite: bool = False
     created: datetime | None = None
+    folder: str | None = None  # the id of the playlist folder it sits in; None: the top
+
+
+@dataclass(frozen=True)
+class Folder:
+    id: str
+    name: str
+    parent: str | None = None
 
 
 class Catalog:
     """The live catalog the sandbox serves; safe to read and change from any thread."""
 
-    def __init__(self, user: User, tracks: Iterable[Track], playlists: Iterable[Playlist]):
+    def __init__(
+        self,
+        user: User,
+        tracks: Iterable[Track],
+        playlists: Iterable[Playlist],
+        folders: Iterable[Folder] = (),
+        favorite_tracks: Iterable[int] = (),
+    ):
         self.user = user
+        self.favorite_tracks: tuple[int, ...] = tuple(favorite_tracks)
+        self.folders: tuple[Folder, ...] = tuple(folders)
         self._lock = threading.RLock()
         self._tracks: dict[int, Track] = {}
         self._playlists: dict[str, Playlist] = {}
@@ -122,6 +152,8 @@ class Catalog:
             User(id=int(user["id"]), username=str(user["username"]), country=user["country"]),
             (track_from_dict(t) for t in data["tracks"]),
             (playlist_from_dict(p) for p in data["playlists"]),
+            (Folder(str(f["id"]), f["name"], f.get("parent")) for f in data.get("folders", ())),
+            (int(t) for t in data.get("favorite_tracks", ())),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -133,6 +165,8 @@ class Catalog:
             },
             "tracks": [track_to_dict(t) for t in self.tracks()],
             "playlists": [playlist_to_dict(p) for p in self.playlists()],
+            "folders": [dataclasses.asdict(f) for f in self.folders],
+            "favorite_tracks": list(self.favorite_tracks),
         }
 
     # Reading -------------------------------------------------------------------------------
@@ -323,6 +357,10 @@ def track_from_dict(data: Mapping[str, Any]) -> Track:
         version=data.get("version"),
         allow_streaming=bool(data.get("allowStreaming", True)),
         audio_seconds=float(data.get("audio_seconds", DEFAULT_AUDIO_SECONDS)),
+        bpm=int(data["bpm"]) if data.get("bpm") is not None else None,
+        key=data.get("key"),
+        key_scale=data.get("keyScale"),
+        release_date=data.get("release_date") or DEFAULT_RELEASE_DATE,
         hires_master=bool(data.get("hiResMaster", True)),
         encrypted=bool(data.get("encrypted", False)),
     )
@@ -341,6 +379,10 @@ def track_to_dict(track: Track) -> dict[str, Any]:
         "version": track.version,
         "allowStreaming": track.allow_streaming,
         "audio_seconds": track.audio_seconds,
+        "bpm": track.bpm,
+        "key": track.key,
+        "keyScale": track.key_scale,
+        "release_date": track.release_date,
         "hiResMaster": track.hires_master,
         "encrypted": track.encrypted,
     }
@@ -357,6 +399,7 @@ def playlist_from_dict(data: Mapping[str, Any]) -> Playlist:
         track_ids=tuple(int(t) for t in data["tracks"]),
         favourite=bool(data.get("favourite", False)),
         created=parse_time(created) if created else None,
+        folder=data.get("folder"),
     )
 
 
@@ -370,4 +413,5 @@ def playlist_to_dict(playlist: Playlist) -> dict[str, Any]:
         "tracks": list(playlist.track_ids),
         "favourite": playlist.favourite,
         "created": playlist.created.isoformat() if playlist.created else None,
+        "folder": playlist.folder,
     }

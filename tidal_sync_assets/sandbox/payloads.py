@@ -29,14 +29,19 @@ def artist_json(catalog: Catalog, name: str, role: str = "MAIN") -> dict[str, An
     return {"id": catalog.artist_id(name), "name": name, "type": role, "picture": None}
 
 
+def cover_id(album_id: int) -> str:
+    """The image id TIDAL gives an album's cover (a UUID; its URL path has ``/`` for ``-``)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"sandbox-cover/{album_id}"))
+
+
 def album_ref(catalog: Catalog, track: Track) -> dict[str, Any]:
     return {
         "id": catalog.album_id(track),
         "title": track.album,
-        "cover": None,
+        "cover": cover_id(catalog.album_id(track)),
         "vibrantColor": None,
         "videoCover": None,
-        "releaseDate": "2020-01-01",
+        "releaseDate": track.release_date,
     }
 
 
@@ -92,9 +97,9 @@ def track_json(catalog: Catalog, track: Track) -> dict[str, Any]:
         "version": track.version,
         "popularity": 0,
         "copyright": "(P) Sandbox Records",
-        "bpm": None,
-        "key": None,
-        "keyScale": None,
+        "bpm": track.bpm,
+        "key": track.key,
+        "keyScale": track.key_scale,
         "url": f"http://www.tidal.com/track/{track.id}",
         "isrc": track.isrc,
         "editable": False,

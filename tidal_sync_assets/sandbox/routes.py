@@ -11,16 +11,19 @@ without a valid Bearer token, as TIDAL does. An audio URL whose signature expire
 
 from __future__ import annotations
 
+import base64
 import functools
 import re
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from tidal_sync_assets.sandbox import manifests, payloads
 from tidal_sync_assets.sandbox.auth import ACCESS_TOKEN_SECONDS, Grant, TokenAuthority, TokenState
-from tidal_sync_assets.sandbox.catalog import Catalog, Playlist
+from tidal_sync_assets.sandbox.catalog import Catalog, Folder, Playlist
 from tidal_sync_assets.sandbox.exchange import Request, Response, json_response
+from tidal_sync_assets.sandbox.images import cover_jpeg
 from tidal_sync_assets.sandbox.media import RENDITIONS, dash_rendition, plain_mp4
 
 Handler = Callable[["TidalApi", Request, re.Match[str]], Response]
@@ -203,37 +206,95 @@ class TidalApi:
         listed = self.catalog.listed_playlists()
         return json_response(200, _page(request, listed, max_limit=50, render=render))
 
+    def favorite_tracks(self, request: Request, match: re.Match[str]) -> Response:
+        """My Collection's tracks, newest first (the order the product asks for)."""
+        if not self._is_user(match):
+            return not_found("User")
+        newest = datetime(2024, 6, 1, tzinfo=UTC)
+        items = [
+            (i, payloads.catalog_track(self.catalog, t))
+            for i, t in enumerate(self.catalog.favorite_tracks)
+        ]
+
+        def render(entry: tuple[int, Any]) -> dict[str, Any]:
+            i, track = entry
+            added = payloads.tidal_time(newest - timedelta(days=i))
+            return {"created": added, "item": payloads.track_json(self.catalog, track)}
+
+        return json_response(200, _page(request, items, render=render))
+
     def collection_folders(self, request: Request, _: re.Match[str]) -> Response:
-        if request.query.get("folderId", "root") != "root" or (
-            request.query.get("includeOnly") == "FOLDER"
-        ):
-            playlists: list[Playlist] = []
-        else:
-            playlists = self.catalog.listed_playlists()
+        """One folder's items (folders, then playlists), a cursor page at a time: like
+        TIDAL, the page after this one is asked for by ``cursor``; ``offset`` is ignored."""
+        folder_id = request.query.get("folderId", "root")
+        parent = None if folder_id == "root" else folder_id
+        if parent is not None and parent not in {f.id for f in self.catalog.folders}:
+            return not_found("Folder")
+        only = request.query.get("includeOnly")
+        folders = [f for f in self.catalog.folders if f.parent == parent and only != "PLAYLIST"]
+        playlists = [
+            p for p in self.catalog.listed_playlists() if p.folder == parent and only != "FOLDER"
+        ]
         by_name = request.query.get("order") == "NAME"
+        descending = request.query.get("orderDirection") == "DESC"
+        folders.sort(key=lambda f: f.name.casefold(), reverse=descending)
         playlists.sort(
             key=lambda p: p.title.casefold() if by_name else (p.created or p.last_updated),
-            reverse=request.query.get("orderDirection") == "DESC",
+            reverse=descending,
         )
-        items = [
-            {
-                "trn": f"trn:playlist:{p.uuid}",
-                "itemType": "PLAYLIST",
-                "addedAt": payloads.tidal_time(p.created or p.last_updated),
-                "lastModifiedAt": payloads.tidal_time(p.last_updated),
-                "name": p.title,
-                "parent": None,
-                "data": {
-                    **payloads.playlist_json(self.catalog, p),
-                    "itemType": "PLAYLIST",
-                    "trn": f"trn:playlist:{p.uuid}",
-                },
-            }
-            for p in playlists
+        items = [self._folder_item(f) for f in folders] + [
+            self._playlist_item(p) for p in playlists
         ]
-        document = _page(request, items, max_limit=50)
-        document["cursor"] = None
-        return json_response(200, document)
+        start = _cursor_offset(request.query.get("cursor"))
+        limit = min(max(1, request.int_param("limit", 50)), 50)
+        page = items[start : start + limit]
+        following = start + limit if start + limit < len(items) else None
+        return json_response(
+            200,
+            {
+                "items": page,
+                "cursor": None if following is None else _cursor(following),
+                "lastModifiedAt": payloads.tidal_time(datetime.now(UTC)),
+            },
+        )
+
+    def _folder_item(self, folder: Folder) -> dict[str, Any]:
+        created = payloads.tidal_time(datetime(2024, 1, 1, tzinfo=UTC))
+        inside = sum(1 for f in self.catalog.folders if f.parent == folder.id) + sum(
+            1 for p in self.catalog.listed_playlists() if p.folder == folder.id
+        )
+        return {
+            "trn": f"trn:folder:{folder.id}",
+            "itemType": "FOLDER",
+            "addedAt": created,
+            "lastModifiedAt": created,
+            "name": folder.name,
+            "parent": None,
+            "data": {
+                "trn": f"trn:folder:{folder.id}",
+                "itemType": "FOLDER",
+                "id": folder.id,
+                "name": folder.name,
+                "createdAt": created,
+                "lastModifiedAt": created,
+                "totalNumberOfItems": inside,
+            },
+        }
+
+    def _playlist_item(self, playlist: Playlist) -> dict[str, Any]:
+        return {
+            "trn": f"trn:playlist:{playlist.uuid}",
+            "itemType": "PLAYLIST",
+            "addedAt": payloads.tidal_time(playlist.created or playlist.last_updated),
+            "lastModifiedAt": payloads.tidal_time(playlist.last_updated),
+            "name": playlist.title,
+            "parent": None,
+            "data": {
+                **payloads.playlist_json(self.catalog, playlist),
+                "itemType": "PLAYLIST",
+                "trn": f"trn:playlist:{playlist.uuid}",
+            },
+        }
 
     def _is_user(self, match: re.Match[str]) -> bool:
         return int(match["user"]) == self.catalog.user.id
@@ -341,6 +402,15 @@ class TidalApi:
             part = _encrypted_sample_entry(part, RENDITIONS[rendition][0])
         return Response(200, part, content_type="audio/mp4")
 
+    def cover_image(self, request: Request, match: re.Match[str]) -> Response:
+        """An album cover as TIDAL's image server sends it: a JPEG at any listed size (the
+        same picture; its comment names the image, so each album's bytes differ)."""
+        image = match["image"].replace("/", "-")
+        known = {payloads.cover_id(self.catalog.album_id(t)) for t in self.catalog.tracks()}
+        if image not in known or match["size"] not in _COVER_SIZES:
+            return not_found("Image")
+        return Response(200, cover_jpeg(image), content_type="image/jpeg")
+
     def _refuse_audio(
         self, request: Request, scope: str, track_id: int, rendition: str
     ) -> Response | None:
@@ -370,6 +440,20 @@ def _page(
     }
 
 
+def _cursor(offset: int) -> str:
+    # Opaque to clients, as TIDAL's cursors are.
+    return base64.urlsafe_b64encode(f"after:{offset}".encode()).decode()
+
+
+def _cursor_offset(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        return max(0, int(base64.urlsafe_b64decode(cursor.encode()).decode().split(":", 1)[1]))
+    except (ValueError, IndexError, UnicodeDecodeError):
+        return 0
+
+
 def _encrypted_sample_entry(init: bytes, codec: str) -> bytes:
     """The init segment as a DRM stream has it: the sample entry says ``enca``."""
     entry = b"fLaC" if codec == "flac" else b"mp4a"
@@ -382,6 +466,7 @@ def _oauth_error(error: str, description: str) -> Response:
     )
 
 
+_COVER_SIZES = {"80x80", "160x160", "320x320", "640x640", "1280x1280"}
 _USER = r"/v1/users/(?P<user>\d+)"
 _PLAYLIST = r"/v1/playlists/(?P<uuid>[0-9A-Za-z-]+)"
 _ROUTES: list[tuple[str, re.Pattern[str], bool, Handler]] = [
@@ -394,6 +479,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], bool, Handler]] = [
         ("GET", _USER, True, TidalApi.user),
         ("GET", _USER + "/subscription", True, TidalApi.subscription),
         ("GET", _USER + "/playlists", True, TidalApi.user_playlists),
+        ("GET", _USER + "/favorites/tracks", True, TidalApi.favorite_tracks),
         ("GET", _USER + "/playlistsAndFavoritePlaylists", True, TidalApi.playlists_and_favourites),
         ("GET", r"/v2/my-collection/playlists/folders", True, TidalApi.collection_folders),
         ("GET", _PLAYLIST, True, TidalApi.playlist),
@@ -403,6 +489,12 @@ _ROUTES: list[tuple[str, re.Pattern[str], bool, Handler]] = [
         ("GET", r"/v1/tracks/(?P<id>\d+)/playbackinfopostpaywall", True, TidalApi.playback_info),
         ("GET", r"/v1/albums/(?P<id>\d+)", True, TidalApi.album),
         ("GET", r"/openapi/v2/tracks", True, TidalApi.tracks_by_isrc),
+        (
+            "GET",
+            r"/images/(?P<image>[0-9a-f]{8}(?:/[0-9a-f]{4}){3}/[0-9a-f]{12})/(?P<size>\d+x\d+)\.jpg",
+            False,
+            TidalApi.cover_image,
+        ),
         ("GET", r"/_audio/(?P<id>\d+)/(?P<rendition>\w+)\.mp4", False, TidalApi.audio_file),
         (
             "GET",

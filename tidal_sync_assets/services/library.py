@@ -12,8 +12,9 @@ from sqlalchemy import Engine
 from tidal_sync_assets.database import PlanStatus
 from tidal_sync_assets.database.plan_store import latest_plan
 from tidal_sync_assets.disk.lock import library_lock
+from tidal_sync_assets.dj.keys import KeyNotation
 from tidal_sync_assets.library.execute import Executor, PlaylistOutcome
-from tidal_sync_assets.settings import LinkMode
+from tidal_sync_assets.settings import LinkMode, M3U8Paths
 
 LOCK_TIMEOUT_SECONDS = 60.0
 
@@ -47,6 +48,8 @@ def run_playlists(
     min_quality: str | None,
     workers: int,
     open_session: Callable[[], tidalapi.Session],
+    key_notation: KeyNotation,
+    m3u8_paths: M3U8Paths,
 ) -> Iterator[PlaylistOutcome]:
     """Run the latest plan's actions of each of ``playlists`` in turn, holding the
     library lock throughout (``LibraryBusy`` when another sync holds it)."""
@@ -61,6 +64,8 @@ def run_playlists(
             min_quality=min_quality,
             workers=workers,
             open_session=open_session,
+            key_notation=key_notation,
+            m3u8_paths=m3u8_paths,
         )
         for playlist in playlists:
             yield executor.run_playlist(playlist)

@@ -24,6 +24,7 @@ import requests
 import tidalapi
 from tidalapi.exceptions import AuthenticationError, TidalAPIError
 
+from tidal_sync_assets.dj.keys import classic_key
 from tidal_sync_assets.tidal.http import describe_failure, requests_made
 from tidal_sync_assets.tidal.session import (
     REAL_TIDAL_ORIGIN,
@@ -40,6 +41,9 @@ _PAGE_ERRORS = (requests.RequestException, TidalAPIError, ValueError, KeyError, 
 
 # TIDAL refuses more than 50 playlists per page.
 _PLAYLIST_PAGE_LIMIT = 50
+# "My Collection" favourite tracks, synced as one more playlist under this key and name.
+FAVORITE_TRACKS_KEY = "favorites:tracks"
+FAVORITE_TRACKS_NAME = "Favorite Tracks"
 # Playlists whose tracks are fetched at the same time.
 FETCH_WORKERS = 4
 
@@ -71,6 +75,7 @@ def fetch_snapshot(
     previous: Mapping[str, TidalPlaylist],
     *,
     include_favourites: bool = False,
+    include_favorite_tracks: bool = False,
     page_size: int = 100,
 ) -> TidalSnapshot:
     """Fetch the user's playlists (and favourited ones if asked) with their tracks.
@@ -121,6 +126,20 @@ def fetch_snapshot(
             tracks[track.tidal_id] = track
         track_ids = tuple(t.tidal_id for t in fetched)
         playlists.append(_to_playlist(entry, track_ids, complete=complete, fetched=True))
+    if include_favorite_tracks:
+        fetched, complete, expected = _fetch_favorite_tracks(parse, page_size)
+        for track in fetched:
+            tracks[track.tidal_id] = track
+        playlists.append(
+            TidalPlaylist(
+                tidal_id=FAVORITE_TRACKS_KEY,
+                name=FAVORITE_TRACKS_NAME,
+                number_of_tracks=expected,
+                last_updated=None,  # TIDAL gives none: fetched on every snapshot
+                track_ids=tuple(t.tidal_id for t in fetched),
+                complete=complete,
+            )
+        )
     return TidalSnapshot(
         playlists=tuple(playlists),
         tracks=tracks,
@@ -274,6 +293,48 @@ def _fetch_tracks(
     return fetched, complete
 
 
+def _fetch_favorite_tracks(
+    parse: _TrackParser, page_size: int
+) -> tuple[list[TidalTrack], bool, int]:
+    """My Collection's tracks, newest first; whether exactly all came back; how many
+    TIDAL announced. Paged and checked like a playlist: a short list is incomplete."""
+    user = parse.session.user
+    path = f"users/{user.id if user else 0}/favorites/tracks"
+    fetched: list[TidalTrack] = []
+    expected: int | None = None
+    consistent = True
+    try:
+        while expected is None or len(fetched) < expected:
+            body = parse.session.request.request(
+                "GET",
+                path,
+                params={
+                    "limit": page_size,
+                    "offset": len(fetched),
+                    "order": "DATE",
+                    "orderDirection": "DESC",
+                },
+            ).json()
+            total = int(body["totalNumberOfItems"])
+            if expected is None:
+                expected = total
+            elif total != expected:
+                consistent = False  # changed while we were paging it
+            items = body["items"]
+            if not items:
+                break
+            fetched.extend(parse(item["item"]) for item in items)
+    except _PAGE_ERRORS as exc:
+        log.warning(
+            "Favourite tracks from position %d could not be fetched (%s); marked incomplete.",
+            len(fetched),
+            describe_failure(exc),
+        )
+        return fetched, False, expected if expected is not None else len(fetched)
+    announced = expected or 0
+    return fetched, consistent and len(fetched) == announced, announced
+
+
 def _to_playlist(
     entry: _Listed, track_ids: tuple[int, ...], *, complete: bool, fetched: bool
 ) -> TidalPlaylist:
@@ -307,6 +368,13 @@ def _to_track(track: tidalapi.Track, raw: Mapping[str, Any]) -> TidalTrack:
         duration=track.duration,
         version=track.version or raw.get("version") or None,
         allow_streaming=bool(track.allow_streaming and track.stream_ready),
+        bpm=float(track.bpm) if track.bpm else None,
+        musical_key=classic_key(track.key, track.key_scale),
+        release_date=(
+            album.release_date.date().isoformat()
+            if album is not None and album.release_date is not None
+            else None
+        ),
     )
 
 

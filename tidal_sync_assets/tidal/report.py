@@ -3,30 +3,35 @@ and the playlists that came back incomplete. Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 
 from tidal_sync_assets.report import Report, table
-from tidal_sync_assets.tidal.snapshot import PlaylistChange, TidalSnapshot
+from tidal_sync_assets.tidal.snapshot import SnapshotOutcome, TidalSnapshot
 
 
 def snapshot_report(
     snapshot: TidalSnapshot,
-    snapshot_id: int,
-    entries: int,
+    outcome: SnapshotOutcome,
     new_partitions: int,
-    changes: Sequence[PlaylistChange],
+    in_folders: Mapping[str, object] | None,
+    moved_between_folders: int,
 ) -> Report:
+    """``in_folders``: the playlists in TIDAL folders (None: the folders were unreadable)."""
     return {
-        "snapshot id": snapshot_id,
+        "snapshot id": outcome.snapshot_id,
         "playlists": len(snapshot.playlists),
         "tracks fetched": len(snapshot.tracks),
-        "entries": entries,
+        "entries": outcome.entries,
         "playlists fetched again": sum(p.fetched for p in snapshot.playlists),
         "requests made": snapshot.requests_made,
         "new partitions": new_partitions,
+        "playlists moved between TIDAL folders": moved_between_folders,
+        "playlists in TIDAL folders": "unknown (not readable)"
+        if in_folders is None
+        else len(in_folders),
         "changed since last snapshot": table(
             ["playlist", "change", "added", "dropped"],
-            [(c.name, c.change, c.added, c.dropped) for c in changes],
+            [(c.name, c.change, c.added, c.dropped) for c in outcome.changes],
         ),
     }
 

@@ -44,6 +44,7 @@ _REBASED_PREFIXES = (
     ("https://api.tidal.com/v2/", "/v2/"),
     ("https://openapi.tidal.com/v2/", "/openapi/v2/"),
     ("https://auth.tidal.com/v1/", "/v1/"),
+    ("https://resources.tidal.com/images/", "/images/"),
     ("https://login.tidal.com/", "/"),
 )
 

@@ -25,6 +25,9 @@ class TidalTrack:
     duration: int | None = None  # seconds
     version: str | None = None
     allow_streaming: bool = True
+    bpm: float | None = None
+    musical_key: str | None = None  # classic notation (Am, F#)
+    release_date: str | None = None  # the album's, ISO (2024-02-09)
 
     @property
     def artist(self) -> str:
@@ -78,3 +81,13 @@ class PlaylistChange:
     change: str  # new, renamed, tracks changed, removed, incomplete
     added: int = 0
     dropped: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotOutcome:
+    """A snapshot as stored: its id, what changed, the partitions, the entries."""
+
+    snapshot_id: int
+    changes: tuple[PlaylistChange, ...]
+    partitions: tuple[str, ...]  # every playlist the library still has to serve
+    entries: int

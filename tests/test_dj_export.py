@@ -1,0 +1,506 @@
+"""The Rekordbox XML: DJ software sees each track once, at its real file.
+
+The account: "Afternoon" [Alpha, Bravo, Charlie], "Bounce" [Charlie, Delta] and "Chill"
+[Charlie, Echo], with TIDAL's BPM, key and release date on most tracks. Each scenario
+syncs it through `tidal-sync sync`, then reads the XML back with two independent parsers
+(pyrekordbox and ElementTree) and checks it against the sandbox catalog and the disk.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, unquote
+
+import av
+import mutagen
+import pytest
+import soundfile
+from dagster import (
+    AssetKey,
+    AssetMaterialization,
+    DagsterInstance,
+    DefaultSensorStatus,
+    evaluate_automation_conditions,
+)
+from pyrekordbox.rbxml import RekordboxXml
+
+from tests.fixtures.sync import (
+    STORY_USER,
+    SyncWorld,
+    World,
+    story_catalog,
+    story_playlist,
+    story_track,
+)
+from tidal_sync_assets.dj.export import export_rekordbox
+from tidal_sync_assets.dj.keys import classic_key, in_notation
+from tidal_sync_assets.dj.rekordbox import location
+from tidal_sync_assets.partitions import PLAYLIST_PARTITIONS
+from tidal_sync_assets.sandbox.catalog import Catalog, playlist_from_dict, track_from_dict
+from tidal_sync_assets.sandbox.images import cover_jpeg
+from tidal_sync_assets.sandbox.payloads import cover_id
+
+AFTERNOON = "0a0a0a0a-0000-4000-8000-00000000000a"
+BOUNCE = "0b0b0b0b-0000-4000-8000-00000000000b"
+CHILL = "0c0c0c0c-0000-4000-8000-00000000000c"
+ZEN = "0d0d0d0d-0000-4000-8000-00000000000d"
+ALPHA, BRAVO, CHARLIE, DELTA, ECHO, FOXTROT = 1, 2, 3, 4, 5, 6
+TIDAL_ORDER = {
+    "Afternoon": [ALPHA, BRAVO, CHARLIE],
+    "Bounce": [CHARLIE, DELTA],
+    "Chill": [CHARLIE, ECHO],
+}
+
+
+def dj_world(sync_world: World) -> SyncWorld:
+    dj = {"release_date": "2023-06-30"}
+    return sync_world(
+        story_catalog(
+            [
+                story_track(ALPHA, "Alpha", "Ann", bpm=124, key="A", keyScale="MINOR", **dj),
+                story_track(BRAVO, "Bravo", "Ben", bpm=128, key="FSharp", keyScale="MAJOR"),
+                story_track(CHARLIE, "Charlie", "Cat", bpm=122, key="Eb", keyScale="MINOR"),
+                story_track(DELTA, "Delta", "Dan"),  # TIDAL knows no BPM or key
+                story_track(ECHO, "Echo", "Eve", bpm=100, key="C", keyScale="DORIAN"),
+            ],
+            [
+                story_playlist(AFTERNOON, "Afternoon", TIDAL_ORDER["Afternoon"], day=1),
+                story_playlist(BOUNCE, "Bounce", TIDAL_ORDER["Bounce"], day=2),
+                story_playlist(CHILL, "Chill", TIDAL_ORDER["Chill"], day=3),
+            ],
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Exported:
+    """The XML as ElementTree reads it: TrackID → (TIDAL track, attributes); playlists."""
+
+    by_id: dict[int, tuple[int, dict[str, str]]]
+    playlists: dict[str, list[int]]  # name → TIDAL tracks in XML order
+    folders: list[str]  # the names of the nodes under ROOT
+
+
+def read_xml(world: SyncWorld, path: Path) -> Exported:
+    """Parse with ElementTree and pyrekordbox and assert what every export must hold."""
+    root = ET.parse(path).getroot()
+    assert (root.tag, root.get("Version")) == ("DJ_PLAYLISTS", "1.0.0")
+    assert root.find("PRODUCT") is not None
+    collection = root.find("COLLECTION")
+    assert collection is not None
+    tracks = collection.findall("TRACK")
+    assert int(collection.get("Entries", "-1")) == len(tracks)
+    by_primary = {world.root / row.file_path: t for t, row in world.track_rows().items()}
+    by_id: dict[int, tuple[int, dict[str, str]]] = {}
+    for track in tracks:
+        where = track.get("Location", "")
+        assert where.startswith("file://localhost/")
+        file = Path(unquote(where.removeprefix("file://localhost")))
+        assert file.is_file() and not file.is_symlink(), f"{file} is not a real file"
+        assert os.stat(file).st_size == int(track.get("Size", "-1"))
+        by_id[int(track.get("TrackID", "0"))] = (by_primary[file], dict(track.attrib))
+    assert len({tidal for tidal, _ in by_id.values()}) == len(by_id), "a track listed twice"
+    (top,) = root.findall("PLAYLISTS/NODE")
+    assert (top.get("Type"), top.get("Name")) == ("0", "ROOT")
+    playlists: dict[str, list[int]] = {}
+    for node in top.iter("NODE"):
+        if node.get("Type") == "1":
+            keys = [int(t.get("Key", "0")) for t in node.findall("TRACK")]
+            assert node.get("KeyType") == "0"
+            assert int(node.get("Entries", "-1")) == len(keys)
+            playlists[str(node.get("Name"))] = [by_id[key][0] for key in keys]
+        else:
+            assert int(node.get("Count", "-1")) == len(node.findall("NODE"))
+
+    independent = RekordboxXml(path)
+    assert independent.num_tracks == len(tracks)
+    assert sorted(independent.get_track_ids()) == sorted(by_id)
+    (tidal,) = independent.root_playlist_folder.get_playlists()
+    assert tidal.is_folder and tidal.name == "TIDAL"
+    return Exported(by_id, playlists, [n.get("Name", "") for n in top.findall("NODE")])
+
+
+def ids_by_track(exported: Exported) -> dict[int, int]:
+    return {tidal: track_id for track_id, (tidal, _) in exported.by_id.items()}
+
+
+def test_every_track_is_one_collection_entry_at_its_primary_and_playlists_sit_in_tidal(
+    sync_world: World,
+) -> None:
+    world = dj_world(sync_world)
+
+    result = world.sync()
+
+    assert result.code == 0, result
+    xml = world.root / "rekordbox.xml"
+    assert f"Rekordbox XML: 5 tracks, 3 playlists → {xml}" in result.out
+    exported = read_xml(world, xml)
+    assert exported.folders == ["TIDAL"]
+    assert exported.playlists == TIDAL_ORDER
+    attributes = {tidal: attrs for tidal, attrs in exported.by_id.values()}
+    alpha = attributes[ALPHA]
+    assert (alpha["Name"], alpha["Artist"], alpha["Album"]) == ("Alpha", "Ann", "Alpha EP")
+    # TIDAL's duration is the served audio's length in whole seconds (0.5 s here → 1).
+    assert (alpha["Kind"], alpha["TotalTime"], alpha["Year"]) == ("FLAC File", "1", "2023")
+    # The rates are the delivered file's, as an independent reader finds them.
+    alpha_file = world.root / world.track_rows()[ALPHA].file_path
+    assert int(alpha["SampleRate"]) == soundfile.info(alpha_file).samplerate
+    average = os.stat(alpha_file).st_size * 8 / int(alpha["TotalTime"]) / 1000
+    assert int(alpha["BitRate"]) == round(average)
+    assert (alpha["AverageBpm"], alpha["Tonality"]) == ("124.00", "Am")
+    assert (attributes[BRAVO]["Tonality"], attributes[CHARLIE]["Tonality"]) == ("F#", "Ebm")
+    assert "AverageBpm" not in attributes[DELTA] and "Tonality" not in attributes[DELTA]
+    assert "Tonality" not in attributes[ECHO]  # a Dorian scale has no DJ notation
+    assert attributes[DELTA]["Year"] == "2020"  # the album's release date
+
+
+def test_downloaded_files_carry_tidals_bpm_key_and_year_as_dj_tags(sync_world: World) -> None:
+    world = dj_world(sync_world)
+
+    assert world.sync().code == 0
+
+    found = {}
+    for track in (ALPHA, BRAVO, CHARLIE, DELTA, ECHO):
+        tags = mutagen.File(world.primary(track)).tags
+        found[track] = tuple(tags.get(k, [None])[0] for k in ("BPM", "INITIALKEY", "DATE"))
+    assert found == {
+        ALPHA: ("124", "Am", "2023"),
+        BRAVO: ("128", "F#", "2020"),
+        CHARLIE: ("122", "Ebm", "2020"),
+        DELTA: (None, None, "2020"),
+        ECHO: ("100", None, "2020"),
+    }
+    # Each file embeds its album's front cover, as TIDAL's image server sent it at 640 px.
+    for track in (ALPHA, BRAVO, CHARLIE, DELTA, ECHO):
+        picture = mutagen.File(world.primary(track)).pictures[0]
+        album = world.catalog.album_id(world.catalog.track(track))  # type: ignore[arg-type]
+        assert (picture.type, picture.mime) == (3, "image/jpeg")
+        assert picture.data == cover_jpeg(cover_id(album))
+    images = world.requests("^/images/")
+    assert len(images) <= 5 and all(path.endswith("/640x640.jpg") for path in images)
+
+
+def test_trackids_stay_when_playlists_are_renamed_tracks_removed_and_added(
+    sync_world: World,
+) -> None:
+    world = dj_world(sync_world)
+    assert world.sync().code == 0
+    xml = world.root / "rekordbox.xml"
+    before = ids_by_track(read_xml(world, xml))
+    world.catalog.rename_playlist(BOUNCE, "Zbounce")
+    world.catalog.remove_playlist_tracks(AFTERNOON, [CHARLIE])  # its primary moves on
+    world.catalog.put_track(track_from_dict(story_track(FOXTROT, "Foxtrot", "Fay")))
+    world.catalog.put_playlist(playlist_from_dict(story_playlist(ZEN, "Zen", [FOXTROT, ALPHA])))
+
+    result = world.sync()
+
+    assert result.code == 0, result
+    after = read_xml(world, xml)
+    ids = ids_by_track(after)
+    assert {t: ids[t] for t in before} == before
+    assert ids[FOXTROT] not in before.values()
+    assert after.playlists == {
+        "Afternoon": [ALPHA, BRAVO],
+        "Chill": [CHARLIE, ECHO],
+        "Zbounce": [CHARLIE, DELTA],
+        "Zen": [FOXTROT, ALPHA],
+    }
+    # Charlie's primary moved on to "Chill"; Delta's moved with its renamed folder.
+    moved = [world.primary(CHARLIE), world.primary(DELTA)]
+    assert [p.parent.name for p in moved] == ["Chill", "Zbounce"]
+    assert "2 primaries moved since the last export" in result.out
+    assert all(f"  {path}\n" in result.out for path in moved)
+
+
+def test_a_sync_that_changes_nothing_leaves_the_xml_as_it_was(sync_world: World) -> None:
+    world = dj_world(sync_world)
+    assert world.sync().code == 0
+    xml = world.root / "rekordbox.xml"
+    data, mtime = xml.read_bytes(), xml.stat().st_mtime_ns
+
+    result = world.sync()
+
+    assert result.code == 0, result
+    assert (xml.read_bytes(), xml.stat().st_mtime_ns) == (data, mtime)
+
+
+def test_an_export_of_an_unchanged_library_does_not_rewrite_the_file(sync_world: World) -> None:
+    world = dj_world(sync_world)
+    assert world.sync().code == 0
+    xml = world.root / "rekordbox.xml"
+    mtime = xml.stat().st_mtime_ns
+
+    outcome = export_rekordbox(world.engine, world.root, xml)
+
+    assert not outcome.written and outcome.moved == []
+    assert xml.stat().st_mtime_ns == mtime
+    assert (outcome.without_bpm, outcome.without_key) == (
+        ["Dan - Delta"],
+        ["Dan - Delta", "Eve - Echo"],
+    )
+
+
+def test_camelot_notation_and_an_xml_elsewhere(sync_world: World, tmp_path: Path) -> None:
+    world = dj_world(sync_world)
+    assert world.sync().code == 0
+    elsewhere = tmp_path / "dj" / "collection.xml"
+    elsewhere.parent.mkdir()
+
+    outcome = export_rekordbox(world.engine, world.root, elsewhere, notation="camelot")
+
+    assert outcome.written and (outcome.tracks, outcome.playlists) == (5, 3)
+    keys = {t: a.get("Tonality") for t, a in read_xml(world, elsewhere).by_id.values()}
+    assert keys == {ALPHA: "8A", BRAVO: "2B", CHARLIE: "2A", DELTA: None, ECHO: None}
+
+
+def test_off_writes_no_xml(sync_world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = dj_world(sync_world)
+    monkeypatch.setenv("TIDAL_SYNC_REKORDBOX_XML", "off")
+
+    result = world.sync()
+
+    assert result.code == 0, result
+    assert not (world.root / "rekordbox.xml").exists()
+    assert "Rekordbox XML" not in result.out
+
+
+@pytest.mark.parametrize(
+    ("path", "url"),
+    [
+        ("/home/dj/Music/a b.flac", "file://localhost/home/dj/Music/a%20b.flac"),
+        (
+            "/m/R&B #1 100%/Beyoncé 🎧.m4a",
+            "file://localhost/m/R%26B%20%231%20100%25/Beyonc%C3%A9%20%F0%9F%8E%A7.m4a",
+        ),
+        (r"C:\Music\Deep House\a b.flac", "file://localhost/C:/Music/Deep%20House/a%20b.flac"),
+        (r"D:\Müsik\R&B #1.mp3", "file://localhost/D:/M%C3%BCsik/R%26B%20%231.mp3"),
+    ],
+)
+def test_a_location_is_the_percent_encoded_absolute_path(path: str, url: str) -> None:
+    assert location(path) == url
+    decoded = unquote(url.removeprefix("file://localhost"))
+    assert decoded == path if path.startswith("/") else decoded == "/" + path.replace("\\", "/")
+
+
+def test_a_relative_path_has_no_location() -> None:
+    with pytest.raises(ValueError, match="absolute"):
+        location("Playlists/a.flac")
+
+
+@pytest.mark.parametrize(
+    ("root", "scale", "classic", "camelot"),
+    [
+        ("C", "MAJOR", "C", "8B"),
+        ("A", "MINOR", "Am", "8A"),
+        ("G", "MAJOR", "G", "9B"),
+        ("FSharp", "MINOR", "F#m", "11A"),
+        ("Eb", "MAJOR", "Eb", "5B"),
+        ("Ab", "MINOR", "Abm", "1A"),
+        ("B", "MAJOR", "B", "1B"),
+        ("D", "MINOR", "Dm", "7A"),
+        ("C", "DORIAN", None, None),
+        ("UNKNOWN", "MAJOR", None, None),
+        (None, None, None, None),
+    ],
+)
+def test_tidal_keys_in_classic_and_camelot_notation(
+    root: str | None, scale: str | None, classic: str | None, camelot: str | None
+) -> None:
+    assert classic_key(root, scale) == classic
+    assert in_notation(classic, "camelot") == camelot
+
+
+def test_in_the_ui_the_export_follows_a_library_run(tmp_path: Path) -> None:
+    from tidal_sync_assets.definitions import defs as load_definitions
+
+    defs = load_definitions()
+    with DagsterInstance.ephemeral(tempdir=str(tmp_path)) as instance:
+        instance.add_dynamic_partitions(PLAYLIST_PARTITIONS, [AFTERNOON, BOUNCE])
+        quiet = evaluate_automation_conditions(defs=defs, instance=instance)
+        instance.report_runless_asset_event(
+            AssetMaterialization("playlist_library", partition=BOUNCE)
+        )
+        after = evaluate_automation_conditions(defs=defs, instance=instance, cursor=quiet.cursor)
+
+    sensor = defs.resolve_sensor_def("dj_export_follows_library")
+    assert sensor.default_status is DefaultSensorStatus.RUNNING
+    assert quiet.get_num_requested(AssetKey("dj_export")) == 0
+    assert after.get_num_requested(AssetKey("dj_export")) == 1
+    assert after.get_num_requested(AssetKey("playlist_library")) == 0
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/x/\"<>?*|:;=+,'()[]{}!@$^`\\ü🎧 ~_.-", "/夜のドライブ/Ω.flac", "/a\tb/%41"],
+)
+def test_a_posix_location_encodes_exactly_as_urllib_quote(path: str) -> None:
+    assert location(path) == "file://localhost" + quote(path)
+    assert unquote(location(path).removeprefix("file://localhost")) == path
+
+
+def test_an_aac_delivery_is_an_m4a_file_counted_below_the_wanted_quality(
+    sync_world: World, tmp_path: Path
+) -> None:
+    # A device-code session asking LOSSLESS gets AAC for a release without a hi-res master.
+    world = sync_world(
+        story_catalog(
+            [
+                story_track(ALPHA, "Alpha", "Ann", hiResMaster=False),
+                story_track(BRAVO, "Bravo", "Ben"),
+            ],
+            [story_playlist(AFTERNOON, "Afternoon", [ALPHA, BRAVO], day=1)],
+        )
+    )
+    assert world.sync().code == 0
+
+    outcome = export_rekordbox(world.engine, world.root, tmp_path / "x.xml")
+    lossy = export_rekordbox(world.engine, world.root, tmp_path / "y.xml", wanted_quality="HIGH")
+
+    attributes = {tidal: a for tidal, a in read_xml(world, tmp_path / "x.xml").by_id.values()}
+    assert (attributes[ALPHA]["Kind"], attributes[BRAVO]["Kind"]) == ("M4A File", "FLAC File")
+    aac = world.root / world.track_rows()[ALPHA].file_path
+    assert aac.suffix == ".m4a"
+    with av.open(str(aac)) as container:
+        assert int(attributes[ALPHA]["SampleRate"]) == container.streams.audio[0].rate
+    assert (outcome.below_quality, lossy.below_quality) == (1, 0)
+
+
+def test_m3u8_entries_name_each_tracks_primary_when_asked(
+    sync_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TIDAL_SYNC_M3U8_PATHS", "primary")
+    world = dj_world(sync_world)
+    # The resources read which variables are set when the definitions load.
+    importlib.reload(sys.modules["tidal_sync_assets.definitions"])
+
+    assert world.sync().code == 0
+
+    for uuid, order in ((BOUNCE, [CHARLIE, DELTA]), (CHILL, [CHARLIE, ECHO])):
+        folder = world.folder(uuid)
+        (m3u8,) = folder.glob("*.m3u8")
+        listed = [line for line in m3u8.read_text().splitlines() if not line.startswith("#")]
+        files = [(folder / line).resolve(strict=True) for line in listed]
+        assert files == [world.primary(track) for track in order]
+        assert all(not (folder / line).is_symlink() for line in listed)
+    assert listed[0] == "../Afternoon/Cat - Charlie.flac"
+
+
+def test_playlists_sit_in_their_tidal_folders_read_page_by_page_by_cursor(
+    sync_world: World,
+) -> None:
+    tracks = [
+        story_track(t, n, a) for t, n, a in ((ALPHA, "Alpha", "Ann"), (CHARLIE, "Charlie", "Cat"))
+    ]
+    # 55 empty folders at the top push "zz Deep" (by name) onto the listing's second page.
+    filler = [{"id": f"f-{i:03d}", "name": f"Crate {i:03d}", "parent": None} for i in range(55)]
+    data = {
+        "user": STORY_USER,
+        "tracks": tracks,
+        "playlists": [
+            {**story_playlist(AFTERNOON, "Afternoon", [ALPHA, CHARLIE]), "folder": "warm"},
+            {**story_playlist(BOUNCE, "Bounce", [CHARLIE], day=2), "folder": "club"},
+            {**story_playlist(CHILL, "Chill", [ALPHA], day=3), "folder": "deep"},
+            story_playlist(ZEN, "Zen", [CHARLIE], day=4),
+        ],
+        "folders": [
+            {"id": "club", "name": "Club", "parent": None},
+            {"id": "warm", "name": "Warm-ups", "parent": "club"},
+            {"id": "deep", "name": "zz Deep", "parent": None},
+            *filler,
+        ],
+    }
+    world = sync_world(Catalog.from_dict(data))
+
+    assert world.sync().code == 0
+
+    root = ET.parse(world.root / "rekordbox.xml").getroot()
+    (tidal,) = root.findall("PLAYLISTS/NODE/NODE")
+
+    def shape(node: ET.Element) -> object:
+        if node.get("Type") == "1":
+            return node.get("Name")
+        return {node.get("Name"): [shape(child) for child in node.findall("NODE")]}
+
+    assert shape(tidal) == {
+        "TIDAL": [
+            {"Club": [{"Warm-ups": ["Afternoon"]}, "Bounce"]},
+            {"zz Deep": ["Chill"]},
+            "Zen",
+        ]
+    }
+    pages = world.requests("^/v2/my-collection/playlists/folders")
+    assert len(pages) >= 5  # root twice (by cursor), Club, Warm-ups, zz Deep, the crates
+    assert sorted(p.name for p in (world.root / "Playlists").iterdir() if p.is_dir()) == [
+        "Afternoon",
+        "Bounce",
+        "Chill",
+        "Zen",
+    ]
+
+
+@pytest.mark.parametrize("setting", ["off", "on"])
+def test_playlists_the_user_favourited_are_synced_and_exported_when_asked(
+    sync_world: World, monkeypatch: pytest.MonkeyPatch, setting: str
+) -> None:
+    monkeypatch.setenv("TIDAL_SYNC_FAVORITE_PLAYLISTS", setting)
+    theirs = {**story_playlist(ZEN, "Their Picks", [BRAVO, ALPHA]), "creator": 777}
+    data = {
+        "user": STORY_USER,
+        "tracks": [story_track(ALPHA, "Alpha", "Ann"), story_track(BRAVO, "Bravo", "Ben")],
+        "playlists": [
+            story_playlist(AFTERNOON, "Afternoon", [ALPHA]),
+            {**theirs, "favourite": True},
+        ],
+    }
+    world = sync_world(Catalog.from_dict(data))
+    importlib.reload(sys.modules["tidal_sync_assets.definitions"])
+
+    assert world.sync().code == 0
+
+    exported = read_xml(world, world.root / "rekordbox.xml")
+    if setting == "on":
+        assert exported.playlists == {"Afternoon": [ALPHA], "Their Picks": [BRAVO, ALPHA]}
+        assert world.folder(ZEN).name == "Their Picks"
+    else:
+        assert exported.playlists == {"Afternoon": [ALPHA]}
+
+
+def test_favourite_tracks_are_one_more_playlist_newest_first_when_asked(
+    sync_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TIDAL_SYNC_FAVORITE_TRACKS", "on")
+    data = {
+        "user": STORY_USER,
+        "tracks": [
+            story_track(ALPHA, "Alpha", "Ann"),
+            story_track(CHARLIE, "Charlie", "Cat"),
+            story_track(DELTA, "Delta", "Dan"),
+        ],
+        "playlists": [story_playlist(AFTERNOON, "Afternoon", [ALPHA])],
+        "favorite_tracks": [CHARLIE, ALPHA, DELTA],
+    }
+    world = sync_world(Catalog.from_dict(data))
+    importlib.reload(sys.modules["tidal_sync_assets.definitions"])
+
+    assert world.sync().code == 0
+
+    folder = world.folder("favorites:tracks")
+    assert folder.name == "Favorite Tracks"
+    m3u8 = (folder / "Favorite Tracks.m3u8").read_text().splitlines()
+    assert [line for line in m3u8 if not line.startswith("#")] == [
+        "Cat - Charlie.flac",
+        "Ann - Alpha.flac",  # a link to its primary in Afternoon
+        "Dan - Delta.flac",
+    ]
+    exported = read_xml(world, world.root / "rekordbox.xml")
+    assert exported.playlists == {
+        "Afternoon": [ALPHA],
+        "Favorite Tracks": [CHARLIE, ALPHA, DELTA],
+    }
+    with DagsterInstance.get() as instance:
+        assert "favorites:tracks" in instance.get_dynamic_partitions(PLAYLIST_PARTITIONS)

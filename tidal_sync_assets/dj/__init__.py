@@ -1,0 +1,1 @@
+"""What DJ software reads: musical keys and the Rekordbox XML export."""

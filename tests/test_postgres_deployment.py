@@ -96,7 +96,6 @@ def test_a_sync_on_postgresql_records_its_runs_and_playlists_there(
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
         runs = instance.get_runs()
-        # Planning, the library, and the Rekordbox export that follows a library run.
         assert [r.status for r in runs] == [DagsterRunStatus.SUCCESS] * 3
         assert {r.tags.get("tidal-sync/step") for r in runs} == {"plan", "library", "export"}
         assert set(instance.get_dynamic_partitions(PLAYLIST_PARTITIONS)) == own

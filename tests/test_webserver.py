@@ -76,6 +76,7 @@ def test_dagster_dev_serves_the_code_location_and_stops_on_sigint(tmp_path: Path
             "library_diff",
             "dedup_plan",
             "playlist_library",
+            "dj_export",
         }
 
         stragglers = stop_webserver(server)

@@ -115,8 +115,10 @@ def test_the_sync_job_covers_every_asset_per_playlist_and_is_tagged_for_the_libr
     assert selected == set(ASSETS)
 
 
-def test_the_resources_are_the_database_tidal_and_the_library(loaded: Definitions) -> None:
-    assert set(loaded.resources or {}) == {"database", "tidal", "library"}
+def test_the_resources_are_the_database_tidal_the_library_and_the_diff_memo(
+    loaded: Definitions,
+) -> None:
+    assert set(loaded.resources or {}) == {"database", "tidal", "library", "diff_memo"}
 
 
 # Importing the definitions -----------------------------------------------------------------

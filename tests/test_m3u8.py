@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tidal_sync_assets.disk.m3u8 import M3UEntry, m3u8_path_for, render_m3u8, write_m3u8
+from tidal_sync_assets.disk.m3u8 import M3UEntry, render_m3u8, write_m3u8
+from tidal_sync_assets.disk.naming import m3u8_path_for
 from tidal_sync_assets.disk.paths import OutsideLibraryRoot
 
 FOLDER = "Playlists/Peak Time 🔥"

@@ -49,19 +49,20 @@ from tidal_sync_assets.database import (
     make_engine,
     plan_inputs,
     plan_store,
-    scan_store,
+    status_store,
     tidal_store,
 )
 from tidal_sync_assets.database.migrations import upgrade
 from tidal_sync_assets.disk.entry import AudioTags
-from tidal_sync_assets.disk.m3u8 import m3u8_path_for
-from tidal_sync_assets.disk.naming import sanitize_component, track_stem
+from tidal_sync_assets.disk.naming import m3u8_path_for, sanitize_component, track_stem
 from tidal_sync_assets.disk.tags import read_tags, write_tags
 from tidal_sync_assets.library.execute import Executor
 from tidal_sync_assets.planning.actions import ActionKind
 from tidal_sync_assets.planning.diff import compute_diff
 from tidal_sync_assets.planning.plan import Plan, build_plan
 from tidal_sync_assets.planning.state import LibraryState
+from tidal_sync_assets.services.plan import PlanSettings, load_state
+from tidal_sync_assets.services.scan import scan_and_store
 from tidal_sync_assets.settings import LinkMode
 from tidal_sync_assets.tidal.snapshot import TidalPlaylist, TidalSnapshot, TidalTrack
 
@@ -304,11 +305,11 @@ def _no_tidal() -> tidalapi.Session:
 
 
 def rescan(library: Library) -> None:
-    scan_store.scan_and_save(library.engine, library.root, datetime.now(UTC), workers=1)
+    scan_and_store(library.engine, library.root, datetime.now(UTC), workers=1)
 
 
 def plan_now(library: Library) -> tuple[LibraryState, Plan]:
-    state = plan_store.load_library_state(library.engine, library.link_mode, ".flac")
+    state = load_state(library.engine, PlanSettings(library.link_mode, ".flac"))
     return state, build_plan(state)
 
 
@@ -333,7 +334,7 @@ def sync(library: Library, world: World) -> Plan:
     state, plan = plan_now(library)
     # The no-change shortcut is sound: it never skips a plan that has work to do.
     assert reusable is None or plan.actions == (), [(a.kind.value, a.target) for a in plan.actions]
-    plan_store.save_diff(engine, compute_diff(state))
+    status_store.save_statuses(engine, compute_diff(state))
     assert_actions_inside_playlists(plan)
     plan_id = store_plan(library, state, plan)
     executor = Executor(

@@ -11,16 +11,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.fixtures.library import AUDIO_FORMATS, make_audio
-from tidal_sync_assets.disk.entry import AudioTags, EntryKind, ScannedEntry
-from tidal_sync_assets.disk.scan import (
+from tidal_sync_assets.disk.entry import (
     AUDIO_EXTENSIONS,
-    NOT_UTF8,
-    LibraryRootMissing,
+    AudioTags,
+    EntryKind,
+    ScannedEntry,
     ScanResult,
     is_audio,
     is_internal,
-    scan_library,
 )
+from tidal_sync_assets.disk.scan import NOT_UTF8, LibraryRootMissing, scan_library
 from tidal_sync_assets.disk.tag_reading import POOL_THRESHOLD, read_all, read_chunk
 from tidal_sync_assets.disk.tags import write_tags
 

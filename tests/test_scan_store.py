@@ -14,17 +14,18 @@ from pathlib import Path
 from sqlalchemy import Engine, insert, select
 
 from tests.fixtures.library import make_audio
-from tidal_sync_assets.database import ScanRecord, Track
-from tidal_sync_assets.database.scan_store import SavedScan, load_scan, scan_and_save
-from tidal_sync_assets.disk.entry import AudioTags, Ownership
-from tidal_sync_assets.disk.scan import ScanResult
+from tidal_sync_assets.database import Playlist, PlaylistTrack, ScanRecord, Track
+from tidal_sync_assets.database.scan_store import load_scan
+from tidal_sync_assets.disk.entry import AudioTags, Ownership, ScanResult
 from tidal_sync_assets.disk.tags import write_tags
+from tidal_sync_assets.services.scan import ScanOutcome, scan_and_store
 
 TAGS = AudioTags(title="Song", artist="Artist", isrc="USXX10000007", tidal_track_id=7)
 
 
-def rescan(engine: Engine, root: Path) -> tuple[ScanResult, SavedScan]:
-    return scan_and_save(engine, root, datetime.now(UTC), workers=1)
+def rescan(engine: Engine, root: Path) -> tuple[ScanResult, ScanOutcome]:
+    outcome = scan_and_store(engine, root, datetime.now(UTC), workers=1)
+    return outcome.result, outcome
 
 
 def stored_changes(engine: Engine, scan_id: int) -> int | None:
@@ -56,7 +57,15 @@ def test_a_scan_loads_back_equal_and_counts_only_real_changes(
 
     # A track TIDAL now lists makes the tagged file (not its link) managed: one row.
     with engine.begin() as connection:
-        connection.execute(insert(Track).values(tidal_id=7, title="Song", artist="Artist"))
+        track = connection.execute(
+            insert(Track).values(tidal_id=7, title="Song", artist="Artist")
+        ).inserted_primary_key[0]
+        playlist = connection.execute(
+            insert(Playlist).values(tidal_id="mix", name="Mix")
+        ).inserted_primary_key[0]
+        connection.execute(
+            insert(PlaylistTrack).values(playlist_id=playlist, track_id=track, position=0)
+        )
     _, saved = rescan(engine, library_root)
     assert saved.changes == 1
     assert saved.owners[Ownership.MANAGED] == 1

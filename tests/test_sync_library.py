@@ -24,7 +24,7 @@ from tests.fixtures.sync import (
 )
 from tidal_sync_assets.database import DownloadStatus
 from tidal_sync_assets.disk.tags import read_tags
-from tidal_sync_assets.jobs import RANGE_END, RANGE_START
+from tidal_sync_assets.partitions import RANGE_END, RANGE_START
 from tidal_sync_assets.sandbox.catalog import track_from_dict
 from tidal_sync_assets.sandbox.faults import FaultRule
 

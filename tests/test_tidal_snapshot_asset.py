@@ -37,7 +37,8 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from tests.fixtures.sandbox import BIG_PLAYLIST, track_requests
-from tidal_sync_assets.assets.planning import library_diff
+from tidal_sync_assets.assets.filesystem import filesystem_snapshot
+from tidal_sync_assets.assets.planning import dedup_plan, library_diff
 from tidal_sync_assets.assets.tidal import COMPLETE_CHECK, tidal_snapshot
 from tidal_sync_assets.database.models import (
     Playlist,
@@ -48,7 +49,12 @@ from tidal_sync_assets.database.models import (
     TrackSyncStatus,
 )
 from tidal_sync_assets.partitions import PLAYLIST_PARTITIONS
-from tidal_sync_assets.resources import DatabaseResource, LibraryResource, TidalResource
+from tidal_sync_assets.resources import (
+    DatabaseResource,
+    DiffMemoResource,
+    LibraryResource,
+    TidalResource,
+)
 from tidal_sync_assets.sandbox.catalog import Playlist as CatalogPlaylist
 from tidal_sync_assets.sandbox.faults import FaultRule
 from tidal_sync_assets.sandbox.server import SandboxServer
@@ -80,8 +86,9 @@ class Sync:
             # A new resource: pydantic's model_copy would not reach Dagster's config.
             "tidal": TidalResource(**{**self.tidal.model_dump(), **tidal}),
         }
-        if library_diff in assets:
+        if library_diff in assets or dedup_plan in assets:
             resources["library"] = self.library
+            resources["diff_memo"] = DiffMemoResource()
         return materialize(
             list(assets), instance=self.instance, resources=resources, raise_on_error=False
         )
@@ -286,6 +293,34 @@ def test_a_2500_track_playlist_is_stored_whole(
     assert [p for p, t, *_ in positions(sync.engine, BIG_PLAYLIST) if t == 5_000_000] == [0, 2499]
     assert playlist_row(sync.engine, BIG_PLAYLIST).fetch_complete
     assert BIG_PLAYLIST in sync.instance.get_dynamic_partitions(PLAYLIST_PARTITIONS)
+
+
+def plan_metadata(result: ExecuteInProcessResult) -> dict[str, Any]:
+    (materialization,) = result.asset_materializations_for_node("dedup_plan")
+    return {key: value.value for key, value in materialization.metadata.items()}
+
+
+def test_the_planning_run_hands_its_diff_to_the_plan_and_a_later_run_diffs_again(
+    sqlite_sync: Sync,
+) -> None:
+    """One planning run loads and diffs the library once: ``dedup_plan`` takes the
+    diff ``library_diff`` kept in the run's memo. The memo lives as long as the run:
+    a plan made in another run diffs again, and comes out the same."""
+    planning = (tidal_snapshot, filesystem_snapshot, library_diff, dedup_plan)
+    first = sqlite_sync.materialize(planning)
+    assert first.success
+    planned = plan_metadata(first)
+    assert planned["recomputed"] and planned["diff reused from library_diff"] is True
+    assert planned["actions"] > 0  # an empty library: every track is downloaded
+
+    diffed = sqlite_sync.materialize((library_diff,))
+    assert diffed.success
+    alone = sqlite_sync.materialize((dedup_plan,))
+    assert alone.success
+    again = plan_metadata(alone)
+    assert again["recomputed"] and again["diff reused from library_diff"] is False
+    same = ("actions", "downloads", "downloads avoided by dedup", "by playlist")
+    assert {k: again[k] for k in same} == {k: planned[k] for k in same}
 
 
 def test_a_truncated_page_fails_the_blocking_check_stops_the_diff_and_keeps_the_watermark(

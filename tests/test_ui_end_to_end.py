@@ -27,7 +27,7 @@ from tests.fixtures.webserver import (
     wait_for_run,
 )
 from tidal_sync_assets.database import RunFailure, make_engine
-from tidal_sync_assets.jobs import range_tags
+from tidal_sync_assets.partitions import range_tags
 from tidal_sync_assets.sandbox.catalog import Track
 from tidal_sync_assets.sandbox.faults import FaultRule
 from tidal_sync_assets.sync import PLANNING_ASSETS

@@ -3,7 +3,8 @@
 from dagster import AssetCheckResult, AssetCheckSeverity, asset_check
 
 from tidal_sync_assets.assets.library import playlist_library
-from tidal_sync_assets.assets.metadata import metadata_table
+from tidal_sync_assets.assets.metadata import metadata
+from tidal_sync_assets.library.report import consistency_report
 from tidal_sync_assets.library.verify import verify_library
 from tidal_sync_assets.resources import DatabaseResource, LibraryResource
 
@@ -18,10 +19,5 @@ def library_consistent(database: DatabaseResource, library: LibraryResource) -> 
     return AssetCheckResult(
         passed=result.ok,
         severity=AssetCheckSeverity.WARN,
-        metadata={
-            "primaries": result.primaries,
-            "links": result.links,
-            "problems": len(result.problems),
-            "details": metadata_table(["path", "problem"], result.problems),
-        },
+        metadata=metadata(consistency_report(result)),
     )

@@ -138,7 +138,8 @@ def _sync_locked(args: argparse.Namespace, raise_if_stopped: Callable[[], None])
 
 def _status(args: argparse.Namespace) -> int:
     from tidal_sync_assets.database.scan_store import load_damaged
-    from tidal_sync_assets.status import playlist_statuses, render
+    from tidal_sync_assets.database.status_store import playlist_statuses
+    from tidal_sync_assets.status import render
 
     settings = Settings.from_env()
     engine = make_engine(settings.database_url)
@@ -182,7 +183,8 @@ def _make_way_for_upgrades() -> None:
 
 
 def _print_quality_note(engine: Engine, wanted: str) -> None:
-    from tidal_sync_assets.status import below_wanted_quality, quality_note
+    from tidal_sync_assets.library.upgrade import below_wanted_quality
+    from tidal_sync_assets.status import quality_note
 
     note = quality_note(len(below_wanted_quality(engine, wanted)), wanted)
     if note:

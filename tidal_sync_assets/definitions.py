@@ -16,7 +16,7 @@ from tidal_sync_assets.assets.planning import dedup_plan, library_diff
 from tidal_sync_assets.assets.tidal import tidal_snapshot
 from tidal_sync_assets.checks import library_consistent
 from tidal_sync_assets.jobs import sync_job
-from tidal_sync_assets.resources import resources_from_env
+from tidal_sync_assets.resources import DiffMemoResource, resources_from_env
 from tidal_sync_assets.schedules import nightly_sync
 from tidal_sync_assets.sensors import dj_export_follows_library, sync_failures, tidal_changes
 from tidal_sync_assets.settings import read_setting
@@ -37,5 +37,5 @@ def defs() -> Definitions:
         jobs=[sync_job],
         schedules=[nightly_sync(read_setting("cron"))],
         sensors=[tidal_changes, sync_failures, dj_export_follows_library],
-        resources=resources_from_env(),
+        resources={**resources_from_env(), "diff_memo": DiffMemoResource()},
     )

@@ -1,4 +1,5 @@
-"""Dagster resources: the product database, TIDAL and the library on disk.
+"""Dagster resources: the product database, TIDAL, the library on disk, and the
+run's diff memo.
 
 Every field that has an environment variable takes its default and its doc from the
 configuration table (:data:`~tidal_sync_assets.settings.SETTINGS`) and reads its value
@@ -18,13 +19,14 @@ from pathlib import Path
 from typing import Any, cast
 
 import tidalapi
-from dagster import ConfigurableResource, EnvVar
-from pydantic import Field
+from dagster import ConfigurableResource, EnvVar, InitResourceContext
+from pydantic import Field, PrivateAttr
 from sqlalchemy import Engine
 
 from tidal_sync_assets.database import make_engine
 from tidal_sync_assets.database.migrations import upgrade
 from tidal_sync_assets.planning.guard import DEFAULT_MAX_REMOVAL_SHARE
+from tidal_sync_assets.services.plan import DiffMemo
 from tidal_sync_assets.settings import (
     SETTING,
     SETTINGS,
@@ -134,6 +136,20 @@ class LibraryResource(ConfigurableResource):
     def rekordbox_xml_path(self) -> Path | None:
         """Where the Rekordbox XML goes; None: nowhere (``off``)."""
         return rekordbox_xml_path(_read("rekordbox_xml", self.rekordbox_xml), self.root_path())
+
+
+class DiffMemoResource(ConfigurableResource):
+    """One run's ``DiffMemo``: ``library_diff`` keeps its diff there and ``dedup_plan``
+    takes it. Set up empty for each run (each step process, under the multiprocess
+    executor, so there a step computes the diff itself)."""
+
+    _memo: DiffMemo = PrivateAttr(default_factory=DiffMemo)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._memo = DiffMemo()
+
+    def memo(self) -> DiffMemo:
+        return self._memo
 
 
 def _bind(setting: Setting, text: str) -> Any:

@@ -9,8 +9,8 @@ from dagster import (
     schedule,
 )
 
-from tidal_sync_assets.jobs import range_tags, sync_job
-from tidal_sync_assets.partitions import PLAYLIST_PARTITIONS
+from tidal_sync_assets.jobs import sync_job
+from tidal_sync_assets.partitions import playlist_keys, range_tags
 
 
 def nightly_sync(cron: str) -> ScheduleDefinition:
@@ -24,7 +24,7 @@ def nightly_sync(cron: str) -> ScheduleDefinition:
         description="A full sync every night: all playlists in one run.",
     )
     def run_all_playlists(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
-        keys = context.instance.get_dynamic_partitions(PLAYLIST_PARTITIONS)
+        keys = playlist_keys(context.instance)
         if not keys:
             return SkipReason("no playlists known yet: run `tidal-sync sync` once first")
         return RunRequest(tags=range_tags(keys))

@@ -10,12 +10,10 @@ TIDAL. ``sync_failures`` writes every failed run to the product database.
 """
 
 import json
-from datetime import UTC, datetime
 from hashlib import sha1
 from typing import Any
 
 from dagster import (
-    AddDynamicPartitionsRequest,
     AssetSelection,
     AutomationConditionSensorDefinition,
     DefaultSensorStatus,
@@ -28,9 +26,9 @@ from dagster import (
     sensor,
 )
 
-from tidal_sync_assets.database import RunFailure
-from tidal_sync_assets.jobs import range_tags, sync_job
-from tidal_sync_assets.partitions import PLAYLIST_PARTITIONS
+from tidal_sync_assets.database.run_store import record_run_failure
+from tidal_sync_assets.jobs import sync_job
+from tidal_sync_assets.partitions import range_tags, registration_for
 from tidal_sync_assets.resources import DatabaseResource, TidalResource
 from tidal_sync_assets.tidal.fetch import list_playlists
 from tidal_sync_assets.tidal.session import TidalLoginRequired, TidalUnavailable
@@ -64,10 +62,8 @@ def tidal_changes(
     current = {p.tidal_id: p.last_updated.isoformat() if p.last_updated else "" for p in listed}
     if current == seen:
         return SkipReason(f"nothing changed on TIDAL ({len(current)} playlists)")
-    known = set(context.instance.get_dynamic_partitions(PLAYLIST_PARTITIONS))
-    new = sorted(uuid for uuid in current if uuid not in known)
+    registration, keys = registration_for(context.instance, current)
     changed = sorted(uuid for uuid, stamp in current.items() if seen.get(uuid) != stamp)
-    keys = [*context.instance.get_dynamic_partitions(PLAYLIST_PARTITIONS), *new]
     cursor = json.dumps(current, sort_keys=True)
     return SensorResult(
         run_requests=[
@@ -79,11 +75,7 @@ def tidal_changes(
         ]
         if keys
         else [],
-        dynamic_partitions_requests=[
-            AddDynamicPartitionsRequest(partitions_def_name=PLAYLIST_PARTITIONS, partition_keys=new)
-        ]
-        if new
-        else [],
+        dynamic_partitions_requests=registration,
         cursor=cursor,
     )
 
@@ -99,13 +91,6 @@ def sync_failures(context: RunFailureSensorContext, database: DatabaseResource) 
     config: dict[str, Any] = dict(run.run_config or {})
     ops: dict[str, Any] = config.get("ops", {})
     playlists = ops.get("playlist_library", {})
-    with database.engine().begin() as connection:
-        connection.execute(
-            RunFailure.__table__.insert().values(  # type: ignore[attr-defined]
-                run_id=run.run_id,
-                failed_at=datetime.now(UTC),
-                playlists=json.dumps(playlists.get("config", {}).get("playlists", [])),
-                reason=reason,
-            )
-        )
+    asked = playlists.get("config", {}).get("playlists", [])
+    record_run_failure(database.engine(), run.run_id, asked, reason)
     context.log.error("sync run %s failed: %s", run.run_id, reason)

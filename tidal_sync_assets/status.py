@@ -1,69 +1,15 @@
-"""``tidal-sync status``: per playlist, its sync status, tracks, missing and failed; and
-the files the latest scan found damaged (never adopted); how many stored tracks TIDAL
-delivered below the wanted quality. ``--format csv|json``: instead, the library as a
-spreadsheet, one row per playlist entry (``entry_store.load_entries``)."""
+"""``tidal-sync status``'s text: per playlist, its sync status, tracks, missing and
+failed; the files the latest scan found damaged (never adopted); a note when stored
+tracks came below the wanted quality. ``--format csv|json``: instead, the library as a
+spreadsheet, one row per playlist entry. The rows come from the stores."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Engine, case, func, select
 
-from tidal_sync_assets.database import DownloadStatus, Playlist, PlaylistTrack, Track
-from tidal_sync_assets.settings import QUALITIES
-
-
-@dataclass(frozen=True, slots=True)
-class PlaylistStatus:
-    name: str
-    sync_status: str
-    tracks: int
-    missing: int
-    failed: int
-
-
-def playlist_statuses(engine: Engine) -> list[PlaylistStatus]:
-    missing = func.sum(case((Track.file_path.is_(None), 1), else_=0))
-    failed = func.sum(case((Track.download_status == DownloadStatus.ERROR, 1), else_=0))
-    query = (
-        select(
-            Playlist.name,
-            Playlist.sync_status,
-            func.count(PlaylistTrack.id),
-            func.coalesce(missing, 0),
-            func.coalesce(failed, 0),
-        )
-        .select_from(Playlist)
-        .outerjoin(
-            PlaylistTrack,
-            (PlaylistTrack.playlist_id == Playlist.id) & PlaylistTrack.position.is_not(None),
-        )
-        .outerjoin(Track, Track.id == PlaylistTrack.track_id)
-        .group_by(Playlist.id, Playlist.name, Playlist.sync_status)
-        .order_by(Playlist.name)
-    )
-    with engine.connect() as connection:
-        return [
-            PlaylistStatus(name, str(status.value if hasattr(status, "value") else status), *nums)
-            for name, status, *nums in connection.execute(query).tuples()
-        ]
-
-
-def lower_qualities(wanted: str) -> list[str]:
-    """The qualities below ``wanted``, lowest first."""
-    return list(QUALITIES[: QUALITIES.index(wanted)]) if wanted in QUALITIES else []
-
-
-def below_wanted_quality(engine: Engine, wanted: str) -> list[tuple[int, str]]:
-    """(TIDAL id, delivered quality) of stored tracks TIDAL delivered below ``wanted``."""
-    query = select(Track.tidal_id, Track.audio_quality).where(
-        Track.file_path.is_not(None), Track.audio_quality.in_(lower_qualities(wanted))
-    )
-    with engine.connect() as connection:
-        rows = connection.execute(query.order_by(Track.tidal_id)).tuples()
-        return [(tidal_id, str(quality)) for tidal_id, quality in rows]
+from tidal_sync_assets.database.status_store import PlaylistStatus
 
 
 def quality_note(count: int, wanted: str) -> str | None:

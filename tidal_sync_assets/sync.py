@@ -15,17 +15,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from dagster import AssetKey, DagsterInstance, Definitions
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from tidal_sync_assets.assets.planning import GUARD_CHECK
 from tidal_sync_assets.assets.tidal import COMPLETE_CHECK
-from tidal_sync_assets.database import PlanAction, Playlist, make_engine
+from tidal_sync_assets.database import make_engine
+from tidal_sync_assets.database.action_store import action_outcomes
 from tidal_sync_assets.database.export_store import export_count
 from tidal_sync_assets.database.migrations import upgrade
 from tidal_sync_assets.database.plan_store import latest_plan, load_actions
+from tidal_sync_assets.database.tidal_store import playlist_names
 from tidal_sync_assets.instance import cli_instance
-from tidal_sync_assets.jobs import range_tags
-from tidal_sync_assets.partitions import PLAYLIST_PARTITIONS
+from tidal_sync_assets.partitions import span_tags
 from tidal_sync_assets.planning.actions import Action
 from tidal_sync_assets.settings import Settings
 
@@ -102,7 +103,7 @@ def run_sync(
         return report
     latest = latest_plan(engine)
     assert latest is not None  # the planning run just stored one
-    names = _playlist_names(engine)
+    names = playlist_names(engine)
     selected = _resolve(playlists, names)
     actions = load_actions(engine, latest[0])
     if dry_run:
@@ -112,14 +113,13 @@ def run_sync(
                 grouped[names.get(action.playlist_id or "", "(library)")].append(action)
         report.plan = sorted(grouped.items())
         return report
-    keys = dagster.get_dynamic_partitions(PLAYLIST_PARTITIONS)
     pending = [a for a in actions if not selected or a.playlist_id in selected]
     # Nothing to do: no library run. Otherwise the run covers the span of partitions
     # from the first to the last playlist with actions and works on (and records)
     # only those: Dagster's bookkeeping per partition would cost more than a small
     # change (see bench/sync_benchmark.py).
     touched = selected or {a.playlist_id for a in pending if a.playlist_id}
-    span = [i for i, key in enumerate(keys) if key in touched]
+    span = span_tags(dagster, touched)
     if span and pending:
         raise_if_stopped()
         library = defs.resolve_job_def("sync").execute_in_process(
@@ -130,7 +130,7 @@ def run_sync(
                 "ops": {"playlist_library": {"config": {"playlists": sorted(touched)}}},
             },
             raise_on_error=False,
-            tags={**range_tags(keys[span[0] : span[-1] + 1]), "tidal-sync/step": "library"},
+            tags={**span, "tidal-sync/step": "library"},
         )
         raise_if_stopped()
         if not library.success:
@@ -185,11 +185,6 @@ def _sentence(message: str, cls_name: str | None) -> str:
     return message
 
 
-def _playlist_names(engine: Engine) -> dict[str, str]:
-    with engine.connect() as connection:
-        return dict(connection.execute(select(Playlist.tidal_id, Playlist.name)).tuples().all())
-
-
 def _name_key(name: str) -> str:
     # TIDAL may send a name decomposed (NFD) that the user's shell types composed.
     return unicodedata.normalize("NFC", name).casefold()
@@ -209,20 +204,14 @@ def _resolve(wanted: Sequence[str], names: dict[str, str]) -> set[str]:
 def _outcomes(
     engine: Engine, plan_id: int, names: dict[str, str]
 ) -> tuple[list[str], dict[str, str]]:
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(
-                PlanAction.playlist_tidal_id, PlanAction.kind, PlanAction.status, PlanAction.error
-            ).where(PlanAction.plan_id == plan_id)
-        ).all()
     done: dict[str, Counter[str]] = defaultdict(Counter)
     failed: dict[str, list[str]] = defaultdict(list)
-    for row in rows:
-        name = names.get(row.playlist_tidal_id or "", row.playlist_tidal_id or "(library)")
-        if row.status == "done":
-            done[name][row.kind] += 1
-        elif row.status == "failed":
-            failed[name].append(f"{row.kind}: {row.error}")
+    for playlist, kind, status, error in action_outcomes(engine, plan_id):
+        name = names.get(playlist or "", playlist or "(library)")
+        if status == "done":
+            done[name][kind] += 1
+        elif status == "failed":
+            failed[name].append(f"{kind}: {error}")
     summary = [
         f"{name}: " + ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
         for name, kinds in sorted(done.items())

@@ -5,15 +5,16 @@ from dagster import (
     AutomationCondition,
     Failure,
     MaterializeResult,
-    MetadataValue,
     asset,
 )
 
-from tidal_sync_assets.assets.library import LOCK_TIMEOUT_SECONDS, playlist_library
-from tidal_sync_assets.assets.metadata import metadata_table
+from tidal_sync_assets.assets.library import playlist_library
+from tidal_sync_assets.assets.metadata import metadata
 from tidal_sync_assets.disk.lock import LibraryBusy, library_lock
 from tidal_sync_assets.dj.export import export_rekordbox
+from tidal_sync_assets.dj.report import export_report
 from tidal_sync_assets.resources import DatabaseResource, LibraryResource, TidalResource
+from tidal_sync_assets.services.library import LOCK_TIMEOUT_SECONDS
 
 # After any playlist partition was materialized, once no library run is going on.
 # Not `eager()`: that also waits for every dependency partition to exist, and one
@@ -62,22 +63,4 @@ def dj_export(
             "%d primaries moved since the last export: relocate them in Rekordbox.",
             len(outcome.moved),
         )
-    return MaterializeResult(
-        metadata={
-            "path": MetadataValue.path(str(outcome.path)),
-            "written": outcome.written,
-            "tracks exported": outcome.tracks,
-            "playlists exported": outcome.playlists,
-            "playlist entries": outcome.entries,
-            "tracks without BPM": len(outcome.without_bpm),
-            "tracks without key": len(outcome.without_key),
-            "tracks below the wanted quality": outcome.below_quality,
-            "primaries moved": len(outcome.moved),
-            "moved primaries (relocate in Rekordbox)": MetadataValue.json(outcome.moved),
-            "tracks without BPM or key": metadata_table(
-                ["track", "missing"],
-                [(t, "BPM") for t in outcome.without_bpm]
-                + [(t, "key") for t in outcome.without_key],
-            ),
-        }
-    )
+    return MaterializeResult(metadata=metadata(export_report(outcome)))

@@ -1,4 +1,10 @@
-"""The library side of the graph: ``playlist_library``, one partition per playlist."""
+"""The library side of the graph: ``playlist_library``, one partition per playlist.
+
+Many partitions run in one run, and each playlist reports its own outcome: the body
+yields one ``AssetMaterialization`` per playlist that succeeded (Dagster 1.13 has no
+per-partition ``MaterializeResult``), and no output (``output_required=False``), so a
+failed playlist's partition is never recorded as materialized.
+"""
 
 from collections.abc import Iterator
 
@@ -8,40 +14,19 @@ from dagster import (
     BackfillPolicy,
     Config,
     Failure,
-    MetadataValue,
     asset,
 )
 from pydantic import Field
 
-from tidal_sync_assets.assets.metadata import metadata_table
+from tidal_sync_assets.assets.metadata import metadata
 from tidal_sync_assets.assets.planning import dedup_plan
-from tidal_sync_assets.database import PlanStatus
-from tidal_sync_assets.database.plan_store import latest_plan
-from tidal_sync_assets.disk.lock import LibraryBusy, library_lock
-from tidal_sync_assets.library.execute import Executor, PlaylistOutcome
+from tidal_sync_assets.disk.lock import LibraryBusy
+from tidal_sync_assets.library.execute import PlaylistOutcome
+from tidal_sync_assets.library.report import failure_description, outcome_report
+from tidal_sync_assets.library.upgrade import below_wanted_quality
 from tidal_sync_assets.partitions import playlist_partitions
 from tidal_sync_assets.resources import DatabaseResource, LibraryResource, TidalResource
-from tidal_sync_assets.status import below_wanted_quality
-
-LOCK_TIMEOUT_SECONDS = 60.0
-
-
-def _summary(outcome: PlaylistOutcome) -> dict[str, MetadataValue]:
-    return {
-        "done": MetadataValue.int(outcome.done),
-        "failed": MetadataValue.int(len(outcome.failed)),
-        "skipped": MetadataValue.int(len(outcome.skipped)),
-        "files downloaded": MetadataValue.int(outcome.downloaded),
-        "MB downloaded": MetadataValue.float(round(outcome.bytes_downloaded / 1e6, 2)),
-        "failures": metadata_table(
-            ["action", "path", "error"],
-            [(a.kind.value, a.target or a.source or "", e) for a, e in outcome.failed],
-        ),
-        "skipped actions": metadata_table(
-            ["action", "track", "reason"],
-            [(a.kind.value, a.track_id, r) for a, r in outcome.skipped],
-        ),
-    }
+from tidal_sync_assets.services.library import PlanNotReady, run_playlists
 
 
 class LibraryConfig(Config):
@@ -71,59 +56,36 @@ def playlist_library(
     database: DatabaseResource,
     library: LibraryResource,
     tidal: TidalResource,
-) -> Iterator[None]:
-    engine = database.engine()
-    latest = latest_plan(engine)
-    if latest is None:
-        raise Failure(description="There is no plan yet; materialize dedup_plan first.")
-    plan_id, status, held_reason = latest
-    if status is PlanStatus.HELD:
-        raise Failure(description=f"The latest plan is held: {held_reason}.", allow_retries=False)
+) -> Iterator[AssetMaterialization]:
+    engine, quality = database.engine(), tidal.checked_quality()
     failed: list[PlaylistOutcome] = []
     try:
-        with library_lock(library.root_path(), LOCK_TIMEOUT_SECONDS):
-            executor = Executor(
-                engine=engine,
-                root=library.root_path(),
-                plan_id=plan_id,
-                link_mode=library.checked_link_mode(),
-                quality=tidal.checked_quality(),
-                min_quality=tidal.checked_min_quality(),
-                workers=tidal.download_workers,
-                open_session=tidal.open,
-                key_notation=library.checked_key_notation(),
-                m3u8_paths=library.checked_m3u8_paths(),
+        for outcome in run_playlists(
+            engine,
+            library.root_path(),
+            [p for p in context.partition_keys if not config.playlists or p in config.playlists],
+            link_mode=library.checked_link_mode(),
+            quality=quality,
+            min_quality=tidal.checked_min_quality(),
+            workers=tidal.download_workers,
+            open_session=tidal.open,
+            key_notation=library.checked_key_notation(),
+            m3u8_paths=library.checked_m3u8_paths(),
+        ):
+            if not outcome.ok:
+                failed.append(outcome)
+                continue
+            below = len(below_wanted_quality(engine, quality))
+            report = metadata(outcome_report(outcome, below))
+            yield AssetMaterialization(
+                context.asset_key, partition=outcome.playlist, metadata=report
             )
-            wanted = set(config.playlists)
-            for playlist in context.partition_keys:
-                if wanted and playlist not in wanted:
-                    continue
-                outcome = executor.run_playlist(playlist)
-                if outcome.ok:
-                    below = below_wanted_quality(engine, tidal.checked_quality())
-                    context.log_event(
-                        AssetMaterialization(
-                            asset_key=context.asset_key,
-                            partition=playlist,
-                            metadata={
-                                **_summary(outcome),
-                                "tracks below wanted quality": MetadataValue.int(len(below)),
-                            },
-                        )
-                    )
-                else:
-                    failed.append(outcome)
-    except LibraryBusy as error:
-        raise Failure(description=str(error)) from None
+    except (PlanNotReady, LibraryBusy) as error:
+        final = isinstance(error, PlanNotReady) and error.final
+        raise Failure(description=str(error), allow_retries=False if final else None) from None
     if failed:
-        names = "; ".join(
-            f"{o.playlist}: " + ", ".join(str(a.track_id or a.target) for a, _ in o.failed[:10])
-            for o in failed
-        )
         raise Failure(
-            description=f"{len(failed)} playlist(s) failed ({names}); "
-            "backfill the failed partitions once the cause is fixed.",
-            metadata={"failed playlists": MetadataValue.json([o.playlist for o in failed])},
+            description=failure_description(failed),
+            metadata={"failed playlists": [o.playlist for o in failed]},
             allow_retries=False,
         )
-    yield from ()

@@ -1,4 +1,6 @@
-"""The tables people read in the Dagster UI, built from a pandas DataFrame.
+"""Dagster metadata from a report (``tidal_sync_assets.report``): tables as typed Dagster
+tables built from a pandas DataFrame, numbers, text and paths as themselves, lists and
+mappings as JSON.
 
 A ``MetadataValue.table`` rather than markdown: the UI draws a table value inline as a
 real table on every page (markdown over 1,000 characters hides behind "[Show Markdown]"),
@@ -7,12 +9,14 @@ escaping for ``|`` or newlines in a playlist name or a path.
 """
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import PurePath
+from typing import Any
 
 import pandas as pd
 from dagster import MetadataValue, TableColumn, TableRecord, TableSchema
 
-MAX_ROWS = 50
+from tidal_sync_assets.report import MAX_ROWS, Report, Table
 
 # pandas' nullable dtypes (``convert_dtypes``) by kind, as Dagster's column types.
 _COLUMN_TYPES = {"i": "int", "u": "int", "f": "float", "b": "bool"}
@@ -40,3 +44,25 @@ def metadata_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> M
             TableRecord({name: more if i == 0 else None for i, name in enumerate(header)})
         )
     return MetadataValue.table(records, schema)
+
+
+def metadata(report: Report) -> dict[str, MetadataValue[Any]]:
+    return {label: _value(value) for label, value in report.items()}
+
+
+def _value(value: object) -> MetadataValue[Any]:
+    if isinstance(value, Table):
+        return metadata_table(value.header, value.rows)
+    if isinstance(value, bool):
+        return MetadataValue.bool(value)
+    if isinstance(value, int):
+        return MetadataValue.int(value)
+    if isinstance(value, float):
+        return MetadataValue.float(value)
+    if isinstance(value, str):
+        return MetadataValue.text(value)
+    if isinstance(value, PurePath):
+        return MetadataValue.path(str(value))
+    if isinstance(value, Mapping | Sequence):
+        return MetadataValue.json(value)
+    raise TypeError(f"no metadata form for {type(value).__name__}")

@@ -9,21 +9,21 @@ process did not record.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, select, update
 
+from tidal_sync_assets.database import status_store
 from tidal_sync_assets.database.models import (
     ActionStatus,
     DownloadStatus,
     PlanAction,
     Playlist,
-    PlaylistSyncStatus,
     PlaylistTrack,
     Track,
-    TrackSyncStatus,
 )
 
 
@@ -121,16 +121,13 @@ def set_primary(
         track_pk = _track_pk(connection, track)
         playlist_pk = _playlist_pk(connection, playlist) if playlist else None
         holder = PlaylistTrack.playlist_id == playlist_pk
-        connection.execute(
-            update(PlaylistTrack)
-            .where(PlaylistTrack.track_id == track_pk, holder)
-            .values(
-                is_primary=True,
-                symlink_path=None,
-                symlink_valid=None,
-                sync_status=TrackSyncStatus.SYNCED,
-                synced_at=now(),
-            )
+        status_store.entry_placed(
+            connection,
+            PlaylistTrack.track_id == track_pk,
+            holder,
+            is_primary=True,
+            symlink_path=None,
+            symlink_valid=None,
         )
         connection.execute(
             update(PlaylistTrack)
@@ -179,19 +176,13 @@ def link_paths(engine: Engine, track: int) -> list[str]:
 
 def set_link(engine: Engine, playlist: str, track: int, path: str) -> None:
     with engine.begin() as connection:
-        connection.execute(
-            update(PlaylistTrack)
-            .where(
-                PlaylistTrack.track_id == _track_pk(connection, track),
-                PlaylistTrack.playlist_id == _playlist_pk(connection, playlist),
-            )
-            .values(
-                symlink_path=path,
-                symlink_valid=True,
-                is_primary=False,
-                sync_status=TrackSyncStatus.SYNCED,
-                synced_at=now(),
-            )
+        status_store.entry_placed(
+            connection,
+            PlaylistTrack.track_id == _track_pk(connection, track),
+            PlaylistTrack.playlist_id == _playlist_pk(connection, playlist),
+            symlink_path=path,
+            symlink_valid=True,
+            is_primary=False,
         )
 
 
@@ -296,14 +287,48 @@ def m3u8_entries(
     return entries
 
 
-def playlist_synced(engine: Engine, playlist: str, in_sync: bool) -> None:
-    with engine.begin() as connection:
-        values: dict[str, Any] = {"last_synced_filesystem": now()}
-        if in_sync:
-            values["sync_status"] = PlaylistSyncStatus.IN_SYNC
-            values["synced_last_updated"] = Playlist.last_updated_tidal
-        connection.execute(
-            update(Playlist)
-            .where(Playlist.tidal_id == playlist, Playlist.removed_from_tidal.is_(False))
-            .values(**values)
+def load_placed_files(
+    engine: Engine,
+) -> tuple[dict[int, str | None], list[tuple[int, str | None]]]:
+    """Each track's primary path (by track key), and (track key, path) of every link
+    of an entry TIDAL still lists."""
+    with engine.connect() as connection:
+        primaries = dict(
+            connection.execute(
+                select(Track.id, Track.file_path).where(Track.file_path.is_not(None))
+            )
+            .tuples()
+            .all()
         )
+        links = (
+            connection.execute(
+                select(PlaylistTrack.track_id, PlaylistTrack.symlink_path).where(
+                    PlaylistTrack.symlink_path.is_not(None), PlaylistTrack.position.is_not(None)
+                )
+            )
+            .tuples()
+            .all()
+        )
+    return primaries, list(links)
+
+
+def action_outcomes(engine: Engine, plan_id: int) -> list[tuple[str | None, str, str, str | None]]:
+    """(playlist, kind, status, error) of each of the plan's actions."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                PlanAction.playlist_tidal_id, PlanAction.kind, PlanAction.status, PlanAction.error
+            ).where(PlanAction.plan_id == plan_id)
+        ).tuples()
+        return [(playlist, kind, str(status), error) for playlist, kind, status, error in rows]
+
+
+def delivered_in(engine: Engine, qualities: Sequence[str]) -> list[tuple[int, str]]:
+    """(TIDAL id, delivered quality) of the stored tracks TIDAL delivered in one of
+    ``qualities``, by id."""
+    query = select(Track.tidal_id, Track.audio_quality).where(
+        Track.file_path.is_not(None), Track.audio_quality.in_(qualities)
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query.order_by(Track.tidal_id)).tuples()
+        return [(tidal_id, str(quality)) for tidal_id, quality in rows]

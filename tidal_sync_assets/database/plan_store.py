@@ -1,52 +1,49 @@
-"""Loading the planner's input from the database, and storing diffs and plans.
+"""Loading the planner's input from the database, and storing plans.
 
-``load_library_state`` gathers both snapshots and the previous placement
-into one ``LibraryState``; ``save_diff`` writes the seed's status fields;
-``save_plan`` stores a plan and its actions in bulk, superseding older ones.
+``load_placement`` reads the playlists and what the product placed for them
+(the scan and the tracks come from their own stores); ``save_plan`` stores a
+plan and its actions in bulk, superseding older ones.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy import Connection, Engine, select, update
 
-from tidal_sync_assets.database.bulk import ROWS_PER_EXECUTE, chunks, insert_many
+from tidal_sync_assets.database.bulk import insert_many
 from tidal_sync_assets.database.models import (
-    DownloadStatus,
     Plan,
     PlanAction,
     PlanStatus,
     Playlist,
-    PlaylistSyncStatus,
     PlaylistTrack,
     Track,
-    TrackSyncStatus,
 )
 from tidal_sync_assets.database.plan_inputs import PlanInputs
-from tidal_sync_assets.database.scan_store import load_entries, load_tracks
-from tidal_sync_assets.disk.entry import EntryKind
-from tidal_sync_assets.disk.match import match_entries
 from tidal_sync_assets.planning.actions import Action, ActionKind
-from tidal_sync_assets.planning.diff import Diff, EntryState, PrimarySource
 from tidal_sync_assets.planning.plan import Plan as PlanObject
-from tidal_sync_assets.planning.state import PLAYLISTS_DIR, LibraryState, PlaylistState
-from tidal_sync_assets.settings import LinkMode
+from tidal_sync_assets.planning.state import PLAYLISTS_DIR, PlaylistState
 
 _FOLDER_PREFIX = PLAYLISTS_DIR + "/"
-_ENTRY_STATUS = {
-    EntryState.PRIMARY: TrackSyncStatus.SYNCED,
-    EntryState.LINK: TrackSyncStatus.SYNCED,
-    EntryState.WRONG_LINK: TrackSyncStatus.NEEDS_SYMLINK,
-    EntryState.MISSING: TrackSyncStatus.NEEDS_SYMLINK,
-    EntryState.OUTDATED: TrackSyncStatus.NEEDS_MOVE,
-    EntryState.UNAVAILABLE: TrackSyncStatus.UNKNOWN,
-}
-UNAVAILABLE_REASON = "unavailable on TIDAL (streaming not allowed) and no local copy"
 
 
-def load_library_state(engine: Engine, link_mode: LinkMode, default_extension: str) -> LibraryState:
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """The playlists as TIDAL lists them and what the product placed for them."""
+
+    playlists: tuple[PlaylistState, ...]
+    primaries: dict[int, str]  # track -> primary path
+    links: dict[tuple[str, int], str]  # (playlist, track) -> link path
+
+    def wanted_tracks(self) -> set[int]:
+        """The tracks the library serves: listed in a playlist, or holding a primary."""
+        return {t for p in self.playlists for t in p.track_ids} | set(self.primaries)
+
+
+def load_placement(engine: Engine) -> Placement:
     with engine.connect() as connection:
         playlists = connection.execute(
             select(
@@ -84,19 +81,7 @@ def load_library_state(engine: Engine, link_mode: LinkMode, default_extension: s
             order[entry.playlist_id].append(entry.tidal_id)
         if entry.symlink_path:
             links[(uuid[entry.playlist_id], entry.tidal_id)] = entry.symlink_path
-    wanted = {t for tracks in order.values() for t in tracks} | set(primaries)
-    tracks = load_tracks(engine, wanted)
-    disk = load_entries(engine)
-    managed = set(primaries.values()) | set(links.values())
-    # Only files the scan decoded may be adopted (a damaged one is matched so that the
-    # layout can give its name to the download; see ``planning.layout``).
-    unmanaged_audio = [
-        e
-        for e in disk.values()
-        if e.kind is EntryKind.FILE and e.audio_checked and e.path not in managed
-    ]
-    matches = {path: m.track_id for path, m in match_entries(unmanaged_audio, tracks).items()}
-    return LibraryState(
+    return Placement(
         playlists=tuple(
             PlaylistState(
                 tidal_id=row.tidal_id,
@@ -109,13 +94,8 @@ def load_library_state(engine: Engine, link_mode: LinkMode, default_extension: s
             )
             for row in sorted(playlists, key=lambda r: r.tidal_id)
         ),
-        tracks=tracks,
         primaries=primaries,
         links=links,
-        disk=disk,
-        matches=matches,
-        link_mode=link_mode,
-        default_extension=default_extension,
     )
 
 
@@ -123,94 +103,6 @@ def _folder_name(path: str | None) -> str | None:
     if not path or not path.startswith(_FOLDER_PREFIX):
         return None
     return path[len(_FOLDER_PREFIX) :]
-
-
-def save_diff(engine: Engine, diff: Diff) -> None:
-    """Write the seed's status fields from the diff."""
-    layout = diff.layout
-    by_playlist: dict[str, set[EntryState]] = defaultdict(set)
-    for (playlist, _), state in diff.entries.items():
-        by_playlist[playlist].add(state)
-    with engine.begin() as connection:
-        playlists = {
-            row.id: row
-            for row in connection.execute(
-                select(Playlist.id, Playlist.tidal_id, Playlist.sync_status)
-            )
-        }
-        tracks = dict(connection.execute(select(Track.id, Track.tidal_id)).tuples().all())
-        current = connection.execute(
-            select(
-                PlaylistTrack.id,
-                PlaylistTrack.playlist_id,
-                PlaylistTrack.track_id,
-                PlaylistTrack.sync_status,
-                PlaylistTrack.symlink_valid,
-            ).where(PlaylistTrack.position.is_not(None))
-        ).all()
-        # Only what changed is written: a library in step writes (almost) nothing.
-        changed = []
-        for row in current:
-            key = (playlists[row.playlist_id].tidal_id, tracks[row.track_id])
-            entry = diff.entries.get(key)
-            if entry is None:
-                continue
-            status = _ENTRY_STATUS[entry]
-            valid = entry is EntryState.LINK if layout.is_link(*key) else None
-            if (row.sync_status, row.symlink_valid) != (status, valid):
-                changed.append({"row": row.id, "status": status, "valid": valid})
-        statement = (
-            update(PlaylistTrack)
-            .where(PlaylistTrack.id == bindparam("row"))
-            .values(sync_status=bindparam("status"), symlink_valid=bindparam("valid"))
-            .execution_options(synchronize_session=False)
-        )
-        for batch in chunks(changed, ROWS_PER_EXECUTE):
-            connection.execute(statement, batch)
-        connection.execute(
-            update(PlaylistTrack)
-            .where(PlaylistTrack.position.is_(None))
-            .values(sync_status=TrackSyncStatus.NEEDS_REMOVAL)
-        )
-        missing = [t for t, (how, _) in diff.sources.items() if how is PrimarySource.DOWNLOAD]
-        for batch in chunks(({"t": t} for t in missing), ROWS_PER_EXECUTE):
-            connection.execute(
-                update(Track)
-                .where(Track.tidal_id == bindparam("t"))
-                .where(Track.download_status == DownloadStatus.DOWNLOADED)
-                .values(download_status=DownloadStatus.NOT_DOWNLOADED)
-                .execution_options(synchronize_session=False),
-                batch,
-            )
-        # A track TIDAL will not stream and no local file stands in for gets no
-        # action at all, so the diff is the one place that can record why it is absent.
-        unavailable = [t for t, (how, _) in diff.sources.items() if how is PrimarySource.NONE]
-        for batch in chunks(({"t": t} for t in unavailable), ROWS_PER_EXECUTE):
-            connection.execute(
-                update(Track)
-                .where(Track.tidal_id == bindparam("t"))
-                .values(download_status=DownloadStatus.ERROR, download_error=UNAVAILABLE_REASON)
-                .execution_options(synchronize_session=False),
-                batch,
-            )
-        was = {row.tidal_id: row.sync_status for row in playlists.values()}
-        for playlist, states in by_playlist.items():
-            wanted = _playlist_status(states)
-            if was.get(playlist) != wanted:
-                connection.execute(
-                    update(Playlist)
-                    .where(Playlist.tidal_id == playlist)
-                    .where(Playlist.removed_from_tidal.is_(False))
-                    .values(sync_status=wanted)
-                )
-
-
-def _playlist_status(states: set[EntryState]) -> PlaylistSyncStatus:
-    if EntryState.MISSING in states:
-        return PlaylistSyncStatus.NEEDS_DOWNLOAD
-    if states & {EntryState.WRONG_LINK, EntryState.OUTDATED}:
-        return PlaylistSyncStatus.NEEDS_UPDATE
-    return PlaylistSyncStatus.IN_SYNC
 
 
 def save_plan(

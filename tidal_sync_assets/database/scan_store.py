@@ -1,14 +1,15 @@
 """Persisting file-system scans: one row per path under ``Playlists/``, in bulk.
 
 The table holds the latest scan (rows not seen again are deleted), which is
-also what the next scan compares against to skip re-reading unchanged files.
+also what the next scan compares against to skip re-reading unchanged files,
+and each path's match to a TIDAL track, which planning reads (the scan service,
+``services.scan``, decides both; this module only reads and writes rows).
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Set
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,12 +23,7 @@ from tidal_sync_assets.database.models import (
     ScanRecord,
     Track,
 )
-from tidal_sync_assets.disk.entry import AudioTags, EntryKind, Ownership, ScannedEntry
-from tidal_sync_assets.disk.integrity import audio_candidates, check_audio
-from tidal_sync_assets.disk.m3u8 import m3u8_path_for
-from tidal_sync_assets.disk.match import Match, match_entries
-from tidal_sync_assets.disk.scan import ScanResult, is_internal, scan_library
-from tidal_sync_assets.tidal.snapshot import TidalTrack
+from tidal_sync_assets.disk.entry import AudioTags, EntryKind, ScannedEntry, ScanResult
 
 _TAG_COLUMNS = {
     "title": "title",
@@ -56,44 +52,48 @@ _PLACED = ("matched_tidal_id", "match_method", "ownership")
 _UPDATED = (*_ENTRY_COLUMNS, *_TAG_COLUMNS.values(), *_AUDIO_COLUMNS, *_PLACED, "scan_id")
 
 
-def ownership(entry: ScannedEntry, match: Match | None, managed: Set[str]) -> Ownership:
-    """Managed: placed by the product or matching a TIDAL track; else the user's."""
-    if is_internal(entry.path):
-        return Ownership.INTERNAL
-    if match is not None or entry.path in managed:
-        return Ownership.MANAGED
-    return Ownership.USER
+# Where a scanned path stands: the track it matches (and how), and whose it is.
+Placed = tuple[int | None, str | None, str]
 
 
-def load_managed_paths(engine: Engine) -> set[str]:
-    """Every path the product placed: primaries, links and playlists' M3U8s."""
+@dataclass(frozen=True, slots=True)
+class PlacedPaths:
+    """What the product placed, as paths: each primary (-> its track and the size the
+    product recorded), every link, and each playlist's folder."""
+
+    primaries: dict[str, tuple[int, int | None]]
+    links: set[str]
+    folders: set[str]
+
+
+def load_placed_paths(engine: Engine) -> PlacedPaths:
     with engine.connect() as connection:
-        primaries = connection.execute(select(Track.file_path).where(Track.file_path.is_not(None)))
+        primaries = connection.execute(
+            select(Track.file_path, Track.tidal_id, Track.file_size).where(
+                Track.file_path.is_not(None)
+            )
+        ).tuples()
         links = connection.execute(
             select(PlaylistTrack.symlink_path).where(PlaylistTrack.symlink_path.is_not(None))
-        )
+        ).scalars()
         folders = connection.execute(
             select(Playlist.local_folder_path).where(Playlist.local_folder_path.is_not(None))
-        )
-        return (
-            {p for (p,) in primaries if p}
-            | {p for (p,) in links if p}
-            | {m3u8_path_for(f) for (f,) in folders if f}
+        ).scalars()
+        return PlacedPaths(
+            {path: (tidal_id, size) for path, tidal_id, size in primaries if path},
+            {p for p in links if p},
+            {f for f in folders if f},
         )
 
 
-def _row(
-    entry: ScannedEntry, match: Match | None, managed: Set[str], scan_id: int
-) -> dict[str, object]:
+def _row(entry: ScannedEntry, placed: Placed, scan_id: int) -> dict[str, object]:
     tags = entry.tags or AudioTags()
     return {
         "path": entry.path,
         **{column: getattr(entry, column) for column in _ENTRY_COLUMNS},
         **{column: getattr(tags, field) for field, column in _TAG_COLUMNS.items()},
         **{column: getattr(entry, column) for column in _AUDIO_COLUMNS},
-        "matched_tidal_id": match.track_id if match else None,
-        "match_method": match.method if match else None,
-        "ownership": ownership(entry, match, managed),
+        **dict(zip(_PLACED, placed, strict=True)),
         "scan_id": scan_id,
     }
 
@@ -112,7 +112,11 @@ class StoredScan:
     """The latest scan as stored: its entries, and each path's match and ownership."""
 
     entries: dict[str, ScannedEntry]
-    placed: dict[str, tuple[int | None, str | None, str]]  # path -> (track, method, ownership)
+    placed: dict[str, Placed]  # path -> (track, method, ownership)
+
+    def matched(self) -> dict[str, int]:
+        """Each path the scan matched to a track -> that track."""
+        return {path: track for path, (track, _, _) in self.placed.items() if track is not None}
 
 
 def load_scan(engine: Engine) -> StoredScan:
@@ -121,7 +125,7 @@ def load_scan(engine: Engine) -> StoredScan:
     with engine.connect() as connection:
         rows = connection.execute(select(*[table.c[c] for c in _STORED_COLUMNS])).tuples().all()
     entries: dict[str, ScannedEntry] = {}
-    placed: dict[str, tuple[int | None, str | None, str]] = {}
+    placed: dict[str, Placed] = {}
     kinds = {kind.value: kind for kind in EntryKind}
     tags_end = 1 + len(_ENTRY_COLUMNS) + len(_TAG_COLUMNS)
     tags_at = slice(1 + len(_ENTRY_COLUMNS), tags_end)
@@ -149,120 +153,10 @@ def load_scan(engine: Engine) -> StoredScan:
     return StoredScan(entries, placed)
 
 
-def load_entries(engine: Engine) -> dict[str, ScannedEntry]:
-    """The latest scan, by path."""
-    return load_scan(engine).entries
-
-
-_TRACK_COLUMNS = (
-    Track.tidal_id,
-    Track.title,
-    Track.artist,
-    Track.album,
-    Track.album_artist,
-    Track.album_id,
-    Track.track_number,
-    Track.isrc,
-    Track.duration,
-    Track.version,
-    Track.allow_streaming,
-    Track.bpm,
-    Track.musical_key,
-    Track.release_date,
-)
-_FEW = 1_000  # more ids than this: read every row and keep the wanted ones
-
-
-def load_tracks(engine: Engine, tidal_ids: Iterable[int] | None = None) -> dict[int, TidalTrack]:
-    """Stored TIDAL tracks as snapshot records (all, or just ``tidal_ids``)."""
-    wanted = None if tidal_ids is None else set(tidal_ids)
-    query = select(*_TRACK_COLUMNS)
-    if wanted is not None and len(wanted) <= _FEW:
-        query = query.where(Track.tidal_id.in_(wanted))
-    with engine.connect() as connection:
-        rows = connection.execute(query).tuples().all()
-    return {
-        tidal_id: TidalTrack(
-            tidal_id, title, (artist,), album, album_artist, album_id, number, isrc, *rest
-        )
-        for tidal_id, title, artist, album, album_artist, album_id, number, isrc, *rest in rows
-        if wanted is None or tidal_id in wanted
-    }
-
-
-class KnownTracks(Mapping[int, TidalTrack]):
-    """Every stored track for matching: the ids at once, the rows on first need.
-
-    Files the product tagged match by ``TIDAL_TRACK_ID``, which needs only the
-    ids; the rows (and the name index built from them) are loaded only when a
-    file has to be matched by ISRC or by name.
-    """
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        with engine.connect() as connection:
-            self._ids = set(connection.execute(select(Track.tidal_id)).scalars())
-        self._rows: dict[int, TidalTrack] | None = None
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._ids
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(self._ids)
-
-    def __getitem__(self, key: int) -> TidalTrack:
-        if key not in self._ids:
-            raise KeyError(key)
-        if self._rows is None:
-            self._rows = load_tracks(self._engine, None)
-        return self._rows[key]
-
-
 @dataclass(frozen=True, slots=True)
 class SavedScan:
     scan_id: int
     changes: int  # rows written or removed: 0 when the disk is as the last scan left it
-    owners: Counter[Ownership]
-    user_paths: list[str]  # the user's own entries, sorted
-
-
-def scan_and_save(
-    engine: Engine, root: Path, started_at: datetime, workers: int | None = None
-) -> tuple[ScanResult, SavedScan]:
-    """Scan ``root`` against the stored scan, match what changed, and store it."""
-    previous = load_scan(engine)
-    result = scan_library(root, previous.entries, workers=workers)
-    tracks = KnownTracks(engine)
-    matches = match_entries(result.entries, tracks)
-    managed = load_managed_paths(engine)
-    wanted = audio_candidates(
-        result.entries, matches, managed, load_primary_paths(engine), previous.entries
-    )
-    check_audio(
-        root, result.entries, {path: tracks[track].duration for path, track in wanted.items()}
-    )
-    # A damaged file is not the track: never adopted, it stays the user's (or, where the
-    # track's file belongs, goes to the trash when the download takes its place).
-    damaged = [entry for entry in result.entries if entry.audio_damage is not None]
-    broken = {entry.path for entry in damaged}
-    matches = {path: match for path, match in matches.items() if path not in broken}
-    result = replace(result, decoded=len(wanted), damaged=damaged)
-    saved = save_scan(engine, root, result, matches, managed, started_at, previous)
-    return result, saved
-
-
-def load_primary_paths(engine: Engine) -> dict[str, tuple[int, int | None]]:
-    """Each managed primary's path -> its TIDAL track and the size the product recorded."""
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(Track.file_path, Track.tidal_id, Track.file_size).where(
-                Track.file_path.is_not(None)
-            )
-        )
-        return {path: (tidal_id, size) for path, tidal_id, size in rows.tuples() if path}
 
 
 def damage_at(engine: Engine, path: str) -> str | None:
@@ -271,6 +165,21 @@ def damage_at(engine: Engine, path: str) -> str | None:
         return connection.execute(
             select(ScannedFile.audio_damage).where(ScannedFile.path == path)
         ).scalar()
+
+
+def load_damage_stats(engine: Engine) -> dict[str, tuple[int, int, int, str | None]]:
+    """Path -> (inode, size, mtime, why) of every file the latest scan found damaged."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(
+                ScannedFile.path,
+                ScannedFile.inode,
+                ScannedFile.size,
+                ScannedFile.mtime_ns,
+                ScannedFile.audio_damage,
+            ).where(ScannedFile.audio_damage.is_not(None))
+        ).tuples()
+        return {path: (inode, size, mtime, why) for path, inode, size, mtime, why in rows}
 
 
 def load_damaged(engine: Engine) -> list[tuple[str, str]]:
@@ -288,30 +197,24 @@ def save_scan(
     engine: Engine,
     root: Path,
     result: ScanResult,
-    matches: Mapping[str, Match],
-    managed: Set[str],
+    placed: Mapping[str, Placed],
     started_at: datetime,
     previous: StoredScan,
 ) -> SavedScan:
-    """Store the scan taken against ``previous``. Paths not seen this time are dropped.
+    """Store the scan taken against ``previous``, each entry with its ``placed`` (match
+    and ownership). Paths not seen this time are dropped.
 
     Only rows that differ from the stored ones are written, stamped with this
     scan's id: an entry the scan carried over unchanged (the same object) with
     the same match and ownership is not even turned into a row. The scan records
     how many rows it wrote or removed, which tells a later plan nothing moved.
     """
-    owners: Counter[Ownership] = Counter()
-    user_paths: list[str] = []
-    changed: list[ScannedEntry] = []
-    for entry in result.entries:
-        match = matches.get(entry.path)
-        owner = ownership(entry, match, managed)
-        owners[owner] += 1
-        if owner is Ownership.USER:
-            user_paths.append(entry.path)
-        placed = (match.track_id, match.method, owner.value) if match else (None, None, owner.value)
-        if previous.entries.get(entry.path) is not entry or previous.placed[entry.path] != placed:
-            changed.append(entry)
+    changed = [
+        entry
+        for entry in result.entries
+        if previous.entries.get(entry.path) is not entry
+        or previous.placed[entry.path] != placed[entry.path]
+    ]
     seen = {entry.path for entry in result.entries}
     gone = [path for path in previous.entries if path not in seen]
     with engine.begin() as connection:
@@ -326,7 +229,7 @@ def save_scan(
             )
         ).inserted_primary_key
         scan_id = int(inserted[0]) if inserted else 0
-        rows = (_row(e, matches.get(e.path), managed, scan_id) for e in changed)
+        rows = (_row(e, placed[e.path], scan_id) for e in changed)
         written = upsert(
             connection,
             ScannedFile.__table__,  # type: ignore[arg-type]
@@ -341,7 +244,7 @@ def save_scan(
         connection.execute(
             update(ScanRecord).where(ScanRecord.id == scan_id).values(changes=changes)
         )
-    return SavedScan(scan_id, changes, owners, sorted(user_paths))
+    return SavedScan(scan_id, changes)
 
 
 def _same(row: dict[str, object], previous: StoredScan) -> bool:
@@ -350,6 +253,5 @@ def _same(row: dict[str, object], previous: StoredScan) -> bool:
     before = previous.entries.get(path)
     if before is None:
         return False
-    stored = _row(before, None, set(), 0)
-    stored.update(zip(_PLACED, previous.placed[path], strict=True))
+    stored = _row(before, previous.placed[path], 0)
     return all(stored[c] == row[c] for c in _UPDATED if c != "scan_id")

@@ -4,30 +4,36 @@ A playlist's positions are replaced only after a *complete* fetch; an
 incomplete one keeps the stored list and does not advance the
 ``fetched_last_updated`` watermark, so the next snapshot fetches it again.
 Entries TIDAL dropped keep their row (position NULL, ``needs_removal``)
-until the library has cleaned up what the product placed for them.
+until the library has cleaned up what the product placed for them. Stored
+tracks are read back here too: all of them, or those the library serves.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, bindparam, delete, select, update
+from sqlalchemy import Connection, Engine, Row, bindparam, delete, select, union, update
 
+from tidal_sync_assets.database import status_store
 from tidal_sync_assets.database.bulk import ROWS_PER_STATEMENT, insert_many, upsert
 from tidal_sync_assets.database.models import (
     Playlist,
-    PlaylistSyncStatus,
     PlaylistTrack,
     TidalSnapshotRecord,
     Track,
     TrackSyncStatus,
 )
-from tidal_sync_assets.tidal.snapshot import TidalPlaylist, TidalSnapshot
+from tidal_sync_assets.tidal.snapshot import (
+    PlaylistChange,
+    SnapshotOutcome,
+    TidalPlaylist,
+    TidalSnapshot,
+    TidalTrack,
+)
 
 _TRACK_FIELDS = (
     "title",
@@ -43,24 +49,16 @@ _TRACK_FIELDS = (
     "musical_key",
     "release_date",
 )
+# An entry's state, copied as it is when its playlist's positions are replaced (what
+# the status becomes is ``status_store``'s to say); a new entry's is the columns' default.
 _CARRIED = ("is_primary", "symlink_path", "symlink_valid", "sync_status", "synced_at")
-
-
-@dataclass(frozen=True, slots=True)
-class PlaylistChange:
-    tidal_id: str
-    name: str
-    change: str  # new, renamed, tracks changed, removed, incomplete
-    added: int = 0
-    dropped: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class SnapshotOutcome:
-    snapshot_id: int
-    changes: tuple[PlaylistChange, ...]
-    partitions: tuple[str, ...]  # every playlist the library still has to serve
-    entries: int
+_NEW_ENTRY: dict[str, object] = {
+    "is_primary": False,
+    "symlink_path": None,
+    "symlink_valid": None,
+    "sync_status": TrackSyncStatus.UNKNOWN,
+    "synced_at": None,
+}
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -177,10 +175,9 @@ def save_snapshot(engine: Engine, snapshot: TidalSnapshot) -> SnapshotOutcome:
         ]
         if gone:
             connection.execute(
-                update(Playlist)
-                .where(Playlist.tidal_id.in_(gone))
-                .values(removed_from_tidal=True, sync_status=PlaylistSyncStatus.NEEDS_REMOVAL)
+                update(Playlist).where(Playlist.tidal_id.in_(gone)).values(removed_from_tidal=True)
             )
+            status_store.playlists_removed(connection, gone)
             changes += [PlaylistChange(tid, before[tid].name, "removed") for tid in gone]
         # Fetched again means TIDAL's lastUpdated moved: the M3U8 is rewritten at least.
         changed = bool(changes) or any(p.fetched for p in snapshot.playlists)
@@ -301,17 +298,12 @@ def _replace_positions(
                 "playlist_id": playlist_id,
                 "track_id": track,
                 "position": position,
-                **_relisted(carried.get(track)),
+                **carried.get(track, _NEW_ENTRY),
             }
             for position, track in enumerate(wanted_db)
         ]
         rows += [
-            {
-                "playlist_id": playlist_id,
-                "track_id": track,
-                "position": None,
-                **{**carried[track], "sync_status": TrackSyncStatus.NEEDS_REMOVAL},
-            }
+            {"playlist_id": playlist_id, "track_id": track, "position": None, **carried[track]}
             for track in carried
             if track not in wanted_set
             and (carried[track]["symlink_path"] or carried[track]["is_primary"])
@@ -319,20 +311,89 @@ def _replace_positions(
         was = listed[playlist_id]
         counts[playlist_id] = (len(wanted_set - was), len(was - wanted_set))
     insert_many(connection, PlaylistTrack.__table__, rows)  # type: ignore[arg-type]
+    status_store.entries_after_snapshot(connection, playlist_pks)
     return counts
 
 
-def _relisted(carried: dict[str, object] | None) -> dict[str, object]:
-    """The state of an entry TIDAL lists: carried over, but no longer pending removal."""
-    if carried is None:
-        # Every key of _CARRIED: rows of one executemany batch must bind the same columns.
-        return {
-            "is_primary": False,
-            "symlink_path": None,
-            "symlink_valid": None,
-            "sync_status": TrackSyncStatus.UNKNOWN,
-            "synced_at": None,
-        }
-    if carried["sync_status"] == TrackSyncStatus.NEEDS_REMOVAL:  # re-added before cleanup
-        return {**carried, "sync_status": TrackSyncStatus.UNKNOWN}
-    return carried
+def playlist_names(engine: Engine) -> dict[str, str]:
+    """Every stored playlist's UUID -> name."""
+    with engine.connect() as connection:
+        return dict(connection.execute(select(Playlist.tidal_id, Playlist.name)).tuples().all())
+
+
+_TRACK_COLUMNS = (
+    Track.tidal_id,
+    Track.title,
+    Track.artist,
+    Track.album,
+    Track.album_artist,
+    Track.album_id,
+    Track.track_number,
+    Track.isrc,
+    Track.duration,
+    Track.version,
+    Track.allow_streaming,
+    Track.bpm,
+    Track.musical_key,
+    Track.release_date,
+)
+_FEW = 1_000  # more ids than this: read every row and keep the wanted ones
+
+
+def load_tracks(engine: Engine, tidal_ids: Iterable[int] | None = None) -> dict[int, TidalTrack]:
+    """Stored TIDAL tracks as snapshot records (all, or just ``tidal_ids``)."""
+    wanted = None if tidal_ids is None else set(tidal_ids)
+    query = select(*_TRACK_COLUMNS)
+    if wanted is not None and len(wanted) <= _FEW:
+        query = query.where(Track.tidal_id.in_(wanted))
+    with engine.connect() as connection:
+        rows = connection.execute(query).tuples().all()
+    return {
+        tidal_id: TidalTrack(
+            tidal_id, title, (artist,), album, album_artist, album_id, number, isrc, *rest
+        )
+        for tidal_id, title, artist, album, album_artist, album_id, number, isrc, *rest in rows
+        if wanted is None or tidal_id in wanted
+    }
+
+
+def wanted_track_ids(engine: Engine) -> set[int]:
+    """The tracks the library serves: listed in a playlist, or holding a primary."""
+    listed = (
+        select(Track.tidal_id)
+        .join(PlaylistTrack, PlaylistTrack.track_id == Track.id)
+        .where(PlaylistTrack.position.is_not(None))
+    )
+    placed = select(Track.tidal_id).where(Track.file_path.is_not(None), Track.file_path != "")
+    with engine.connect() as connection:
+        return set(connection.execute(union(listed, placed)).scalars())
+
+
+class WantedTracks(Mapping[int, TidalTrack]):
+    """The tracks the library serves, for matching: the ids at once, the rows on first need.
+
+    Files the product tagged match by ``TIDAL_TRACK_ID``, which needs only the
+    ids; the rows (and the name index built from them) are loaded only when a
+    file has to be matched by ISRC or by name.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._ids = wanted_track_ids(engine)
+        self._rows: dict[int, TidalTrack] | None = None
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._ids)
+
+    def __getitem__(self, key: int) -> TidalTrack:
+        if key not in self._ids:
+            raise KeyError(key)
+        if self._rows is None:
+            self._rows = load_tracks(self._engine, self._ids)
+        return self._rows[key]

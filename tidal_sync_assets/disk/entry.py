@@ -1,9 +1,15 @@
-"""What the scanner found at one path: the pure, Dagster-free scan types."""
+"""What the scanner found at one path, and which paths are audio or the product's own
+temporary files: the pure, Dagster-free scan types and rules."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+
+INTERNAL_PREFIX = ".tidal-sync-tmp-"
+AUDIO_EXTENSIONS = frozenset(
+    {".mp3", ".flac", ".m4a", ".mp4", ".aiff", ".aif", ".wav", ".ogg", ".opus"}
+)
 
 
 class EntryKind(StrEnum):
@@ -64,3 +70,27 @@ class ScannedEntry:
     def intact_file(self) -> bool:
         """A readable real file whose audio is not known to be damaged."""
         return self.kind is EntryKind.FILE and self.error is None and self.audio_damage is None
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    entries: list[ScannedEntry]
+    reread: int  # audio files whose tags were read this time
+    errors: list[ScannedEntry]  # the entries of ``entries`` that carry an ``error``
+    decoded: int = 0  # audio files decoded this time (``disk.integrity``)
+    damaged: list[ScannedEntry] = field(default_factory=list)  # audio known to be damaged
+
+
+def is_internal(path: str) -> bool:
+    """A temporary file of the product's own (an atomic write in progress)."""
+    return path.rpartition("/")[2].startswith(INTERNAL_PREFIX)
+
+
+def is_audio(path: str) -> bool:
+    """An audio file by its extension (the scanner reads tags of these only).
+
+    ``os.path.splitext``'s rule (leading dots start no extension), without its cost.
+    """
+    name = path.rpartition("/")[2].lstrip(".")
+    dot = name.rfind(".")
+    return dot >= 0 and name[dot:].lower() in AUDIO_EXTENSIONS

@@ -8,7 +8,8 @@ DJ, Serato, Traktor) names an imported playlist after the file, and because
 each entry is then a bare file name relative to the M3U8's folder, the folder
 is self-contained: copied to a USB stick or another computer, the playlist
 still resolves. If ``<folder>.m3u8`` would exceed 255 bytes, the name before
-``.m3u8`` is shortened at a character boundary (see :func:`m3u8_path_for`).
+``.m3u8`` is shortened at a character boundary (see ``disk.naming.m3u8_path_for``,
+where the planner reads it).
 
 Content: UTF-8 without BOM, ``\\n`` line ends, ``#EXTM3U`` then per track
 ``#EXTINF:<seconds>,<Artist> - <Title>`` (``-1`` when the duration is unknown)
@@ -28,8 +29,6 @@ from pathlib import Path, PurePosixPath
 from tidal_sync_assets.disk.atomic import atomic_write_bytes
 from tidal_sync_assets.disk.paths import LibraryPaths, PathArg
 
-M3U8_SUFFIX = ".m3u8"
-_MAX_NAME_BYTES = 255
 _LINE_BREAKING = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 
 
@@ -41,17 +40,6 @@ class M3UEntry:
     artist: str
     title: str
     duration: float | None = None  # seconds
-
-
-def m3u8_path_for(playlist_folder: str) -> str:
-    """The root-relative M3U8 path for a root-relative playlist folder.
-
-    ``Playlists/Deep House`` → ``Playlists/Deep House/Deep House.m3u8``.
-    """
-    folder = PurePosixPath(playlist_folder)
-    budget = _MAX_NAME_BYTES - len(M3U8_SUFFIX)
-    stem = folder.name.encode()[:budget].decode("utf-8", "ignore").rstrip(". ")
-    return (folder / f"{stem}{M3U8_SUFFIX}").as_posix()
 
 
 def render_m3u8(entries: Sequence[M3UEntry], m3u8_path: str) -> str:

@@ -14,14 +14,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from typing import Literal
 
 from rapidfuzz import fuzz
 
-from tidal_sync_assets.disk.entry import EntryKind, ScannedEntry
-from tidal_sync_assets.disk.scan import is_audio, is_internal
+from tidal_sync_assets.disk.entry import EntryKind, Ownership, ScannedEntry, is_audio, is_internal
 from tidal_sync_assets.tidal.snapshot import TidalTrack
 
 NAME_THRESHOLD = 90.0  # token_sort_ratio on normalized "artist title", 0..100
@@ -47,6 +46,16 @@ def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
     text = _TRAILING_NOISE.sub("", _BRACKETED_NOISE.sub(" ", text))
     return _NON_WORD.sub(" ", text).strip()
+
+
+def ownership(entry: ScannedEntry, match: Match | None, managed: Set[str]) -> Ownership:
+    """Managed: placed by the product, or matching a TIDAL track with intact audio (a
+    damaged file is never adopted: it stays the user's); else the user's."""
+    if is_internal(entry.path):
+        return Ownership.INTERNAL
+    if (match is not None and entry.audio_damage is None) or entry.path in managed:
+        return Ownership.MANAGED
+    return Ownership.USER
 
 
 def match_entries(

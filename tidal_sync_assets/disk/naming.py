@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import PurePosixPath
 from typing import TypeVar
 
 from tidal_sync_assets.tidal.snapshot import TidalTrack
@@ -154,3 +155,17 @@ def _trim(text: str) -> str:
     while end and (text[end - 1] == "." or text[end - 1].isspace()):
         end -= 1
     return text[:end]
+
+
+M3U8_SUFFIX = ".m3u8"
+
+
+def m3u8_path_for(playlist_folder: str) -> str:
+    """The root-relative M3U8 path for a root-relative playlist folder.
+
+    ``Playlists/Deep House`` → ``Playlists/Deep House/Deep House.m3u8``.
+    """
+    folder = PurePosixPath(playlist_folder)
+    budget = MAX_COMPONENT_BYTES - len(M3U8_SUFFIX)
+    stem = folder.name.encode()[:budget].decode("utf-8", "ignore").rstrip(". ")
+    return (folder / f"{stem}{M3U8_SUFFIX}").as_posix()

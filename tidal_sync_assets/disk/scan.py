@@ -13,33 +13,26 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 
-from tidal_sync_assets.disk.entry import EntryKind, ScannedEntry
+from tidal_sync_assets.disk.entry import (
+    INTERNAL_PREFIX,
+    EntryKind,
+    ScannedEntry,
+    ScanResult,
+    is_audio,
+)
 from tidal_sync_assets.disk.link_resolution import LinkResolver
 from tidal_sync_assets.disk.paths import LibraryRootMissing
 from tidal_sync_assets.disk.tag_reading import TagReader
 
 PLAYLISTS = "Playlists"
-INTERNAL_PREFIX = ".tidal-sync-tmp-"
-AUDIO_EXTENSIONS = frozenset(
-    {".mp3", ".flac", ".m4a", ".mp4", ".aiff", ".aif", ".wav", ".ogg", ".opus"}
-)
 NOT_UTF8 = "name is not valid UTF-8"
 EMPTY_AUDIO = "unreadable audio: empty file"
 
 _NOTHING: Mapping[str, ScannedEntry] = MappingProxyType({})
-
-
-@dataclass(frozen=True, slots=True)
-class ScanResult:
-    entries: list[ScannedEntry]
-    reread: int  # audio files whose tags were read this time
-    errors: list[ScannedEntry]  # the entries of ``entries`` that carry an ``error``
-    decoded: int = 0  # audio files decoded this time (``disk.integrity``)
-    damaged: list[ScannedEntry] = field(default_factory=list)  # audio known to be damaged
 
 
 def root_missing(root: Path) -> str:
@@ -48,21 +41,6 @@ def root_missing(root: Path) -> str:
         f"The library root {root} does not exist (is the drive mounted?). Nothing was "
         "created or removed; mount it or set TIDAL_SYNC_LIBRARY_ROOT."
     )
-
-
-def is_internal(path: str) -> bool:
-    """A temporary file of the product's own (an atomic write in progress)."""
-    return path.rpartition("/")[2].startswith(INTERNAL_PREFIX)
-
-
-def is_audio(path: str) -> bool:
-    """An audio file by its extension (the scanner reads tags of these only).
-
-    ``os.path.splitext``'s rule (leading dots start no extension), without its cost.
-    """
-    name = path.rpartition("/")[2].lstrip(".")
-    dot = name.rfind(".")
-    return dot >= 0 and name[dot:].lower() in AUDIO_EXTENSIONS
 
 
 def scan_library(

@@ -27,7 +27,7 @@ from tidal_sync_assets.database.export_store import (
 from tidal_sync_assets.disk.atomic import atomic_write_bytes
 from tidal_sync_assets.dj.keys import KeyNotation, in_notation
 from tidal_sync_assets.dj.rekordbox import CollectionTrack, FolderNode, PlaylistNode, render
-from tidal_sync_assets.status import below_wanted_quality
+from tidal_sync_assets.library.upgrade import below_wanted_quality
 
 TIDAL_FOLDER = "TIDAL"
 # Rekordbox's Kind: by the codec TIDAL delivered; by the extension for an adopted file

@@ -25,7 +25,9 @@ from sqlalchemy import Engine
 from tidal_sync_assets.database import ActionStatus, DownloadStatus
 from tidal_sync_assets.database import action_store as store
 from tidal_sync_assets.database.plan_store import load_actions
-from tidal_sync_assets.database.scan_store import damage_at, load_tracks
+from tidal_sync_assets.database.scan_store import damage_at
+from tidal_sync_assets.database.status_store import playlist_synced
+from tidal_sync_assets.database.tidal_store import load_tracks
 from tidal_sync_assets.disk.atomic import atomic_move, remove_stale_temp_files
 from tidal_sync_assets.disk.links import make_link, remove_link
 from tidal_sync_assets.disk.lock import key_lock, track_lock
@@ -146,7 +148,7 @@ class Executor:
             if action.kind in FOLDER_KINDS or action.kind in PRIMARY_KINDS:
                 continue
             self._attempt(action, outcome)
-        store.playlist_synced(self.engine, playlist, in_sync=outcome.ok)
+        playlist_synced(self.engine, playlist, in_sync=outcome.ok)
         return outcome
 
     # -- ordering and bookkeeping ---------------------------------------------------

@@ -18,10 +18,14 @@ from sqlalchemy import Engine
 
 from tidal_sync_assets.database import action_store as store
 from tidal_sync_assets.disk.trash import Trash
-from tidal_sync_assets.status import below_wanted_quality
-from tidal_sync_assets.tidal.stream import QUALITIES, is_below, offered_quality
+from tidal_sync_assets.tidal.stream import QUALITIES, is_below, lower_qualities, offered_quality
 
 log = logging.getLogger(__name__)
+
+
+def below_wanted_quality(engine: Engine, wanted: str) -> list[tuple[int, str]]:
+    """(TIDAL id, delivered quality) of stored tracks TIDAL delivered below ``wanted``."""
+    return store.delivered_in(engine, lower_qualities(wanted))
 
 
 def make_way_for_upgrades(

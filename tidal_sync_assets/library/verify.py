@@ -13,9 +13,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
-from tidal_sync_assets.database import PlaylistTrack, ScannedFile, Track
+from tidal_sync_assets.database.action_store import load_placed_files
+from tidal_sync_assets.database.scan_store import load_damage_stats
 from tidal_sync_assets.settings import LinkMode
 
 
@@ -31,31 +32,8 @@ class Consistency:
 
 
 def verify_library(engine: Engine, root: Path, link_mode: LinkMode) -> Consistency:
-    with engine.connect() as connection:
-        primaries = dict(
-            connection.execute(
-                select(Track.id, Track.file_path).where(Track.file_path.is_not(None))
-            )
-            .tuples()
-            .all()
-        )
-        links = connection.execute(
-            select(PlaylistTrack.track_id, PlaylistTrack.symlink_path).where(
-                PlaylistTrack.symlink_path.is_not(None), PlaylistTrack.position.is_not(None)
-            )
-        ).all()
-        damaged = {
-            path: (inode, size, mtime, why)
-            for path, inode, size, mtime, why in connection.execute(
-                select(
-                    ScannedFile.path,
-                    ScannedFile.inode,
-                    ScannedFile.size,
-                    ScannedFile.mtime_ns,
-                    ScannedFile.audio_damage,
-                ).where(ScannedFile.audio_damage.is_not(None))
-            ).tuples()
-        }
+    primaries, links = load_placed_files(engine)
+    damaged = load_damage_stats(engine)
     result = Consistency(primaries=len(primaries), links=len(links))
     for path, count in Counter(primaries.values()).items():
         if count > 1:

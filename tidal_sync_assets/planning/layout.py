@@ -15,8 +15,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from tidal_sync_assets.disk.entry import ScannedEntry
-from tidal_sync_assets.disk.m3u8 import m3u8_path_for
-from tidal_sync_assets.disk.naming import assign_file_names, assign_folders, track_stem
+from tidal_sync_assets.disk.naming import (
+    assign_file_names,
+    assign_folders,
+    m3u8_path_for,
+    track_stem,
+)
 from tidal_sync_assets.planning.state import (
     PLAYLISTS_DIR,
     LibraryState,

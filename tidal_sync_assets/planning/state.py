@@ -1,16 +1,16 @@
 """The planner's input: what TIDAL wants, what the product placed, what the disk holds.
 
-Built by the store from the database (both snapshots and the previous
+Built by the planning service from the stores (both snapshots and the previous
 placement); pure data, so the planner can be tested and benchmarked without
 Dagster, a database or a disk.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 
-from tidal_sync_assets.disk.entry import ScannedEntry
+from tidal_sync_assets.disk.entry import EntryKind, ScannedEntry
 from tidal_sync_assets.settings import LinkMode
 from tidal_sync_assets.tidal.snapshot import TidalTrack
 
@@ -45,3 +45,26 @@ class LibraryState:
 
 def folder_path(folder: str) -> str:
     return f"{PLAYLISTS_DIR}/{folder}"
+
+
+def adoption_matches(
+    disk: Mapping[str, ScannedEntry],
+    matched: Mapping[str, int],
+    placed: Set[str],
+    tracks: Mapping[int, TidalTrack],
+) -> dict[str, int]:
+    """The scan's matches the planner may act on: files the product did not place and
+    the scan decoded, matched to a track the library serves. An intact one may be
+    adopted; a damaged one only gives its name to the download (``planning.layout``)."""
+    found: dict[str, int] = {}
+    for path, track in matched.items():
+        entry = disk.get(path)
+        if (
+            track in tracks
+            and path not in placed
+            and entry is not None
+            and entry.kind is EntryKind.FILE
+            and entry.audio_checked
+        ):
+            found[path] = track
+    return found

@@ -70,3 +70,24 @@ class TidalSnapshot:
     @property
     def complete(self) -> bool:
         return self.listing_complete and all(p.complete for p in self.playlists)
+
+
+@dataclass(frozen=True, slots=True)
+class PlaylistChange:
+    """How one playlist differs from the stored one after a snapshot."""
+
+    tidal_id: str
+    name: str
+    change: str  # new, renamed, tracks changed, removed, incomplete
+    added: int = 0
+    dropped: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotOutcome:
+    """A snapshot as stored: its id, what changed, the partitions, the entries."""
+
+    snapshot_id: int
+    changes: tuple[PlaylistChange, ...]
+    partitions: tuple[str, ...]  # every playlist the library still has to serve
+    entries: int

@@ -42,6 +42,12 @@ QUALITIES: dict[str, Quality] = {
 }
 
 
+def lower_qualities(wanted: str) -> list[str]:
+    """The qualities below ``wanted``, lowest first."""
+    names = list(QUALITIES)
+    return names[: names.index(wanted)] if wanted in names else []
+
+
 def is_below(delivered: str | None, wanted: str) -> bool:
     """True when TIDAL delivered less than ``wanted`` (an unknown delivery is not below)."""
     names = list(QUALITIES)

@@ -1,0 +1,52 @@
+"""What the library side shows in the Dagster UI: one playlist's outcome, why a run
+failed, and the consistency check's findings. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from tidal_sync_assets.library.execute import PlaylistOutcome
+from tidal_sync_assets.library.verify import Consistency
+from tidal_sync_assets.report import Report, table
+
+
+def outcome_report(outcome: PlaylistOutcome, below_wanted_quality: int) -> Report:
+    """One playlist's outcome, and how many stored tracks TIDAL delivered below the wanted
+    quality (library-wide)."""
+    return {
+        "done": outcome.done,
+        "failed": len(outcome.failed),
+        "skipped": len(outcome.skipped),
+        "files downloaded": outcome.downloaded,
+        "MB downloaded": round(outcome.bytes_downloaded / 1e6, 2),
+        "failures": table(
+            ["action", "path", "error"],
+            [(a.kind.value, a.target or a.source or "", e) for a, e in outcome.failed],
+        ),
+        "skipped actions": table(
+            ["action", "track", "reason"],
+            [(a.kind.value, a.track_id, r) for a, r in outcome.skipped],
+        ),
+        "tracks below wanted quality": below_wanted_quality,
+    }
+
+
+def failure_description(failed: Sequence[PlaylistOutcome]) -> str:
+    """Which playlists failed and on what (up to ten actions each), and what to do."""
+    names = "; ".join(
+        f"{o.playlist}: " + ", ".join(str(a.track_id or a.target) for a, _ in o.failed[:10])
+        for o in failed
+    )
+    return (
+        f"{len(failed)} playlist(s) failed ({names}); "
+        "backfill the failed partitions once the cause is fixed."
+    )
+
+
+def consistency_report(result: Consistency) -> Report:
+    return {
+        "primaries": result.primaries,
+        "links": result.links,
+        "problems": len(result.problems),
+        "details": table(["path", "problem"], result.problems),
+    }

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os.path
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from tidal_sync_assets.disk.entry import ScannedEntry
@@ -104,8 +104,8 @@ def compute_layout(state: LibraryState) -> Layout:
             if track in state.tracks:
                 members[track].append(playlist.tidal_id)
 
-    adoptable = _adoptable(state.matches, disk, managed, renames)
-    damaged = _damaged(state.matches, disk, managed, renames)
+    adoptable = _matching(state.matches, disk, managed, renames, _is_file)
+    damaged = _matching(state.matches, disk, managed, renames, _is_damaged)
     primary_playlist: dict[int, str] = {}
     valid_primary: set[int] = set()
     for track, holders in members.items():
@@ -189,35 +189,24 @@ def _current_name(
     return None
 
 
-def _adoptable(
+def _matching(
     matches: Mapping[str, int],
     disk: Mapping[str, ScannedEntry],
     managed: frozenset[str],
     renames: Mapping[str, str],
+    holds: Callable[[ScannedEntry | None], bool],
 ) -> dict[int, list[str]]:
-    """Per track, the unmanaged local files that match it, sorted by path."""
+    """Per track, the unmanaged local files that match it and of which ``holds``, by path."""
     found: dict[int, list[str]] = defaultdict(list)
     for path in sorted(matches):
         future = _future(path, renames)
-        if future not in managed and _is_file(disk.get(future)):
+        if future not in managed and holds(disk.get(future)):
             found[matches[path]].append(future)
     return found
 
 
-def _damaged(
-    matches: Mapping[str, int],
-    disk: Mapping[str, ScannedEntry],
-    managed: frozenset[str],
-    renames: Mapping[str, str],
-) -> dict[int, list[str]]:
-    """Per track, the unmanaged local files that match it but whose audio is damaged."""
-    found: dict[int, list[str]] = defaultdict(list)
-    for path in sorted(matches):
-        future = _future(path, renames)
-        entry = disk.get(future)
-        if future not in managed and entry is not None and entry.audio_damage is not None:
-            found[matches[path]].append(future)
-    return found
+def _is_damaged(entry: ScannedEntry | None) -> bool:
+    return entry is not None and entry.audio_damage is not None
 
 
 def _names_by_folder(disk: Mapping[str, ScannedEntry]) -> dict[str, list[str]]:

@@ -6,6 +6,9 @@ import dataclasses
 import http.client
 import io
 import json
+import socket
+import struct
+import time
 import unicodedata
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -311,6 +314,23 @@ def test_slow_and_reset_connections(
     with pytest.raises(requests.exceptions.ConnectionError):
         requests.get(url, timeout=5)
     assert sandbox.request_log[-1] == ("GET", "/_audio/1001/aac320.mp4?token=***", 0)
+
+
+def test_a_client_that_hangs_up_mid_answer_prints_nothing(
+    sandbox: SandboxServer,
+    sandbox_tidal_session: tidalapi.Session,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    # Sandbox and sync share a process in the tests: a traceback here lands in the sync's stderr.
+    url = urlsplit(sandbox_tidal_session.track("1001").get_stream().get_stream_manifest().urls[0])
+    sandbox.faults.add(FaultRule(path="^/_audio/", kind="slow", delay=0.3, during_body=True))
+    with socket.create_connection((url.hostname, url.port)) as client:
+        client.sendall(f"GET {url.path}?{url.query} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        client.recv(1)  # the headers have started: the body follows after the delay
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    time.sleep(0.6)
+    assert sandbox.request_log[-1][1].startswith("/_audio/1001/")
+    assert "Traceback" not in capfd.readouterr().err
 
 
 def test_tokens_never_reach_the_request_log(

@@ -14,6 +14,7 @@ import re
 import secrets
 import socket
 import struct
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -136,6 +137,14 @@ def serve(port: int, catalog_path: Path, host: str = "127.0.0.1") -> None:
 class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     sandbox: SandboxServer
+
+    def handle_error(self, request: object, client_address: tuple[str, int]) -> None:
+        """A client that hung up mid-answer is routine for a server; anything else is not."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            log.debug("sandbox: %s hung up: %s", client_address, error)
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -14,7 +14,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -36,11 +36,13 @@ from tidal_sync_assets.disk.paths import LibraryPaths
 from tidal_sync_assets.disk.tags import write_tags
 from tidal_sync_assets.disk.trash import Trash, remove_empty_folder
 from tidal_sync_assets.dj.keys import KeyNotation
+from tidal_sync_assets.library.albums import AlbumLookup
 from tidal_sync_assets.library.download import (
     download_primary,
     tags_for,
     with_extension,
 )
+from tidal_sync_assets.library.errors import describe
 from tidal_sync_assets.planning.actions import Action, ActionKind
 from tidal_sync_assets.progress import PROGRESS
 from tidal_sync_assets.settings import LinkMode, M3U8Paths
@@ -48,8 +50,6 @@ from tidal_sync_assets.tidal.snapshot import TidalTrack
 from tidal_sync_assets.tidal.stream import TrackUnavailable
 
 log = logging.getLogger(__name__)
-COVER_SIZE = 640  # px: TIDAL's sizes are 80, 160, 320, 640, 1280
-JPEG_START = b"\xff\xd8"
 
 FOLDER_KINDS = (ActionKind.RENAME_FOLDER, ActionKind.CREATE_FOLDER)
 PRIMARY_KINDS = (ActionKind.MOVE_PRIMARY, ActionKind.ADOPT, ActionKind.DOWNLOAD)
@@ -89,12 +89,6 @@ class Executor:
     _actions: list[Action] = field(default_factory=list)
     _status: dict[int, ActionStatus] = field(default_factory=dict)
     _tracks: dict[int, TidalTrack] = field(default_factory=dict)
-    _album_artists: dict[int, str | None] = field(default_factory=dict)
-    _albums_reachable: bool = True
-    _covers: dict[int, bytes | None] = field(default_factory=dict)  # album -> front cover
-    _cover_lock: threading.Lock = field(default_factory=threading.Lock)
-    _albums: dict[int, tidalapi.Album] = field(default_factory=dict)
-    _album_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         # An executor only exists under the library lock (one sync at a time), so
@@ -108,6 +102,7 @@ class Executor:
             a.track_id: a for a in self._actions if a.kind in PRIMARY_KINDS and a.track_id
         }
         self._trash = Trash(self.root)
+        self._albums = AlbumLookup(self.engine, self._tidal)
         self._paths = LibraryPaths(self.root)
         PROGRESS.begin_downloads(
             sum(
@@ -183,7 +178,7 @@ class Executor:
         try:
             skipped = self._perform(action, outcome)
         except Exception as exc:  # one action's failure never stops the others
-            status, error = ActionStatus.FAILED, _describe(exc)
+            status, error = ActionStatus.FAILED, describe(exc)
             log.warning("%s failed: %s", _label(action), error)
         else:
             if skipped:
@@ -247,7 +242,7 @@ class Executor:
         self._clear(target, track.tidal_id)
         store.set_download_state(self.engine, track.tidal_id, DownloadStatus.DOWNLOADING)
         try:
-            track = self._with_album_artist(track)
+            track = self._albums.with_album_artist(track)
             stored = download_primary(
                 self._tidal(),
                 track,
@@ -256,7 +251,7 @@ class Executor:
                 self.root,
                 self.min_quality,
                 self.key_notation,
-                cover=self._cover(track),
+                cover=self._albums.cover(track),
             )
         except TrackUnavailable as exc:
             PROGRESS.file_failed()
@@ -265,7 +260,7 @@ class Executor:
         except Exception as exc:
             PROGRESS.file_failed()
             store.set_download_state(
-                self.engine, track.tidal_id, DownloadStatus.ERROR, _describe(exc)
+                self.engine, track.tidal_id, DownloadStatus.ERROR, describe(exc)
             )
             raise
         PROGRESS.file_downloaded(stored.bytes_downloaded)
@@ -289,8 +284,8 @@ class Executor:
             atomic_move(source, target, root=self.root)
         write_tags(
             self._paths.resolve(target),
-            tags_for(self._with_album_artist(track), self.key_notation),
-            cover=self._cover(track),
+            tags_for(self._albums.with_album_artist(track), self.key_notation),
+            cover=self._albums.cover(track),
         )
         size = self._paths.resolve(target).stat().st_size
         store.set_primary(self.engine, track.tidal_id, action.playlist_id, target, size)
@@ -301,7 +296,8 @@ class Executor:
         self._clear(target, track.tidal_id, keep=source)
         atomic_move(source, target, root=self.root, overwrite=True)
         write_tags(
-            self._paths.resolve(target), tags_for(self._with_album_artist(track), self.key_notation)
+            self._paths.resolve(target),
+            tags_for(self._albums.with_album_artist(track), self.key_notation),
         )
         size = self._paths.resolve(target).stat().st_size
         store.set_primary(self.engine, track.tidal_id, action.playlist_id, target, size)
@@ -386,53 +382,6 @@ class Executor:
             return "its primary is unavailable on TIDAL"
         return None
 
-    def _with_album_artist(self, track: TidalTrack) -> TidalTrack:
-        """``track`` with its album artist, looked up once per album (best effort)."""
-        if track.album_artist or track.album_id is None:
-            return track
-        album = track.album_id
-        if album not in self._album_artists and self._albums_reachable:
-            try:
-                artist = self._album(album).artist
-                self._album_artists[album] = artist.name if artist else None
-            except Exception as exc:  # tagging goes on without it; the next sync tries again
-                log.warning("album %s: album artist unknown (%s)", album, _describe(exc))
-                self._albums_reachable = False
-        name = self._album_artists.get(album)
-        if name:
-            store.set_album_artist(self.engine, album, name)
-        return replace(track, album_artist=name) if name else track
-
-    def _cover(self, track: TidalTrack) -> bytes | None:
-        """The album's front cover (a JPEG, at least 640 px where TIDAL has it), fetched
-        once per album (best effort: a file without a cover is still a good file)."""
-        album = track.album_id
-        if album is None:
-            return None
-        with self._cover_lock:  # one request per album, even with parallel downloads
-            if album not in self._covers:
-                self._covers[album] = self._fetch_cover(album)
-            return self._covers[album]
-
-    def _fetch_cover(self, album: int) -> bytes | None:
-        try:
-            found = self._album(album)
-            if not found.cover:
-                return None
-            response = self._tidal().request_session.get(found.image(COVER_SIZE))
-            response.raise_for_status()
-            return response.content if response.content.startswith(JPEG_START) else None
-        except Exception as exc:
-            log.warning("album %s: no cover (%s)", album, _describe(exc))
-            return None
-
-    def _album(self, album: int) -> tidalapi.Album:
-        """TIDAL's album record, asked for once per album (album artist and cover)."""
-        with self._album_lock:
-            if album not in self._albums:
-                self._albums[album] = self._tidal().album(str(album))
-            return self._albums[album]
-
     def _tidal(self) -> tidalapi.Session:
         with self._session_lock:
             if self._session is None:
@@ -449,8 +398,3 @@ def _need(value: Any) -> Any:
 def _label(action: Action) -> str:
     what = action.target or action.source or ""
     return f"{action.kind.value} {what}".strip()
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -20,6 +20,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from tidal_sync_assets.sandbox import control, payloads
@@ -138,7 +139,9 @@ class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     sandbox: SandboxServer
 
-    def handle_error(self, request: object, client_address: tuple[str, int]) -> None:
+    def handle_error(
+        self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any
+    ) -> None:
         """A client that hung up mid-answer is routine for a server; anything else is not."""
         error = sys.exc_info()[1]
         if isinstance(error, ConnectionError):

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import time
 
+import mutagen
 import pytest
 from dagster import AssetKey, DagsterInstance, RunsFilter
 
@@ -27,12 +28,17 @@ from tidal_sync_assets.disk.tags import read_tags
 from tidal_sync_assets.partitions import RANGE_END, RANGE_START
 from tidal_sync_assets.sandbox.catalog import track_from_dict
 from tidal_sync_assets.sandbox.faults import FaultRule
+from tidal_sync_assets.sandbox.images import cover_jpeg
+from tidal_sync_assets.sandbox.payloads import cover_id
 
 UNAVAILABLE_TRACK = 1042  # "Overpass": allowStreaming false in the demo catalog, in "CON"
 WARM_UP = "5a1d0b00-0000-4000-8000-000000000001"
 PEAK_TIME = "5a1d0b00-0000-4000-8000-000000000002"
 CAFE = "5a1d0b00-0000-4000-8000-000000000011"
 PLAYLIST_TRACKS = r"^/v1/playlists/[^/]+/(tracks|items)"
+ONE_TRACK = r"^/v1/tracks/\d+(\?|$)"  # a single track's document
+ALBUM = r"^/v1/albums/\d+(\?|$)"
+COVER = r"^/images/"
 
 
 def test_first_sync_of_the_demo_catalog_builds_the_library(sync_world: World) -> None:
@@ -256,3 +262,54 @@ def test_a_compilation_track_is_tagged_with_its_album_artist(sync_world: World) 
 
     assert world.sync().code == 0
     assert read_tags(world.primary(1)).album_artist == "Various Artists"
+
+
+def test_tidal_is_asked_once_per_album_ever_and_never_for_a_track_it_listed(
+    sync_world: World,
+) -> None:
+    night = {"album": "Night EP", "album_artist": "Various Artists", "release_date": "2019-05-04"}
+    tracks = [
+        story_track(1, "One", "Ann", **night),
+        story_track(2, "Two", "Bea", **night),
+        story_track(4, "Four", "Cid"),
+    ]
+    playlists = [
+        story_playlist(WARM_UP, "Warm Up", [1, 2, 4]),
+        story_playlist(PEAK_TIME, "Peak Time", [2, 1]),
+    ]
+    world = sync_world(story_catalog(tracks, playlists))
+    catalog = world.catalog
+
+    def album_of(track: int) -> int:
+        found = catalog.track(track)
+        assert found is not None
+        return catalog.album_id(found)
+
+    assert world.sync().code == 0
+
+    assert sorted(world.downloads()) == [1, 2, 4]
+    assert world.requests(ONE_TRACK) == [], "the snapshot holds every track: none is fetched"
+    playback = world.requests(r"^/v1/tracks/\d+/playbackinfopostpaywall")
+    assert len(playback) == 3, "one playback info per download"
+    albums = sorted(r.partition("?")[0] for r in world.requests(ALBUM))
+    assert albums == sorted(f"GET /v1/albums/{album_of(t)}" for t in (1, 4))
+    assert len(world.requests(COVER)) == 2, "one cover per album"
+    tags = read_tags(world.primary(2))
+    assert (tags.album_artist, tags.year) == ("Various Artists", 2019)
+
+    # A new track on the album already known: tagged from what the database and the cover
+    # cache kept; TIDAL is asked for its playback info and its audio only.
+    catalog.put_track(track_from_dict(story_track(3, "Three", "Dee", **night)))
+    catalog.add_playlist_tracks(WARM_UP, [3])
+    world.sandbox.clear_log()
+
+    assert world.sync().code == 0
+
+    assert world.downloads() == [3]
+    assert world.requests(ALBUM) == [] and world.requests(COVER) == []
+    assert world.requests(ONE_TRACK) == []
+    tags = read_tags(world.primary(3))
+    assert (tags.album_artist, tags.year) == ("Various Artists", 2019)
+    picture = mutagen.File(world.primary(3)).pictures[0]
+    assert picture.data == cover_jpeg(cover_id(album_of(3)))
+    world.check()

@@ -35,6 +35,8 @@ from tidal_sync_assets.tidal.snapshot import (
     TidalTrack,
 )
 
+# What a snapshot says of a track; the album artist and release date are the album
+# lookup's (``album_store``), which a snapshot never overwrites.
 _TRACK_FIELDS = (
     "title",
     "artist",
@@ -47,7 +49,6 @@ _TRACK_FIELDS = (
     "allow_streaming",
     "bpm",
     "musical_key",
-    "release_date",
 )
 # An entry's state, copied as it is when its playlist's positions are replaced (what
 # the status becomes is ``status_store``'s to say); a new entry's is the columns' default.

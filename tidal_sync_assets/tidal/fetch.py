@@ -362,7 +362,8 @@ def _to_track(track: tidalapi.Track, raw: Mapping[str, Any]) -> TidalTrack:
     """Convert a parsed track; ``raw`` fills what tidalapi skips for unavailable tracks."""
     album = track.album
     # A playlist's track JSON carries no album artist (tidalapi fills in the
-    # track's own artist): it is looked up per album when a file is tagged.
+    # track's own artist) and no release date: both are the album document's, looked
+    # up once per album when a file is tagged (``library.albums``).
     return TidalTrack(
         tidal_id=int(track.id),
         title=track.title,
@@ -376,11 +377,6 @@ def _to_track(track: tidalapi.Track, raw: Mapping[str, Any]) -> TidalTrack:
         allow_streaming=bool(track.allow_streaming and track.stream_ready),
         bpm=float(track.bpm) if track.bpm else None,
         musical_key=classic_key(track.key, track.key_scale),
-        release_date=(
-            album.release_date.date().isoformat()
-            if album is not None and album.release_date is not None
-            else None
-        ),
     )
 
 

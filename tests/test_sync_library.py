@@ -13,9 +13,10 @@ import time
 
 import mutagen
 import pytest
-from dagster import AssetKey, DagsterInstance, RunsFilter
+from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInstance, RunsFilter
 
 from tests.fixtures.sync import (
+    STORY_USER,
     World,
     disk_state,
     story_catalog,
@@ -26,7 +27,7 @@ from tests.fixtures.sync import (
 from tidal_sync_assets.database import DownloadStatus
 from tidal_sync_assets.disk.tags import read_tags
 from tidal_sync_assets.partitions import RANGE_END, RANGE_START
-from tidal_sync_assets.sandbox.catalog import track_from_dict
+from tidal_sync_assets.sandbox.catalog import Catalog, track_from_dict
 from tidal_sync_assets.sandbox.faults import FaultRule
 from tidal_sync_assets.sandbox.images import cover_jpeg
 from tidal_sync_assets.sandbox.payloads import cover_id
@@ -313,3 +314,79 @@ def test_tidal_is_asked_once_per_album_ever_and_never_for_a_track_it_listed(
     picture = mutagen.File(world.primary(3)).pictures[0]
     assert picture.data == cover_jpeg(cover_id(album_of(3)))
     world.check()
+
+
+def test_a_dj_finds_each_playlist_partition_by_its_name_and_tidal_folder(
+    sync_world: World,
+) -> None:
+    tracks = [story_track(1, "One", "Ann"), story_track(2, "Two", "Bea")]
+    # More playlists than a metadata table shows by default (50): all are listed by name.
+    crates = [
+        story_playlist(f"c0c0c0c0-0000-4000-8000-{i:012d}", f"Crate {i:02d}", [1])
+        for i in range(55)
+    ]
+    data = {
+        "user": STORY_USER,
+        "tracks": tracks,
+        "playlists": [
+            {**story_playlist(WARM_UP, "Deep House", [1]), "folder": "warm"},
+            story_playlist(PEAK_TIME, "Peak Time", [2]),
+            *crates,
+        ],
+        "folders": [
+            {"id": "club", "name": "Club", "parent": None},
+            {"id": "warm", "name": "Warm-ups", "parent": "club"},
+        ],
+    }
+    world = sync_world(Catalog.from_dict(data))
+    # Track 2's audio is refused: "Peak Time" fails, and says so by name.
+    world.sandbox.faults.add(FaultRule(path=r"^/_audio/2\b", kind="status", status=404, times=None))
+
+    assert world.sync().code == 1
+
+    instance = DagsterInstance.get()
+    snapshot = instance.get_latest_materialization_event(AssetKey("tidal_snapshot"))
+    assert snapshot is not None and snapshot.asset_materialization is not None
+    listed = snapshot.asset_materialization.metadata["playlist partitions by name"].value
+    rows = [
+        (r.data["playlist"], r.data["TIDAL folder"], r.data["partition"])
+        for r in listed.records  # type: ignore[union-attr]
+    ]
+    assert rows == [
+        *[(f"Crate {i:02d}", "", p["uuid"]) for i, p in enumerate(crates)],
+        ("Deep House", "Club / Warm-ups", WARM_UP),
+        ("Peak Time", "", PEAK_TIME),
+    ]
+
+    def partition_metadata(key: str) -> dict[str, object]:
+        found = instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=AssetKey("playlist_library"), asset_partitions=[key]),
+            limit=1,
+        ).records
+        assert found, f"no materialization of partition {key}"
+        materialization = found[0].asset_materialization
+        assert materialization is not None
+        return {k: v.value for k, v in materialization.metadata.items()}
+
+    deep = partition_metadata(WARM_UP)
+    assert (deep["playlist"], deep["TIDAL folder"], deep["folder"]) == (
+        "Deep House",
+        "Club / Warm-ups",
+        "Playlists/Deep House",
+    )
+    crate = partition_metadata(crates[7]["uuid"])
+    assert (crate["playlist"], crate["TIDAL folder"]) == ("Crate 07", "(top)")
+
+    (failure,) = [
+        event
+        for record in instance.get_run_records(
+            RunsFilter(tags={"tidal-sync/step": "library"}), limit=1
+        )
+        for event in instance.all_logs(
+            record.dagster_run.run_id, of_type=DagsterEventType.STEP_FAILURE
+        )
+    ]
+    assert failure.dagster_event is not None
+    data = failure.dagster_event.step_failure_data
+    assert data is not None and data.user_failure_data is not None
+    assert f"Peak Time ({PEAK_TIME})" in str(data.user_failure_data.description)

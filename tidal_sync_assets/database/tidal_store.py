@@ -29,6 +29,7 @@ from tidal_sync_assets.database.models import (
 )
 from tidal_sync_assets.tidal.snapshot import (
     PlaylistChange,
+    PlaylistLabel,
     SnapshotOutcome,
     TidalPlaylist,
     TidalSnapshot,
@@ -320,6 +321,24 @@ def playlist_names(engine: Engine) -> dict[str, str]:
     """Every stored playlist's UUID -> name."""
     with engine.connect() as connection:
         return dict(connection.execute(select(Playlist.tidal_id, Playlist.name)).tuples().all())
+
+
+def playlist_labels(
+    engine: Engine, tidal_ids: Iterable[str] | None = None
+) -> dict[str, PlaylistLabel]:
+    """Every stored playlist's (or just ``tidal_ids``') UUID -> its name, TIDAL folders
+    and library folder."""
+    query = select(
+        Playlist.tidal_id, Playlist.name, Playlist.tidal_folder, Playlist.local_folder_path
+    )
+    if tidal_ids is not None:
+        query = query.where(Playlist.tidal_id.in_(list(tidal_ids)))
+    with engine.connect() as connection:
+        rows = connection.execute(query).tuples()
+        return {
+            uuid: PlaylistLabel(uuid, name, tuple(json.loads(folders or "[]")), folder)
+            for uuid, name, folders, folder in rows
+        }
 
 
 _TRACK_COLUMNS = (

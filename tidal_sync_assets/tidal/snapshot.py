@@ -84,6 +84,23 @@ class TidalSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class PlaylistLabel:
+    """What a person knows a playlist by, where the product keys it by UUID (its
+    ``playlist_library`` partition): its name, the account's TIDAL folders it sits in,
+    and its folder in the library."""
+
+    tidal_id: str
+    name: str
+    tidal_folder: tuple[str, ...] = ()  # folder names from the top; (): at the top
+    folder: str | None = None  # root-relative, once the library made it
+
+    @property
+    def tidal_path(self) -> str:
+        """The TIDAL folders it sits in, ``Club / Warm-ups``; empty at the top."""
+        return " / ".join(self.tidal_folder)
+
+
+@dataclass(frozen=True, slots=True)
 class PlaylistChange:
     """How one playlist differs from the stored one after a snapshot."""
 

@@ -6,6 +6,7 @@ tidalapi, a real SQLite database, a real Dagster instance and a real library on 
 
 from __future__ import annotations
 
+import logging
 import re
 import signal
 import subprocess
@@ -13,7 +14,14 @@ import time
 
 import mutagen
 import pytest
-from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInstance, RunsFilter
+from dagster import (
+    AssetKey,
+    AssetRecordsFilter,
+    DagsterEventType,
+    DagsterInstance,
+    RunsFilter,
+    build_run_status_sensor_context,
+)
 
 from tests.fixtures.sync import (
     STORY_USER,
@@ -27,10 +35,12 @@ from tests.fixtures.sync import (
 from tidal_sync_assets.database import DownloadStatus
 from tidal_sync_assets.disk.tags import read_tags
 from tidal_sync_assets.partitions import RANGE_END, RANGE_START
+from tidal_sync_assets.resources import DatabaseResource
 from tidal_sync_assets.sandbox.catalog import Catalog, track_from_dict
 from tidal_sync_assets.sandbox.faults import FaultRule
 from tidal_sync_assets.sandbox.images import cover_jpeg
 from tidal_sync_assets.sandbox.payloads import cover_id
+from tidal_sync_assets.sensors import sync_failures
 
 UNAVAILABLE_TRACK = 1042  # "Overpass": allowStreaming false in the demo catalog, in "CON"
 WARM_UP = "5a1d0b00-0000-4000-8000-000000000001"
@@ -377,16 +387,39 @@ def test_a_dj_finds_each_playlist_partition_by_its_name_and_tidal_folder(
     crate = partition_metadata(crates[7]["uuid"])
     assert (crate["playlist"], crate["TIDAL folder"]) == ("Crate 07", "(top)")
 
-    (failure,) = [
-        event
-        for record in instance.get_run_records(
-            RunsFilter(tags={"tidal-sync/step": "library"}), limit=1
-        )
-        for event in instance.all_logs(
-            record.dagster_run.run_id, of_type=DagsterEventType.STEP_FAILURE
-        )
-    ]
+    (library_run,) = instance.get_run_records(
+        RunsFilter(tags={"tidal-sync/step": "library"}), limit=1
+    )
+    run = library_run.dagster_run
+    (failure,) = instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_FAILURE)
     assert failure.dagster_event is not None
     data = failure.dagster_event.step_failure_data
     assert data is not None and data.user_failure_data is not None
     assert f"Peak Time ({PEAK_TIME})" in str(data.user_failure_data.description)
+
+    # The run-failure sensor's log names the run's playlists too.
+    (run_failed,) = instance.all_logs(run.run_id, of_type=DagsterEventType.RUN_FAILURE)
+    assert run_failed.dagster_event is not None
+    context = build_run_status_sensor_context(
+        sensor_name="sync_failures",
+        dagster_event=run_failed.dagster_event,
+        dagster_instance=instance,
+        dagster_run=run,
+        resources={"database": DatabaseResource(url=world.database_url)},
+    ).for_run_failure()
+    lines: list[str] = []
+    context.log.addHandler(Lines(lines))
+    sync_failures(context)
+    assert len(lines) == 1 and f"Peak Time ({PEAK_TIME})" in lines[0], lines
+    assert f"Deep House ({WARM_UP})" in lines[0]
+
+
+class Lines(logging.Handler):
+    """Collects what a sensor logs on its tick (the lines the UI shows under it)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__()
+        self.lines = lines
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())

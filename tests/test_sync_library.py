@@ -323,6 +323,8 @@ def test_tidal_is_asked_once_per_album_ever_and_never_for_a_track_it_listed(
     assert (tags.album_artist, tags.year) == ("Various Artists", 2019)
     picture = mutagen.File(world.primary(3)).pictures[0]
     assert picture.data == cover_jpeg(cover_id(album_of(3)))
+    row = world.track_rows()[3]  # what status and the Rekordbox XML read
+    assert (row.album_artist, row.release_date) == ("Various Artists", "2019-05-04")
     world.check()
 
 

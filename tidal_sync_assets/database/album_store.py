@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 
 from tidal_sync_assets.database.bulk import upsert
 from tidal_sync_assets.database.models import Album, Track
@@ -24,11 +24,6 @@ def load_albums(engine: Engine) -> dict[int, TidalAlbum]:
 
 def save_album(engine: Engine, album: TidalAlbum) -> None:
     """Keep ``album`` and give its tracks its artist and release date (where known)."""
-    known = {
-        column: value
-        for column, value in (("album_artist", album.artist), ("release_date", album.release_date))
-        if value is not None
-    }
     with engine.begin() as connection:
         upsert(
             connection,
@@ -45,5 +40,21 @@ def save_album(engine: Engine, album: TidalAlbum) -> None:
             keys=["tidal_id"],
             update=["artist", "release_date", "cover", "looked_up_at"],
         )
-        if known:
-            connection.execute(update(Track).where(Track.album_id == album.tidal_id).values(known))
+        _give_tracks(connection, album)
+
+
+def give_tracks(engine: Engine, album: TidalAlbum) -> None:
+    """Give ``album``'s artist and release date to its tracks, also those a later
+    snapshot added (a snapshot never writes them)."""
+    with engine.begin() as connection:
+        _give_tracks(connection, album)
+
+
+def _give_tracks(connection: Connection, album: TidalAlbum) -> None:
+    known = {
+        column: value
+        for column, value in (("album_artist", album.artist), ("release_date", album.release_date))
+        if value is not None
+    }
+    if known:
+        connection.execute(update(Track).where(Track.album_id == album.tidal_id).values(known))

@@ -43,17 +43,25 @@ class AlbumLookup:
         # Failed this run: not asked again until the next sync.
         self._no_cover: set[int] = set()
         self._reachable = True  # False after a failed album request: TIDAL is not asked again
+        self._given: set[int] = set()  # albums whose tracks' rows have their values this run
 
     def with_album(self, track: TidalTrack) -> TidalTrack:
         """``track`` with its album's artist and release date (best effort)."""
         album = self._album(track.album_id)
         if album is None:
             return track
-        return replace(
+        tagged = replace(
             track,
             album_artist=album.artist or track.album_artist,
             release_date=album.release_date or track.release_date,
         )
+        if tagged != track:  # a track a snapshot added to a known album: its row learns them
+            with self._lock:
+                give = album.tidal_id not in self._given
+                self._given.add(album.tidal_id)
+            if give:
+                album_store.give_tracks(self._engine, album)
+        return tagged
 
     def cover(self, track: TidalTrack) -> bytes | None:
         """The album's front cover (a JPEG, 640 px where TIDAL has it)."""
@@ -95,6 +103,8 @@ class AlbumLookup:
                 self._reachable = False
                 return None
             album_store.save_album(self._engine, album)
+            with self._lock:
+                self._given.add(album_id)
             known[album_id] = album
             return album
 

@@ -18,7 +18,7 @@ def outcome_report(
     knows it by (its partition key is its UUID), and how many stored tracks TIDAL
     delivered below the wanted quality (library-wide)."""
     return {
-        **(label_report(label) if label is not None else {}),
+        **(_label_report(label) if label is not None else {}),
         "done": outcome.done,
         "failed": len(outcome.failed),
         "skipped": len(outcome.skipped),
@@ -36,7 +36,7 @@ def outcome_report(
     }
 
 
-def label_report(label: PlaylistLabel) -> Report:
+def _label_report(label: PlaylistLabel) -> Report:
     """A playlist as a person finds it."""
     return {
         "playlist": label.name,

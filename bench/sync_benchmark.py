@@ -16,15 +16,26 @@ same path a user takes) on a fresh DAGSTER_HOME, product database and library ro
 
 Per sync it prints wall time, the Dagster step durations (from the instance's
 STEP_START / STEP_SUCCESS events), requests the sandbox saw (its request log: total,
-audio downloads, playlist-track pages), the peak RSS of the phase (this process's VmHWM,
-reset before each phase: the product only, not the sandbox) and the database size. It
-asserts nothing.
+audio downloads, playlist-track pages, and by kind: listing, track pages, playback info,
+single tracks, audio files, audio segments, albums, covers, other), the peak RSS of the
+phase (this process's VmHWM, reset before each phase: the product only, not the sandbox)
+and the database size. It asserts nothing.
+
+Requests per downloaded track (issue 17.1): ``--first-runs 3`` syncs the account from
+scratch three times (each into a fresh library, database and Dagster instance) and prints
+the median of each kind per downloaded track. A download is a BTS file or a DASH init
+segment. The target, for BTS streams (``--stream bts``: TIDAL's AAC 320 that a device-code
+login asking LOSSLESS gets for releases without a hi-res master), is the playback info and
+the file per track plus one album request per distinct album plus the listing and the
+track pages; cover images (one per album, from TIDAL's image server) are counted apart,
+and so are DASH segments (``--stream dash``: the playback info plus its segments).
 
 Targets (2-core machine): no-change sync <= 10x the lstat floor and < 20 s; the
 1%-change sync < 60 s plus download time; peak memory < 1 GB; a no-change sync
 makes no playlist-track requests.
 
     .venv/bin/python bench/sync_benchmark.py --playlists 100 --tracks 5000
+    .venv/bin/python bench/sync_benchmark.py --playlists 200 --tracks 10000 --first-runs 3
     .venv/bin/python bench/sync_benchmark.py                     # 1,000 / 50,000 / 150,000
     .venv/bin/python bench/sync_benchmark.py --database-url postgresql+psycopg://127.0.0.1:5432/
     .venv/bin/python bench/sync_benchmark.py --profile nochange  # needs the '.[bench]' extra
@@ -65,6 +76,36 @@ DAGSTER_YAML = REPO / "dagster_home" / "dagster.yaml"
 ASSETS = ("tidal_snapshot", "filesystem_snapshot", "library_diff", "dedup_plan", "playlist_library")
 PLAYLIST_TRACKS = re.compile(r"^/v1/playlists/[^/?]+/(tracks|items)")
 AUDIO = "/_audio/"
+# What each TIDAL request of a sync was for, by its path (the first match; else "other").
+REQUEST_KINDS = {
+    "listing": re.compile(
+        r"^/v1/users/\d+/(playlists|playlistsAndFavoritePlaylists)(\?|$)"
+        r"|^/v2/my-collection/playlists/folders"
+    ),
+    "track pages": re.compile(
+        r"^/v1/playlists/[^/?]+/(tracks|items)|^/v1/users/\d+/favorites/tracks"
+    ),
+    "playback info": re.compile(r"^/v1/tracks/\d+/playbackinfo"),
+    "single tracks": re.compile(r"^/v1/tracks/\d+(\?|$)"),
+    "audio files": re.compile(r"^/_audio/\d+/\w+\.mp4"),
+    "audio segments": re.compile(r"^/_audio/\d+/\w+/\d+\.mp4"),
+    "albums": re.compile(r"^/v1/albums/\d+(\?|$)"),
+    "covers": re.compile(r"^/images/"),
+}
+# A download starts with a BTS file or a DASH init segment (segment 0).
+DOWNLOAD_START = re.compile(r"^/_audio/\d+/\w+(/0)?\.mp4")
+# Issue 17.1: per downloaded track the playback info and its audio (BTS: the file; DASH:
+# its segments, counted apart), plus one request per album, plus the listing and the
+# track pages. Anything else (a single track's document) is over the target.
+TARGET_KINDS = (
+    "listing",
+    "track pages",
+    "playback info",
+    "single tracks",
+    "audio files",
+    "albums",
+)
+ALLOWED_KINDS = ("listing", "track pages", "albums")  # plus 2 per download
 TARGET_QUIET_SECONDS = 20.0
 TARGET_QUIET_FLOOR_RATIO = 10.0
 TARGET_CHANGE_SECONDS = 60.0
@@ -84,6 +125,8 @@ class SyncFigures:
     requests: int
     audio: int
     playlist_tracks: int
+    kinds: dict[str, int]  # REQUEST_KINDS (and "other") -> requests
+    downloads: int
     peak_mb: float
     traced_mb: float | None
     db_mb: float
@@ -135,10 +178,27 @@ def build_catalog(args: argparse.Namespace) -> Catalog:
     from tidal_sync_assets.sandbox.catalog import Catalog, synthetic_catalog
 
     base = synthetic_catalog(
-        args.playlists, args.tracks, entries_per_track=args.entries_per_track, seed=args.seed
+        args.playlists,
+        args.tracks,
+        entries_per_track=args.entries_per_track,
+        seed=args.seed,
+        tracks_per_album=args.tracks_per_album,
     )
-    tracks = [dataclasses.replace(t, audio_seconds=args.audio_seconds) for t in base.tracks()]
+    # Without a hi-res master, a device-code login asking LOSSLESS is streamed BTS AAC.
+    tracks = [
+        dataclasses.replace(t, audio_seconds=args.audio_seconds, hires_master=args.stream == "dash")
+        for t in base.tracks()
+    ]
     return Catalog(base.user, tracks, base.playlists())
+
+
+def request_kinds(paths: list[str]) -> dict[str, int]:
+    """How many of ``paths`` are of each kind (``REQUEST_KINDS``, then "other")."""
+    counts = dict.fromkeys([*REQUEST_KINDS, "other"], 0)
+    for path in paths:
+        kind = next((k for k, pattern in REQUEST_KINDS.items() if pattern.match(path)), "other")
+        counts[kind] += 1
+    return counts
 
 
 def change_account(catalog: Catalog, sandbox: Sandbox, share: float, seed: int) -> dict[str, int]:
@@ -370,6 +430,23 @@ def database_mb(url: str) -> float:
         engine.dispose()
 
 
+def sqlite_url(folder: Path) -> str:
+    return f"sqlite:///{folder / 'dagster_home' / 'tidal_sync.db'}"
+
+
+def point_at(home: Path, root: Path, url: str) -> None:
+    """Make the next ``tidal-sync sync`` use this Dagster home, library and database."""
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(DAGSTER_YAML, home / "dagster.yaml")
+    os.environ.update(
+        {
+            "DAGSTER_HOME": str(home),
+            "TIDAL_SYNC_LIBRARY_ROOT": str(root),
+            "TIDAL_SYNC_DATABASE_URL": url,
+        }
+    )
+
+
 # -- one sync -------------------------------------------------------------------------
 
 
@@ -457,6 +534,8 @@ def run_sync(label: str, sandbox: Sandbox, url: str, trace: bool, profile: bool)
         requests=len(paths),
         audio=sum(1 for path in paths if path.startswith(AUDIO)),
         playlist_tracks=sum(1 for path in paths if PLAYLIST_TRACKS.match(path)),
+        kinds=request_kinds(paths),
+        downloads=sum(1 for path in paths if DOWNLOAD_START.match(path)),
         peak_mb=peak,
         traced_mb=traced,
         db_mb=database_mb(url),
@@ -476,8 +555,40 @@ def show(figures: SyncFigures) -> None:
         f"{'planned anew' if f.replanned else 'empty plan reused'}"
     )
     print("    steps: " + ", ".join(f"{k} {v:.2f} s" for k, v in f.steps.items()))
+    print(
+        f"    requests by kind ({f.downloads} downloads): "
+        + ", ".join(f"{kind} {n}" for kind, n in f.kinds.items())
+    )
     if f.code != 0:
         print("    stderr: " + f.stderr.strip()[:2000].replace("\n", "\n            "))
+
+
+def per_track(runs: list[SyncFigures], stream: str) -> tuple[float, float] | None:
+    """Print the median requests of each kind per downloaded track over ``runs`` (first
+    syncs) and the issue's count; return it and its allowance per track (None: nothing
+    was downloaded)."""
+    downloads = statistics.median(r.downloads for r in runs)
+    if not downloads:
+        print("  requests per downloaded track: nothing was downloaded")
+        return None
+    print(f"  requests per downloaded track, median of {len(runs)} first syncs ({stream}):")
+    for kind in [*REQUEST_KINDS, "other"]:
+        count = statistics.median(r.kinds[kind] for r in runs)
+        print(f"    {kind:<16} {count:>9.0f}  {count / downloads:6.3f} per track")
+    counted = statistics.median(sum(r.kinds[k] for k in TARGET_KINDS) for r in runs)
+    # BTS: the playback info and the file; DASH: the playback info (its segments apart).
+    each = 2 if stream == "bts" else 1
+    allowed = statistics.median(
+        each * r.downloads + sum(r.kinds[k] for k in ALLOWED_KINDS) for r in runs
+    )
+    total = statistics.median(r.requests for r in runs)
+    print(
+        f"    issue 17.1 count ({' + '.join(TARGET_KINDS)}): {counted / downloads:.3f} "
+        f"per track, allowed {allowed / downloads:.3f} ({each} per track + albums, listing "
+        f"and track pages); covers and DASH segments apart; every request (login too): "
+        f"{total / downloads:.3f} per track"
+    )
+    return counted / downloads, allowed / downloads
 
 
 def medians(runs: list[SyncFigures]) -> None:
@@ -505,9 +616,8 @@ def benchmark(args: argparse.Namespace, base: Path, url: str | None) -> None:
     home, root, session_file = base / "dagster_home", base / "library", base / "session.json"
     marker = base / "first-sync-done"
     reuse = marker.exists()
-    home.mkdir(parents=True, exist_ok=True)
-    shutil.copy(DAGSTER_YAML, home / "dagster.yaml")
     url = url or f"sqlite:///{home / 'tidal_sync.db'}"
+    point_at(home, root, url)
 
     started = time.perf_counter()
     catalog = build_catalog(args)
@@ -530,10 +640,7 @@ def benchmark(args: argparse.Namespace, base: Path, url: str | None) -> None:
         )
         os.environ.update(
             {
-                "DAGSTER_HOME": str(home),
                 "TIDAL_SYNC_API_BASE": sandbox.base_url,
-                "TIDAL_SYNC_LIBRARY_ROOT": str(root),
-                "TIDAL_SYNC_DATABASE_URL": url,
                 "TIDAL_SYNC_SESSION_FILE": str(session_file),
                 "TIDAL_SYNC_RATE_LIMIT": str(args.rate_limit),
                 "TIDAL_SYNC_CDN_RATE_LIMIT": str(args.rate_limit),
@@ -542,15 +649,25 @@ def benchmark(args: argparse.Namespace, base: Path, url: str | None) -> None:
         )
         login(session_file, sandbox.base_url, print_fn=lambda _: None)
 
-        def sync(label: str, phase: str) -> SyncFigures:
-            figures = run_sync(label, sandbox, url, args.tracemalloc, phase in profile)
+        def sync(label: str, phase: str, database: str = url) -> SyncFigures:
+            figures = run_sync(label, sandbox, database, args.tracemalloc, phase in profile)
             show(figures)
             return figures
 
+        firsts: list[SyncFigures] = []
+        counts = None
         if reuse:
             print(f"first sync: reusing the library synced before in {base}")
             first = None
         else:
+            for i in range(1, args.first_runs):
+                scratch = base / f"first-sync-{i + 1}"
+                print(f"first sync #{i + 1} of {args.first_runs} (a fresh library on SQLite):")
+                scratch_url = sqlite_url(scratch)
+                point_at(scratch / "dagster_home", scratch / "library", scratch_url)
+                firsts.append(sync(f"first sync #{i + 1}", "first", scratch_url))
+                shutil.rmtree(scratch, ignore_errors=True)
+            point_at(home, root, url)
             empty = not (root / "Playlists").exists()
             print(
                 "first sync (empty library):"
@@ -558,8 +675,10 @@ def benchmark(args: argparse.Namespace, base: Path, url: str | None) -> None:
                 else "first sync (of the seed account, onto the library an earlier run left):"
             )
             first = sync("first sync", "first")
+            firsts.append(first)
             if args.state is not None:
                 marker.write_text("the first sync of this account is done\n")
+            counts = per_track(firsts, args.stream)
         files = lstat_walk(root)
         print(f"  library: {files} entries under Playlists/")
 
@@ -585,7 +704,7 @@ def benchmark(args: argparse.Namespace, base: Path, url: str | None) -> None:
         print(f"floor: os.scandir + lstat walk of {lstat_walk(root)} entries: median {floor:.3f} s")
 
     quiet_wall = statistics.median(r.wall for r in quiet)
-    every = [r for r in (first, *quiet, change, after) if r is not None]
+    every = [r for r in (*firsts, *quiet, change, after) if r is not None]
     quiet_all = [r for r in (*quiet, after) if r is not None]
     peak = max(r.peak_mb for r in every)
     print("targets:")
@@ -621,6 +740,16 @@ def benchmark(args: argparse.Namespace, base: Path, url: str | None) -> None:
                 change.wall < limit,
             ),
         )
+    if firsts and counts is not None:
+        count, allowed = counts
+        verdicts.insert(
+            0,
+            (
+                f"requests per downloaded track {count:.3f} <= {allowed:.3f} "
+                f"({args.stream}; median of {len(firsts)} first syncs)",
+                count <= allowed,
+            ),
+        )
     for text, met in verdicts:
         print(f"  [{'met' if met else 'MISSED'}] {text}")
     print(f"process ru_maxrss {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
@@ -635,6 +764,23 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--audio-seconds", type=float, default=0.05, help="synthesized audio")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--tracks-per-album", type=int, default=4, help="10,000 tracks: 2,500 albums"
+    )
+    parser.add_argument(
+        "--stream",
+        choices=("bts", "dash"),
+        default="bts",
+        help="how TIDAL streams the tracks to the device-code login asking LOSSLESS: "
+        "bts (AAC 320, no hi-res master) or dash (FLAC segments, a hi-res master)",
+    )
+    parser.add_argument(
+        "--first-runs",
+        type=int,
+        default=1,
+        help="first syncs from scratch (the extra ones on SQLite, each into a fresh "
+        "library); requests per track are their median",
+    )
     parser.add_argument("--quiet-runs", type=int, default=3, help="no-change syncs (>= 3)")
     parser.add_argument("--change", type=float, default=0.01, help="share of entries changed")
     parser.add_argument("--floor-runs", type=int, default=5)

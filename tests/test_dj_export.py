@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from dagster import (
     evaluate_automation_conditions,
 )
 from pyrekordbox.rbxml import RekordboxXml
+from sqlalchemy import select
 
 from tests.fixtures.sync import (
     STORY_USER,
@@ -37,6 +37,7 @@ from tests.fixtures.sync import (
     story_playlist,
     story_track,
 )
+from tidal_sync_assets.database import TidalSnapshotRecord
 from tidal_sync_assets.dj.export import export_rekordbox
 from tidal_sync_assets.dj.keys import classic_key, in_notation
 from tidal_sync_assets.dj.rekordbox import location
@@ -376,7 +377,7 @@ def test_m3u8_entries_name_each_tracks_primary_when_asked(
     monkeypatch.setenv("TIDAL_SYNC_M3U8_PATHS", "primary")
     world = dj_world(sync_world)
     # The resources read which variables are set when the definitions load.
-    importlib.reload(sys.modules["tidal_sync_assets.definitions"])
+    importlib.reload(importlib.import_module("tidal_sync_assets.definitions"))
 
     assert world.sync().code == 0
 
@@ -458,7 +459,7 @@ def test_playlists_the_user_favourited_are_synced_and_exported_when_asked(
         ],
     }
     world = sync_world(Catalog.from_dict(data))
-    importlib.reload(sys.modules["tidal_sync_assets.definitions"])
+    importlib.reload(importlib.import_module("tidal_sync_assets.definitions"))
 
     assert world.sync().code == 0
 
@@ -485,7 +486,7 @@ def test_favourite_tracks_are_one_more_playlist_newest_first_when_asked(
         "favorite_tracks": [CHARLIE, ALPHA, DELTA],
     }
     world = sync_world(Catalog.from_dict(data))
-    importlib.reload(sys.modules["tidal_sync_assets.definitions"])
+    importlib.reload(importlib.import_module("tidal_sync_assets.definitions"))
 
     assert world.sync().code == 0
 
@@ -504,3 +505,27 @@ def test_favourite_tracks_are_one_more_playlist_newest_first_when_asked(
     }
     with DagsterInstance.get() as instance:
         assert "favorites:tracks" in instance.get_dynamic_partitions(PLAYLIST_PARTITIONS)
+
+    # Nothing changed: one page of favourites tells so, and the snapshot changed nothing.
+    world.sandbox.clear_log()
+    assert world.sync().code == 0
+    assert len(world.requests("/favorites/tracks")) == 1
+    assert latest_snapshot_changed(world) is False
+
+    # A track favourited since: fetched whole again, the newest first.
+    world.catalog.put_track(track_from_dict(story_track(ECHO, "Echo", "Eve")))
+    world.catalog.add_favorite_track(ECHO)
+    assert world.sync().code == 0
+    assert latest_snapshot_changed(world) is True
+    m3u8 = (folder / "Favorite Tracks.m3u8").read_text().splitlines()
+    assert [line for line in m3u8 if not line.startswith("#")][:2] == [
+        "Eve - Echo.flac",
+        "Cat - Charlie.flac",
+    ]
+
+
+def latest_snapshot_changed(world: SyncWorld) -> bool | None:
+    with world.engine.connect() as connection:
+        return connection.execute(
+            select(TidalSnapshotRecord.changed).order_by(TidalSnapshotRecord.id.desc()).limit(1)
+        ).scalar_one()

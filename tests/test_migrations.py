@@ -40,6 +40,7 @@ PRODUCT_TABLES = {
     "run_failures",
     "rekordbox_tracks",
     "dj_exports",
+    "albums",
 }
 
 

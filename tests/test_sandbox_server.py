@@ -408,3 +408,48 @@ def test_an_album_counts_its_tracks_and_follows_a_replaced_track(
     assert (moved.name, moved.num_tracks) == ("Elsewhere", 1)
     assert moved.artist is not None and moved.artist.name == "Someone"
     assert sandbox_tidal_session.album(album.id).num_tracks == len(same_album) - 1
+
+
+def test_a_tracks_album_carries_no_artist_or_release_date_the_albums_own_document_does(
+    sandbox: SandboxServer, sandbox_tidal_session: tidalapi.Session
+) -> None:
+    # As on TIDAL: a track's (or a playlist entry's) album is id, title and cover only.
+    track = sandbox_tidal_session.track("1001")
+    assert track.album is not None and track.album.cover
+    assert track.album.release_date is None
+    album = sandbox_tidal_session.album(str(track.album.id))
+    expected = sandbox.catalog.track(1001)
+    assert expected is not None
+    assert album.release_date is not None
+    assert album.release_date.date().isoformat() == expected.release_date
+    assert album.artist is not None and album.artist.name == expected.album_artist
+    assert album.cover == track.album.cover
+
+
+def test_favourite_tracks_carry_when_each_was_added_and_a_new_one_comes_first(
+    sandbox: SandboxServer, sandbox_tidal_session: tidalapi.Session
+) -> None:
+    catalog = sandbox.catalog
+    for track in (1003, 1002, 1001):
+        catalog.add_favorite_track(track)
+    path = f"users/{catalog.user.id}/favorites/tracks"
+
+    def listed(**params: str) -> list[tuple[int, str]]:
+        body = sandbox_tidal_session.request.request("GET", path, params=params).json()
+        return [(item["item"]["id"], item["created"]) for item in body["items"]]
+
+    newest_first = listed(order="DATE", orderDirection="DESC")
+    assert [t for t, _ in newest_first] == [1001, 1002, 1003]
+    added = {t: created for t, created in newest_first}
+    assert added[1001] > added[1002] > added[1003]
+    assert [t for t, _ in listed(order="DATE", orderDirection="ASC")] == [1003, 1002, 1001]
+    title = {t.id: t.title.casefold() for t in catalog.tracks()}
+    by_name = [title[t] for t, _ in listed(order="NAME", orderDirection="ASC")]
+    assert by_name == sorted(title[t] for t in (1001, 1002, 1003))
+
+    catalog.remove_favorite_track(1002)
+    catalog.add_favorite_track(1002)  # favourited again: now the newest, a new date
+    again = listed(order="DATE", orderDirection="DESC")
+    assert [t for t, _ in again] == [1002, 1001, 1003]
+    assert dict(again)[1001] == added[1001], "the others keep when they were added"
+    assert dict(again)[1002] > added[1001]

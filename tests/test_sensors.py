@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -34,10 +35,23 @@ def tidal(sandbox: SandboxServer, sandbox_session_file: Path) -> TidalResource:
     )
 
 
+class Lines(logging.Handler):
+    """The lines a sensor logs on its tick (what the UI shows under the tick)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
 def evaluate(
-    instance: DagsterInstance, tidal: TidalResource, cursor: str | None
+    instance: DagsterInstance, tidal: TidalResource, cursor: str | None, log: Lines | None = None
 ) -> SensorResult | SkipReason:
     context = build_sensor_context(instance=instance, cursor=cursor, resources={"tidal": tidal})
+    if log is not None:
+        context.log.addHandler(log)
     result = tidal_changes(context)
     assert isinstance(result, SensorResult | SkipReason)
     return result
@@ -91,11 +105,17 @@ def test_a_new_playlist_becomes_a_partition_and_a_run_for_it(
     )
     sandbox.catalog.put_playlist(new)
 
-    result = evaluate(instance, tidal, first.cursor)
+    log = Lines()
+    result = evaluate(instance, tidal, first.cursor, log)
 
     assert isinstance(result, SensorResult)
     assert [list(r.partition_keys or []) for r in result.dynamic_partitions_requests] == [
         [new.uuid]
+    ]
+    # The tick's log names the playlist, not only its partition key.
+    assert log.lines == [
+        f"changed on TIDAL: Fresh Finds ({new.uuid})",
+        f"new partitions: Fresh Finds ({new.uuid})",
     ]
     (run,) = result.run_requests or []
     config = run.run_config["ops"]["playlist_library"]["config"]

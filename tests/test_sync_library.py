@@ -6,15 +6,25 @@ tidalapi, a real SQLite database, a real Dagster instance and a real library on 
 
 from __future__ import annotations
 
+import logging
 import re
 import signal
 import subprocess
 import time
 
+import mutagen
 import pytest
-from dagster import AssetKey, DagsterInstance, RunsFilter
+from dagster import (
+    AssetKey,
+    AssetRecordsFilter,
+    DagsterEventType,
+    DagsterInstance,
+    RunsFilter,
+    build_run_status_sensor_context,
+)
 
 from tests.fixtures.sync import (
+    STORY_USER,
     World,
     disk_state,
     story_catalog,
@@ -25,14 +35,21 @@ from tests.fixtures.sync import (
 from tidal_sync_assets.database import DownloadStatus
 from tidal_sync_assets.disk.tags import read_tags
 from tidal_sync_assets.partitions import RANGE_END, RANGE_START
-from tidal_sync_assets.sandbox.catalog import track_from_dict
+from tidal_sync_assets.resources import DatabaseResource
+from tidal_sync_assets.sandbox.catalog import Catalog, track_from_dict
 from tidal_sync_assets.sandbox.faults import FaultRule
+from tidal_sync_assets.sandbox.images import cover_jpeg
+from tidal_sync_assets.sandbox.payloads import cover_id
+from tidal_sync_assets.sensors import sync_failures
 
 UNAVAILABLE_TRACK = 1042  # "Overpass": allowStreaming false in the demo catalog, in "CON"
 WARM_UP = "5a1d0b00-0000-4000-8000-000000000001"
 PEAK_TIME = "5a1d0b00-0000-4000-8000-000000000002"
 CAFE = "5a1d0b00-0000-4000-8000-000000000011"
 PLAYLIST_TRACKS = r"^/v1/playlists/[^/]+/(tracks|items)"
+ONE_TRACK = r"^/v1/tracks/\d+(\?|$)"  # a single track's document
+ALBUM = r"^/v1/albums/\d+(\?|$)"
+COVER = r"^/images/"
 
 
 def test_first_sync_of_the_demo_catalog_builds_the_library(sync_world: World) -> None:
@@ -256,3 +273,155 @@ def test_a_compilation_track_is_tagged_with_its_album_artist(sync_world: World) 
 
     assert world.sync().code == 0
     assert read_tags(world.primary(1)).album_artist == "Various Artists"
+
+
+def test_tidal_is_asked_once_per_album_ever_and_never_for_a_track_it_listed(
+    sync_world: World,
+) -> None:
+    night = {"album": "Night EP", "album_artist": "Various Artists", "release_date": "2019-05-04"}
+    tracks = [
+        story_track(1, "One", "Ann", **night),
+        story_track(2, "Two", "Bea", **night),
+        story_track(4, "Four", "Cid"),
+    ]
+    playlists = [
+        story_playlist(WARM_UP, "Warm Up", [1, 2, 4]),
+        story_playlist(PEAK_TIME, "Peak Time", [2, 1]),
+    ]
+    world = sync_world(story_catalog(tracks, playlists))
+    catalog = world.catalog
+
+    def album_of(track: int) -> int:
+        found = catalog.track(track)
+        assert found is not None
+        return catalog.album_id(found)
+
+    assert world.sync().code == 0
+
+    assert sorted(world.downloads()) == [1, 2, 4]
+    assert world.requests(ONE_TRACK) == [], "the snapshot holds every track: none is fetched"
+    playback = world.requests(r"^/v1/tracks/\d+/playbackinfopostpaywall")
+    assert len(playback) == 3, "one playback info per download"
+    albums = sorted(r.partition("?")[0] for r in world.requests(ALBUM))
+    assert albums == sorted(f"GET /v1/albums/{album_of(t)}" for t in (1, 4))
+    assert len(world.requests(COVER)) == 2, "one cover per album"
+    tags = read_tags(world.primary(2))
+    assert (tags.album_artist, tags.year) == ("Various Artists", 2019)
+
+    # A new track on the album already known: tagged from what the database and the cover
+    # cache kept; TIDAL is asked for its playback info and its audio only.
+    catalog.put_track(track_from_dict(story_track(3, "Three", "Dee", **night)))
+    catalog.add_playlist_tracks(WARM_UP, [3])
+    world.sandbox.clear_log()
+
+    assert world.sync().code == 0
+
+    assert world.downloads() == [3]
+    assert world.requests(ALBUM) == [] and world.requests(COVER) == []
+    assert world.requests(ONE_TRACK) == []
+    tags = read_tags(world.primary(3))
+    assert (tags.album_artist, tags.year) == ("Various Artists", 2019)
+    picture = mutagen.File(world.primary(3)).pictures[0]
+    assert picture.data == cover_jpeg(cover_id(album_of(3)))
+    row = world.track_rows()[3]  # what status and the Rekordbox XML read
+    assert (row.album_artist, row.release_date) == ("Various Artists", "2019-05-04")
+    world.check()
+
+
+def test_a_dj_finds_each_playlist_partition_by_its_name_and_tidal_folder(
+    sync_world: World,
+) -> None:
+    tracks = [story_track(1, "One", "Ann"), story_track(2, "Two", "Bea")]
+    # More playlists than a metadata table shows by default (50): all are listed by name.
+    crates = [
+        story_playlist(f"c0c0c0c0-0000-4000-8000-{i:012d}", f"Crate {i:02d}", [1])
+        for i in range(55)
+    ]
+    data = {
+        "user": STORY_USER,
+        "tracks": tracks,
+        "playlists": [
+            {**story_playlist(WARM_UP, "Deep House", [1]), "folder": "warm"},
+            story_playlist(PEAK_TIME, "Peak Time", [2]),
+            *crates,
+        ],
+        "folders": [
+            {"id": "club", "name": "Club", "parent": None},
+            {"id": "warm", "name": "Warm-ups", "parent": "club"},
+        ],
+    }
+    world = sync_world(Catalog.from_dict(data))
+    # Track 2's audio is refused: "Peak Time" fails, and says so by name.
+    world.sandbox.faults.add(FaultRule(path=r"^/_audio/2\b", kind="status", status=404, times=None))
+
+    assert world.sync().code == 1
+
+    instance = DagsterInstance.get()
+    snapshot = instance.get_latest_materialization_event(AssetKey("tidal_snapshot"))
+    assert snapshot is not None and snapshot.asset_materialization is not None
+    listed = snapshot.asset_materialization.metadata["playlist partitions by name"].value
+    rows = [
+        (r.data["playlist"], r.data["TIDAL folder"], r.data["partition"])
+        for r in listed.records  # type: ignore[union-attr]
+    ]
+    assert rows == [
+        *[(f"Crate {i:02d}", "", p["uuid"]) for i, p in enumerate(crates)],
+        ("Deep House", "Club / Warm-ups", WARM_UP),
+        ("Peak Time", "", PEAK_TIME),
+    ]
+
+    def partition_metadata(key: str) -> dict[str, object]:
+        found = instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=AssetKey("playlist_library"), asset_partitions=[key]),
+            limit=1,
+        ).records
+        assert found, f"no materialization of partition {key}"
+        materialization = found[0].asset_materialization
+        assert materialization is not None
+        return {k: v.value for k, v in materialization.metadata.items()}
+
+    deep = partition_metadata(WARM_UP)
+    assert (deep["playlist"], deep["TIDAL folder"], deep["folder"]) == (
+        "Deep House",
+        "Club / Warm-ups",
+        "Playlists/Deep House",
+    )
+    crate = partition_metadata(crates[7]["uuid"])
+    assert (crate["playlist"], crate["TIDAL folder"]) == ("Crate 07", "(top)")
+
+    (library_run,) = instance.get_run_records(
+        RunsFilter(tags={"tidal-sync/step": "library"}), limit=1
+    )
+    run = library_run.dagster_run
+    (failure,) = instance.all_logs(run.run_id, of_type=DagsterEventType.STEP_FAILURE)
+    assert failure.dagster_event is not None
+    data = failure.dagster_event.step_failure_data
+    assert data is not None and data.user_failure_data is not None
+    assert f"Peak Time ({PEAK_TIME})" in str(data.user_failure_data.description)
+
+    # The run-failure sensor's log names the run's playlists too.
+    (run_failed,) = instance.all_logs(run.run_id, of_type=DagsterEventType.RUN_FAILURE)
+    assert run_failed.dagster_event is not None
+    context = build_run_status_sensor_context(
+        sensor_name="sync_failures",
+        dagster_event=run_failed.dagster_event,
+        dagster_instance=instance,
+        dagster_run=run,
+        resources={"database": DatabaseResource(url=world.database_url)},
+    ).for_run_failure()
+    lines: list[str] = []
+    context.log.addHandler(Lines(lines))
+    sync_failures(context)
+    assert len(lines) == 1 and f"Peak Time ({PEAK_TIME})" in lines[0], lines
+    assert f"Deep House ({WARM_UP})" in lines[0]
+
+
+class Lines(logging.Handler):
+    """Collects what a sensor logs on its tick (the lines the UI shows under it)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__()
+        self.lines = lines
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())

@@ -7,6 +7,7 @@ tokens, and the clear sentences a person sees when TIDAL can't be used.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import socket
@@ -24,7 +25,7 @@ from tests.fixtures.sandbox import BIG_PLAYLIST, track_requests
 from tidal_sync_assets.sandbox.catalog import Playlist, Track
 from tidal_sync_assets.sandbox.faults import FaultRule
 from tidal_sync_assets.sandbox.server import SandboxServer
-from tidal_sync_assets.tidal.fetch import fetch_snapshot
+from tidal_sync_assets.tidal.fetch import FAVORITE_TRACKS_KEY, fetch_snapshot
 from tidal_sync_assets.tidal.http import RetryPolicy, retry_after_seconds
 from tidal_sync_assets.tidal.login import login
 from tidal_sync_assets.tidal.ratelimit import RateLimiter
@@ -34,6 +35,7 @@ from tidal_sync_assets.tidal.session import (
     open_session,
     rebase_url,
 )
+from tidal_sync_assets.tidal.snapshot import TidalPlaylist, TidalSnapshot
 
 FAST_RETRY = RetryPolicy(patience=2, backoff_base=0.01, backoff_max=0.05, retry_after_cap=5)
 
@@ -207,6 +209,79 @@ def test_an_unchanged_playlist_is_not_fetched_again(
     sandbox.catalog.remove_playlist_tracks(warm_up, [previous[warm_up].track_ids[0]])
     third = fetch_snapshot(session, {p.tidal_id: p for p in second.playlists})
     assert [p.tidal_id for p in third.playlists if p.fetched] == [warm_up]
+
+
+def favourite_pages(sandbox: SandboxServer) -> list[str]:
+    return [p for _, p, _ in sandbox.request_log if "/favorites/tracks" in p]
+
+
+def favourites_of(snapshot: TidalSnapshot) -> TidalPlaylist:
+    return next(p for p in snapshot.playlists if p.tidal_id == FAVORITE_TRACKS_KEY)
+
+
+def test_unchanged_favourite_tracks_cost_one_page_and_any_change_fetches_them_whole(
+    sandbox: SandboxServer, session: tidalapi.Session
+) -> None:
+    catalog = sandbox.catalog
+    for track in (1001, 1002, 1003, 1004, 1005):
+        catalog.add_favorite_track(track)  # 1005 is the newest
+
+    def fetch(previous: TidalSnapshot) -> TidalPlaylist:
+        known = {p.tidal_id: p for p in previous.playlists}
+        sandbox.clear_log()
+        return favourites_of(
+            fetch_snapshot(session, known, include_favorite_tracks=True, page_size=2)
+        )
+
+    sandbox.clear_log()
+    snapshot = fetch_snapshot(session, {}, include_favorite_tracks=True, page_size=2)
+    first = favourites_of(snapshot)
+    assert first.track_ids == (1005, 1004, 1003, 1002, 1001)
+    assert len(favourite_pages(sandbox)) == 3 and first.fetched and first.complete
+
+    quiet = fetch(snapshot)
+    assert (quiet.track_ids, quiet.complete, quiet.fetched) == (first.track_ids, True, False)
+    assert len(favourite_pages(sandbox)) == 1, "the first page tells nothing changed"
+
+    # Each change is seen from the first page: an addition comes first, a removal
+    # anywhere lowers the count, and both together still move the first page.
+    catalog.add_favorite_track(1006)
+    assert fetch(snapshot).track_ids == (1006, 1005, 1004, 1003, 1002, 1001)
+    catalog.remove_favorite_track(1006)
+    catalog.remove_favorite_track(1001)
+    changed = fetch(snapshot)
+    assert (changed.track_ids, changed.fetched) == ((1005, 1004, 1003, 1002), True)
+    catalog.add_favorite_track(1001)  # one added back while another goes: same count
+    catalog.remove_favorite_track(1003)
+    assert fetch(snapshot).track_ids == (1001, 1005, 1004, 1002)
+
+
+def test_favourite_tracks_stored_incomplete_are_fetched_whole_and_a_short_list_stays_incomplete(
+    sandbox: SandboxServer, session: tidalapi.Session
+) -> None:
+    for track in (1001, 1002, 1003):
+        sandbox.catalog.add_favorite_track(track)
+    whole = fetch_snapshot(session, {}, include_favorite_tracks=True, page_size=2)
+    short = dataclasses.replace(favourites_of(whole), complete=False)
+    sandbox.clear_log()
+
+    again = favourites_of(
+        fetch_snapshot(session, {short.tidal_id: short}, include_favorite_tracks=True, page_size=2)
+    )
+    assert again.fetched and again.complete and len(favourite_pages(sandbox)) == 2
+
+    # The list changed and its second page fails: incomplete, so it removes nothing.
+    sandbox.catalog.add_favorite_track(1004)
+    sandbox.faults.add(FaultRule(path=r"/favorites/tracks\?.*offset=2", status=500, times=None))
+    broken = favourites_of(
+        fetch_snapshot(
+            session,
+            {p.tidal_id: p for p in whole.playlists},
+            include_favorite_tracks=True,
+            page_size=2,
+        )
+    )
+    assert (broken.fetched, broken.complete, broken.track_ids) == (True, False, (1004, 1003))
 
 
 def test_an_incomplete_playlist_is_fetched_again_even_if_unchanged(

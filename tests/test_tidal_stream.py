@@ -261,13 +261,48 @@ def test_an_unreadable_manifest_is_a_failure_to_retry_not_unavailable(
 def test_an_unavailable_track_says_why(
     sandbox: SandboxServer, session: tidalapi.Session, tmp_path: Path
 ) -> None:
+    sandbox.clear_log()
     with pytest.raises(TrackUnavailable) as caught:
-        download_track(session, OVERPASS, "LOSSLESS", tmp_path / "track.part")
+        download_track(
+            session, OVERPASS, "LOSSLESS", tmp_path / "track.part", allow_streaming=False
+        )
     assert caught.value.track_id == OVERPASS
     assert "streaming" in caught.value.reason
+    assert sandbox.request_log == [], "the snapshot's allowStreaming is enough: TIDAL is not asked"
+    # A snapshot older than TIDAL's change: TIDAL itself refuses the playback info.
+    with pytest.raises(TrackUnavailable, match="refuses to stream it"):
+        download_track(session, OVERPASS, "LOSSLESS", tmp_path / "track.part")
     with pytest.raises(TrackUnavailable, match="not in TIDAL's catalog"):
         download_track(session, 999_999, "LOSSLESS", tmp_path / "track.part")
     assert audio_requests(sandbox) == []
+
+
+@pytest.mark.parametrize(
+    ("kind", "quality", "track_id", "transport"),
+    [("device", "HIGH", AFTERGLOW, "BTS"), ("pkce", "LOSSLESS", AFTERGLOW, "DASH")],
+)
+def test_a_download_asks_tidal_for_its_playback_info_and_its_audio_only(
+    sandbox: SandboxServer,
+    session: tidalapi.Session,
+    pkce: tidalapi.Session,
+    tmp_path: Path,
+    kind: str,
+    quality: str,
+    track_id: int,
+    transport: str,
+) -> None:
+    tidal = pkce if kind == "pkce" else session
+    sandbox.clear_log()
+    download_track(tidal, track_id, quality, tmp_path / "track.part")
+    paths = [p.partition("?")[0] for _, p, _ in sandbox.request_log]
+    assert paths[0] == f"/v1/tracks/{track_id}/playbackinfopostpaywall"
+    assert f"/v1/tracks/{track_id}" not in paths, "the snapshot holds the track: not fetched"
+    audio = paths[1:]
+    assert audio == audio_requests(sandbox)
+    if transport == "BTS":
+        assert audio == [f"/_audio/{track_id}/aac320.mp4"], "the playback info and the file"
+    else:
+        assert len(audio) >= 3, "the playback info, the init segment and the media segments"
 
 
 def test_an_unknown_quality_is_refused(session: tidalapi.Session, tmp_path: Path) -> None:

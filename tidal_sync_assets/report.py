@@ -14,11 +14,14 @@ Report = Mapping[str, object]
 
 @dataclass(frozen=True, slots=True)
 class Table:
-    """Rows under a header, shown as a table (at most ``MAX_ROWS`` of them)."""
+    """Rows under a header, shown as a table (at most ``max_rows`` of them; None: all)."""
 
     header: tuple[str, ...]
     rows: Sequence[Sequence[object]]
+    max_rows: int | None = MAX_ROWS
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> Table:
-    return Table(tuple(header), list(rows))
+def table(
+    header: Sequence[str], rows: Sequence[Sequence[object]], *, max_rows: int | None = MAX_ROWS
+) -> Table:
+    return Table(tuple(header), list(rows), max_rows)

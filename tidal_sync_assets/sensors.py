@@ -27,6 +27,7 @@ from dagster import (
 )
 
 from tidal_sync_assets.database.run_store import record_run_failure
+from tidal_sync_assets.database.tidal_store import playlist_names
 from tidal_sync_assets.jobs import sync_job
 from tidal_sync_assets.partitions import range_tags, registration_for
 from tidal_sync_assets.resources import DatabaseResource, TidalResource
@@ -64,6 +65,16 @@ def tidal_changes(
         return SkipReason(f"nothing changed on TIDAL ({len(current)} playlists)")
     registration, keys = registration_for(context.instance, current)
     changed = sorted(uuid for uuid, stamp in current.items() if seen.get(uuid) != stamp)
+    names = {p.tidal_id: p.name for p in listed}
+    if changed:
+        context.log.info(
+            "changed on TIDAL: %s", ", ".join(f"{names[uuid]} ({uuid})" for uuid in changed)
+        )
+    for request in registration:
+        context.log.info(
+            "new partitions: %s",
+            ", ".join(f"{names[uuid]} ({uuid})" for uuid in request.partition_keys or []),
+        )
     cursor = json.dumps(current, sort_keys=True)
     return SensorResult(
         run_requests=[
@@ -92,5 +103,10 @@ def sync_failures(context: RunFailureSensorContext, database: DatabaseResource) 
     ops: dict[str, Any] = config.get("ops", {})
     playlists = ops.get("playlist_library", {})
     asked = playlists.get("config", {}).get("playlists", [])
-    record_run_failure(database.engine(), run.run_id, asked, reason)
-    context.log.error("sync run %s failed: %s", run.run_id, reason)
+    engine = database.engine()
+    record_run_failure(engine, run.run_id, asked, reason)
+    names = playlist_names(engine)
+    which = ", ".join(f"{names.get(uuid, uuid)} ({uuid})" for uuid in asked)
+    context.log.error(
+        "sync run %s failed%s: %s", run.run_id, f" (playlists {which})" if which else "", reason
+    )

@@ -6,7 +6,7 @@ per-partition ``MaterializeResult``), and no output (``output_required=False``),
 failed playlist's partition is never recorded as materialized.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from dagster import (
     AssetExecutionContext,
@@ -17,16 +17,19 @@ from dagster import (
     asset,
 )
 from pydantic import Field
+from sqlalchemy import Engine
 
 from tidal_sync_assets.assets.metadata import metadata
 from tidal_sync_assets.assets.planning import dedup_plan
+from tidal_sync_assets.database.tidal_store import playlist_labels
 from tidal_sync_assets.disk.lock import LibraryBusy
 from tidal_sync_assets.library.execute import PlaylistOutcome
-from tidal_sync_assets.library.report import failure_description, outcome_report
+from tidal_sync_assets.library.report import failure_description, named, outcome_report
 from tidal_sync_assets.library.upgrade import below_wanted_quality
 from tidal_sync_assets.partitions import playlist_partitions
 from tidal_sync_assets.resources import DatabaseResource, LibraryResource, TidalResource
 from tidal_sync_assets.services.library import PlanNotReady, run_playlists
+from tidal_sync_assets.tidal.snapshot import PlaylistLabel
 
 
 class LibraryConfig(Config):
@@ -46,8 +49,11 @@ class LibraryConfig(Config):
     op_tags={"tidal-sync/library": "write"},
     description=(
         "One playlist's folder made right from the latest plan: downloads, links, moves, "
-        "trash, M3U8. A failed action fails the partition (named in the error); a backfill "
-        "of the failed partitions finishes the job. Many partitions run in one run."
+        "trash, M3U8. A partition is a playlist's UUID; its materializations name the "
+        "playlist, its TIDAL folder and its library folder, and tidal_snapshot's metadata "
+        "lists every partition by name. A failed action fails the partition (named in the "
+        "error); a backfill of the failed partitions finishes the job. Many partitions run "
+        "in one run."
     ),
 )
 def playlist_library(
@@ -58,6 +64,8 @@ def playlist_library(
     tidal: TidalResource,
 ) -> Iterator[AssetMaterialization]:
     engine, quality = database.engine(), tidal.checked_quality()
+    # Read before the run too: a playlist removed on TIDAL loses its row once its folder goes.
+    labels = playlist_labels(engine)
     failed: list[PlaylistOutcome] = []
     try:
         for outcome in run_playlists(
@@ -75,17 +83,30 @@ def playlist_library(
             if not outcome.ok:
                 failed.append(outcome)
                 continue
-            below = len(below_wanted_quality(engine, quality))
-            report = metadata(outcome_report(outcome, below))
-            yield AssetMaterialization(
-                context.asset_key, partition=outcome.playlist, metadata=report
-            )
+            yield _materialization(context, engine, outcome, quality, labels)
     except (PlanNotReady, LibraryBusy) as error:
         final = isinstance(error, PlanNotReady) and error.final
         raise Failure(description=str(error), allow_retries=False if final else None) from None
     if failed:
         raise Failure(
-            description=failure_description(failed),
-            metadata={"failed playlists": [o.playlist for o in failed]},
+            description=failure_description(failed, labels),
+            metadata={"failed playlists": [named(o.playlist, labels) for o in failed]},
             allow_retries=False,
         )
+
+
+def _materialization(
+    context: AssetExecutionContext,
+    engine: Engine,
+    outcome: PlaylistOutcome,
+    quality: str,
+    before: Mapping[str, PlaylistLabel],
+) -> AssetMaterialization:
+    """A playlist's partition materialized, under the names a person finds it by."""
+    below = len(below_wanted_quality(engine, quality))
+    # Read again: the run may have made or renamed the playlist's folder.
+    label = playlist_labels(engine, [outcome.playlist]).get(outcome.playlist)
+    report = outcome_report(outcome, below, label or before.get(outcome.playlist))
+    return AssetMaterialization(
+        context.asset_key, partition=outcome.playlist, metadata=metadata(report)
+    )

@@ -22,10 +22,13 @@ from tidal_sync_assets.report import MAX_ROWS, Report, Table
 _COLUMN_TYPES = {"i": "int", "u": "int", "f": "float", "b": "bool"}
 
 
-def metadata_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> MetadataValue:
-    """A table of ``rows`` under ``header``, cut at ``MAX_ROWS`` rows; a last row then
-    says in its first column how many more there were."""
+def metadata_table(
+    header: Sequence[str], rows: Iterable[Sequence[object]], max_rows: int | None = MAX_ROWS
+) -> MetadataValue:
+    """A table of ``rows`` under ``header``, cut at ``max_rows`` rows (None: never); a
+    last row then says in its first column how many more there were."""
     frame = pd.DataFrame(list(rows), columns=list(header), dtype=object).convert_dtypes()
+    shown = len(frame) if max_rows is None else max_rows
     schema = TableSchema(
         columns=[
             TableColumn(name, _COLUMN_TYPES.get(frame[name].dtype.kind, "string"))
@@ -35,10 +38,10 @@ def metadata_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> M
     # Through JSON: plain Python values, and a missing value (NA) is None.
     records = [
         TableRecord(r)
-        for r in json.loads(frame.head(MAX_ROWS).to_json(orient="records", default_handler=str))
+        for r in json.loads(frame.head(shown).to_json(orient="records", default_handler=str))
     ]
-    if len(frame) > MAX_ROWS:
-        more = f"… and {len(frame) - MAX_ROWS} more"
+    if len(frame) > shown:
+        more = f"… and {len(frame) - shown} more"
         # Dagster wants every record to name every column.
         records.append(
             TableRecord({name: more if i == 0 else None for i, name in enumerate(header)})
@@ -52,7 +55,7 @@ def metadata(report: Report) -> dict[str, MetadataValue[Any]]:
 
 def _value(value: object) -> MetadataValue[Any]:
     if isinstance(value, Table):
-        return metadata_table(value.header, value.rows)
+        return metadata_table(value.header, value.rows, value.max_rows)
     if isinstance(value, bool):
         return MetadataValue.bool(value)
     if isinstance(value, int):

@@ -12,6 +12,7 @@ from dagster import (
 
 from tidal_sync_assets.assets.metadata import metadata
 from tidal_sync_assets.database.tidal_store import (
+    playlist_labels,
     previous_playlists,
     save_folders,
     save_snapshot,
@@ -65,7 +66,8 @@ def tidal_snapshot(
     placed = fetch_folders(session)
     moved = save_folders(engine, placed) if placed is not None else 0
     new = register_exactly(context.instance, outcome.partitions)
-    report = snapshot_report(snapshot, outcome, len(new), placed, moved)
+    labels = playlist_labels(engine)
+    report = snapshot_report(snapshot, outcome, len(new), placed, moved, labels)
     incomplete, check_metadata = incomplete_report(snapshot)
     return MaterializeResult(
         metadata=metadata(report),

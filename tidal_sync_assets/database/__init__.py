@@ -3,6 +3,7 @@
 from tidal_sync_assets.database.engine import DatabaseUnavailable, make_engine, redact
 from tidal_sync_assets.database.models import (
     ActionStatus,
+    Album,
     Base,
     DjExport,
     DownloadStatus,
@@ -23,6 +24,7 @@ from tidal_sync_assets.database.models import (
 
 __all__ = [
     "ActionStatus",
+    "Album",
     "Base",
     "DatabaseUnavailable",
     "DjExport",

@@ -149,15 +149,6 @@ def set_download_state(
         )
 
 
-def set_album_artist(engine: Engine, album: int, name: str) -> None:
-    with engine.begin() as connection:
-        connection.execute(
-            update(Track)
-            .where(Track.album_id == album, Track.album_artist.is_(None))
-            .values(album_artist=name)
-        )
-
-
 def primary_path(engine: Engine, track: int) -> str | None:
     with engine.connect() as connection:
         return connection.execute(select(Track.file_path).where(Track.tidal_id == track)).scalar()

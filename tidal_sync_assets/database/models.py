@@ -1,7 +1,8 @@
 """The product database's tables, as SQLAlchemy 2 typed models.
 
 ``tracks``, ``playlists`` and ``playlist_tracks`` keep the seed design's
-table and column names; the rest record what each asset did: TIDAL
+table and column names; ``albums`` keeps what TIDAL said about each album a
+file was tagged from; the rest record what each asset did: TIDAL
 snapshots, file-system scans and their files, plans and their actions, and
 failed runs. This database is the source of truth for what the program did
 on disk; it is never Dagster's own storage.
@@ -123,6 +124,21 @@ class Track(Base):
     codec: Mapped[str | None] = mapped_column(String(8))
     sample_rate: Mapped[int | None] = mapped_column(Integer)
     bit_depth: Mapped[int | None] = mapped_column(Integer)
+
+
+class Album(Base):
+    """What TIDAL's album document said, asked once per album and never again: the
+    album artist, the release date and the front cover's image id (NULL: TIDAL has none,
+    or no longer knows the album). The cover's JPEG is cached on disk, not here."""
+
+    __tablename__ = "albums"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tidal_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    artist: Mapped[str | None] = mapped_column(Text)
+    release_date: Mapped[str | None] = mapped_column(String(10))  # ISO date
+    cover: Mapped[str | None] = mapped_column(String(64))  # TIDAL's image id (a UUID)
+    looked_up_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Playlist(Base):

@@ -29,12 +29,15 @@ from tidal_sync_assets.database.models import (
 )
 from tidal_sync_assets.tidal.snapshot import (
     PlaylistChange,
+    PlaylistLabel,
     SnapshotOutcome,
     TidalPlaylist,
     TidalSnapshot,
     TidalTrack,
 )
 
+# What a snapshot says of a track; the album artist and release date are the album
+# lookup's (``album_store``), which a snapshot never overwrites.
 _TRACK_FIELDS = (
     "title",
     "artist",
@@ -47,7 +50,6 @@ _TRACK_FIELDS = (
     "allow_streaming",
     "bpm",
     "musical_key",
-    "release_date",
 )
 # An entry's state, copied as it is when its playlist's positions are replaced (what
 # the status becomes is ``status_store``'s to say); a new entry's is the columns' default.
@@ -319,6 +321,24 @@ def playlist_names(engine: Engine) -> dict[str, str]:
     """Every stored playlist's UUID -> name."""
     with engine.connect() as connection:
         return dict(connection.execute(select(Playlist.tidal_id, Playlist.name)).tuples().all())
+
+
+def playlist_labels(
+    engine: Engine, tidal_ids: Iterable[str] | None = None
+) -> dict[str, PlaylistLabel]:
+    """Every stored playlist's (or just ``tidal_ids``') UUID -> its name, TIDAL folders
+    and library folder."""
+    query = select(
+        Playlist.tidal_id, Playlist.name, Playlist.tidal_folder, Playlist.local_folder_path
+    )
+    if tidal_ids is not None:
+        query = query.where(Playlist.tidal_id.in_(list(tidal_ids)))
+    with engine.connect() as connection:
+        rows = connection.execute(query).tuples()
+        return {
+            uuid: PlaylistLabel(uuid, name, tuple(json.loads(folders or "[]")), folder)
+            for uuid, name, folders, folder in rows
+        }
 
 
 _TRACK_COLUMNS = (

@@ -1,7 +1,7 @@
 """Where things live in the library, and the guard that keeps every write inside it.
 
 This module owns the library's fixed names (``Playlists``, ``.tidal-sync``, the
-trash, the temporary-file prefix) and the one way a path given to a writing
+trash, the cover cache, the temporary-file prefix) and the one way a path given to a writing
 function becomes an absolute path: :meth:`LibraryPaths.resolve`.
 
 A path is given either as a ``str`` — POSIX, relative to the library root, the
@@ -28,6 +28,7 @@ PLAYLISTS_DIR = "Playlists"
 INTERNAL_DIR = ".tidal-sync"
 TRASH_DIR = f"{INTERNAL_DIR}/trash"
 LOCKS_DIR = f"{INTERNAL_DIR}/locks"
+COVERS_DIR = f"{INTERNAL_DIR}/covers"
 #: Every temporary file the product writes starts with this; the scanner skips it.
 TEMP_PREFIX = ".tidal-sync-tmp-"
 

@@ -89,7 +89,9 @@ def download_primary(
     download = temp_path_for(planned)
     native = temp_path_for(planned)
     try:
-        result = download_track(session, track.tidal_id, quality, download)
+        result = download_track(
+            session, track.tidal_id, quality, download, allow_streaming=track.allow_streaming
+        )
         if min_quality and is_below(result.audio_quality, min_quality):
             raise BelowMinimumQuality(
                 f"TIDAL delivered {result.audio_quality} where at least {min_quality} "

@@ -102,7 +102,7 @@ class Executor:
             a.track_id: a for a in self._actions if a.kind in PRIMARY_KINDS and a.track_id
         }
         self._trash = Trash(self.root)
-        self._albums = AlbumLookup(self.engine, self._tidal)
+        self._albums = AlbumLookup(self.engine, self._tidal, self.root)
         self._paths = LibraryPaths(self.root)
         PROGRESS.begin_downloads(
             sum(
@@ -242,7 +242,7 @@ class Executor:
         self._clear(target, track.tidal_id)
         store.set_download_state(self.engine, track.tidal_id, DownloadStatus.DOWNLOADING)
         try:
-            track = self._albums.with_album_artist(track)
+            track = self._albums.with_album(track)
             stored = download_primary(
                 self._tidal(),
                 track,
@@ -284,7 +284,7 @@ class Executor:
             atomic_move(source, target, root=self.root)
         write_tags(
             self._paths.resolve(target),
-            tags_for(self._albums.with_album_artist(track), self.key_notation),
+            tags_for(self._albums.with_album(track), self.key_notation),
             cover=self._albums.cover(track),
         )
         size = self._paths.resolve(target).stat().st_size
@@ -297,7 +297,7 @@ class Executor:
         atomic_move(source, target, root=self.root, overwrite=True)
         write_tags(
             self._paths.resolve(target),
-            tags_for(self._albums.with_album_artist(track), self.key_notation),
+            tags_for(self._albums.with_album(track), self.key_notation),
         )
         size = self._paths.resolve(target).stat().st_size
         store.set_primary(self.engine, track.tidal_id, action.playlist_id, target, size)

@@ -3,17 +3,22 @@ failed, and the consistency check's findings. Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from tidal_sync_assets.library.execute import PlaylistOutcome
 from tidal_sync_assets.library.verify import Consistency
 from tidal_sync_assets.report import Report, table
+from tidal_sync_assets.tidal.snapshot import PlaylistLabel
 
 
-def outcome_report(outcome: PlaylistOutcome, below_wanted_quality: int) -> Report:
-    """One playlist's outcome, and how many stored tracks TIDAL delivered below the wanted
-    quality (library-wide)."""
+def outcome_report(
+    outcome: PlaylistOutcome, below_wanted_quality: int, label: PlaylistLabel | None
+) -> Report:
+    """One playlist's outcome, under the name, TIDAL folder and library folder a person
+    knows it by (its partition key is its UUID), and how many stored tracks TIDAL
+    delivered below the wanted quality (library-wide)."""
     return {
+        **(_label_report(label) if label is not None else {}),
         "done": outcome.done,
         "failed": len(outcome.failed),
         "skipped": len(outcome.skipped),
@@ -31,10 +36,29 @@ def outcome_report(outcome: PlaylistOutcome, below_wanted_quality: int) -> Repor
     }
 
 
-def failure_description(failed: Sequence[PlaylistOutcome]) -> str:
-    """Which playlists failed and on what (up to ten actions each), and what to do."""
+def _label_report(label: PlaylistLabel) -> Report:
+    """A playlist as a person finds it."""
+    return {
+        "playlist": label.name,
+        "TIDAL folder": label.tidal_path or "(top)",
+        "folder": label.folder or "(not made yet)",
+    }
+
+
+def named(playlist: str, labels: Mapping[str, PlaylistLabel]) -> str:
+    """``Deep House (<uuid>)``: the name to find it by, the key to backfill it by."""
+    label = labels.get(playlist)
+    return f"{label.name} ({playlist})" if label is not None else playlist
+
+
+def failure_description(
+    failed: Sequence[PlaylistOutcome], labels: Mapping[str, PlaylistLabel]
+) -> str:
+    """Which playlists failed (by name and partition) and on what (up to ten actions
+    each), and what to do."""
     names = "; ".join(
-        f"{o.playlist}: " + ", ".join(str(a.track_id or a.target) for a, _ in o.failed[:10])
+        f"{named(o.playlist, labels)}: "
+        + ", ".join(str(a.track_id or a.target) for a, _ in o.failed[:10])
         for o in failed
     )
     return (

@@ -36,7 +36,9 @@ A catalog file is JSON::
 * ``folders`` (optional) are the user's playlist folders, ``{"id", "name", "parent"}``
   (``parent``: a folder id or ``null`` for the top); a playlist's optional ``folder`` is the
   id of the folder it sits in.
-* ``favorite_tracks`` (optional): the track ids in "My Collection", newest first.
+* ``favorite_tracks`` (optional): the track ids in "My Collection", newest first; each was
+  added a day before the one above it (the newest on 2024-06-01), and one added while the
+  sandbox runs is newer than all of them, as on TIDAL.
 
 A :class:`Catalog` is shared by the server's threads: every change goes through its methods,
 which replace immutable records under a lock, and every change to a playlist moves its
@@ -60,6 +62,7 @@ DEMO_CATALOG_PATH = Path(__file__).with_name("demo_catalog.json")
 DEFAULT_AUDIO_SECONDS = 1.5
 DEFAULT_RELEASE_DATE = "2020-01-01"
 _ONE_MS = timedelta(milliseconds=1)
+_NEWEST_FAVORITE = datetime(2024, 6, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,11 @@ class Catalog:
         favorite_tracks: Iterable[int] = (),
     ):
         self.user = user
-        self.favorite_tracks: tuple[int, ...] = tuple(favorite_tracks)
+        # (track id, when the user favourited it), newest first.
+        self._favorites: list[tuple[int, datetime]] = [
+            (track, _NEWEST_FAVORITE - timedelta(days=i))
+            for i, track in enumerate(dict.fromkeys(favorite_tracks))
+        ]
         self.folders: tuple[Folder, ...] = tuple(folders)
         self._lock = threading.RLock()
         self._tracks: dict[int, Track] = {}
@@ -189,6 +196,17 @@ class Catalog:
     def listed_playlists(self) -> list[Playlist]:
         """The user's own playlists and the ones they favourited, as TIDAL lists them."""
         return [p for p in self.playlists() if p.creator == self.user.id or p.favourite]
+
+    @property
+    def favorite_tracks(self) -> tuple[int, ...]:
+        """The track ids in "My Collection", newest first."""
+        with self._lock:
+            return tuple(track for track, _ in self._favorites)
+
+    def favorites(self) -> list[tuple[int, datetime]]:
+        """(track id, when it was favourited) of "My Collection", newest first."""
+        with self._lock:
+            return list(self._favorites)
 
     def album_id(self, track: Track) -> int:
         """The id of the track's album (albums are numbered in catalog order)."""
@@ -263,6 +281,22 @@ class Catalog:
             kept = [t for t in current.track_ids if t not in gone]
             return self.update_playlist(playlist_uuid, track_ids=kept)
 
+    def add_favorite_track(self, track_id: int) -> None:
+        """Favourite a track now: it becomes the newest of "My Collection" (a track already
+        there stays where it is)."""
+        with self._lock:
+            self._check_tracks_known([track_id])
+            if track_id in self.favorite_tracks:
+                return
+            now = datetime.now(UTC)
+            now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+            newest = self._favorites[0][1] + _ONE_MS if self._favorites else now
+            self._favorites.insert(0, (track_id, max(now, newest)))
+
+    def remove_favorite_track(self, track_id: int) -> None:
+        with self._lock:
+            self._favorites = [(t, added) for t, added in self._favorites if t != track_id]
+
     def _add_track(self, track: Track) -> None:
         replaced = self._tracks.get(track.id)
         if replaced is not None:
@@ -292,12 +326,17 @@ def load_catalog(path: Path) -> Catalog:
 
 
 def synthetic_catalog(
-    n_playlists: int, n_tracks: int, entries_per_track: float = 2.0, seed: int = 0
+    n_playlists: int,
+    n_tracks: int,
+    entries_per_track: float = 2.0,
+    seed: int = 0,
+    tracks_per_album: int = 4,
 ) -> Catalog:
     """A large, deterministic catalog for benchmarks.
 
     Each track lands in about ``entries_per_track`` playlists (possibly twice in one), spread
-    at random over ``n_playlists`` playlists owned by the user.
+    at random over ``n_playlists`` playlists owned by the user; consecutive tracks share an
+    album, ``tracks_per_album`` to an album (10,000 tracks: 2,500 albums by default).
     """
     rng = random.Random(seed)
     user = User(id=4242, username="dj.bench", country="US")
@@ -305,16 +344,17 @@ def synthetic_catalog(
         Track(
             id=1_000_000 + i,
             title=f"Track {i}",
-            artists=(f"Artist {i % 997}",),
-            album=f"Album {i // 12}",
-            album_artist=f"Artist {i % 997}",
-            track_number=i % 12 + 1,
+            artists=(f"Artist {album % 997}",),
+            album=f"Album {album}",
+            album_artist=f"Artist {album % 997}",
+            track_number=i % tracks_per_album + 1,
             isrc=f"QZBEN{i:07d}",
             duration=180 + i % 300,
             version="Extended Mix" if i % 7 == 0 else None,
             audio_seconds=1.0,
         )
         for i in range(n_tracks)
+        for album in [i // tracks_per_album]
     ]
     whole, fraction = divmod(entries_per_track, 1)
     members: list[list[int]] = [[] for _ in range(n_playlists)]

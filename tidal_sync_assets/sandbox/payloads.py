@@ -35,13 +35,14 @@ def cover_id(album_id: int) -> str:
 
 
 def album_ref(catalog: Catalog, track: Track) -> dict[str, Any]:
+    """The album as a track's JSON carries it: no artist and no release date (those are
+    in the album's own document only, as on TIDAL)."""
     return {
         "id": catalog.album_id(track),
         "title": track.album,
         "cover": cover_id(catalog.album_id(track)),
         "vibrantColor": None,
         "videoCover": None,
-        "releaseDate": track.release_date,
     }
 
 
@@ -49,6 +50,7 @@ def album_json(catalog: Catalog, track: Track, tracks_on_album: int) -> dict[str
     main = artist_json(catalog, track.album_artist)
     return {
         **album_ref(catalog, track),
+        "releaseDate": track.release_date,
         "duration": 0,
         "streamReady": True,
         "adSupportedStreamReady": True,

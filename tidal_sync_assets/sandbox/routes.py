@@ -15,7 +15,7 @@ import base64
 import functools
 import re
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -207,19 +207,28 @@ class TidalApi:
         return json_response(200, _page(request, listed, max_limit=50, render=render))
 
     def favorite_tracks(self, request: Request, match: re.Match[str]) -> Response:
-        """My Collection's tracks, newest first (the order the product asks for)."""
+        """My Collection's tracks, each with the time it was favourited (``created``), in
+        the asked ``order`` (``DATE`` by default, ``NAME``, ``ARTIST``, ``ALBUM``,
+        ``LENGTH``) and ``orderDirection`` (``DESC`` by default: newest first)."""
         if not self._is_user(match):
             return not_found("User")
-        newest = datetime(2024, 6, 1, tzinfo=UTC)
+        order = request.query.get("order", "DATE")
+        if order not in _FAVORITE_ORDERS:
+            return json_response(400, payloads.error(400, 1002, f"Invalid order {order}"))
         items = [
-            (i, payloads.catalog_track(self.catalog, t))
-            for i, t in enumerate(self.catalog.favorite_tracks)
+            (added, payloads.catalog_track(self.catalog, t))
+            for t, added in self.catalog.favorites()
         ]
+        items.sort(
+            key=_FAVORITE_ORDERS[order], reverse=request.query.get("orderDirection") != "ASC"
+        )
 
-        def render(entry: tuple[int, Any]) -> dict[str, Any]:
-            i, track = entry
-            added = payloads.tidal_time(newest - timedelta(days=i))
-            return {"created": added, "item": payloads.track_json(self.catalog, track)}
+        def render(entry: tuple[datetime, Any]) -> dict[str, Any]:
+            added, track = entry
+            return {
+                "created": payloads.tidal_time(added),
+                "item": payloads.track_json(self.catalog, track),
+            }
 
         return json_response(200, _page(request, items, render=render))
 
@@ -466,6 +475,13 @@ def _oauth_error(error: str, description: str) -> Response:
     )
 
 
+_FAVORITE_ORDERS: dict[str, Callable[[tuple[datetime, Any]], Any]] = {
+    "DATE": lambda entry: entry[0],
+    "NAME": lambda entry: entry[1].title.casefold(),
+    "ARTIST": lambda entry: entry[1].artists[0].casefold(),
+    "ALBUM": lambda entry: entry[1].album.casefold(),
+    "LENGTH": lambda entry: entry[1].reported_duration,
+}
 _COVER_SIZES = {"80x80", "160x160", "320x320", "640x640", "1280x1280"}
 _USER = r"/v1/users/(?P<user>\d+)"
 _PLAYLIST = r"/v1/playlists/(?P<uuid>[0-9A-Za-z-]+)"

@@ -3,7 +3,8 @@
 Owns the listing of the user's playlists, the explicit limit/offset paging of
 each playlist's tracks (tidalapi's threaded helpers swallow failed pages and
 return short lists, so they are not used), the rule that a playlist whose
-``lastUpdated`` is unchanged is not fetched again, and the conversion of
+``lastUpdated`` is unchanged is not fetched again (the favourite tracks, which
+have none: whose count and first page are unchanged), and the conversion of
 tidalapi tracks into ``TidalTrack``. A playlist whose pages fail or come back
 short is kept but marked incomplete; a playlist list that holds fewer
 playlists than TIDAL's ``totalNumberOfItems`` marks the snapshot's listing
@@ -129,19 +130,12 @@ def fetch_snapshot(
         track_ids = tuple(t.tidal_id for t in fetched)
         playlists.append(_to_playlist(entry, track_ids, complete=complete, fetched=True))
     if include_favorite_tracks:
-        fetched, complete, expected = _fetch_favorite_tracks(parse, page_size)
+        favourites, fetched = _fetch_favorite_tracks(
+            parse, page_size, previous.get(FAVORITE_TRACKS_KEY)
+        )
         for track in fetched:
             tracks[track.tidal_id] = track
-        playlists.append(
-            TidalPlaylist(
-                tidal_id=FAVORITE_TRACKS_KEY,
-                name=FAVORITE_TRACKS_NAME,
-                number_of_tracks=expected,
-                last_updated=None,  # TIDAL gives none: fetched on every snapshot
-                track_ids=tuple(t.tidal_id for t in fetched),
-                complete=complete,
-            )
-        )
+        playlists.append(favourites)
     return TidalSnapshot(
         playlists=tuple(playlists),
         tracks=tracks,
@@ -298,10 +292,16 @@ def _fetch_tracks(
 
 
 def _fetch_favorite_tracks(
-    parse: _TrackParser, page_size: int
-) -> tuple[list[TidalTrack], bool, int]:
-    """My Collection's tracks, newest first; whether exactly all came back; how many
-    TIDAL announced. Paged and checked like a playlist: a short list is incomplete."""
+    parse: _TrackParser, page_size: int, known: TidalPlaylist | None
+) -> tuple[TidalPlaylist, list[TidalTrack]]:
+    """My Collection's tracks as one more playlist, newest first, and the tracks fetched.
+
+    Paged and checked like a playlist: a short list is incomplete. TIDAL gives the
+    favourites no ``lastUpdated``, but lists them by when each was added: a favourite
+    added since the last snapshot comes first, one removed lowers the count. So when
+    the count and the first page are what the last complete fetch stored, nothing
+    changed, and the rest of the list is not fetched again.
+    """
     user = parse.session.user
     path = f"users/{user.id if user else 0}/favorites/tracks"
     fetched: list[TidalTrack] = []
@@ -320,11 +320,14 @@ def _fetch_favorite_tracks(
                 },
             ).json()
             total = int(body["totalNumberOfItems"])
+            items = body["items"]
             if expected is None:
                 expected = total
+                if known is not None and _favourites_unchanged(known, total, items):
+                    PROGRESS.playlist_fetched()
+                    return _favourites(known.track_ids, total, fetched=False), []
             elif total != expected:
                 consistent = False  # changed while we were paging it
-            items = body["items"]
             if not items:
                 break
             fetched.extend(parse(item["item"]) for item in items)
@@ -335,10 +338,40 @@ def _fetch_favorite_tracks(
             describe_failure(exc),
         )
         PROGRESS.playlist_fetched()
-        return fetched, False, expected if expected is not None else len(fetched)
+        announced = expected if expected is not None else len(fetched)
+        return _favourites(_ids(fetched), announced, complete=False), fetched
     PROGRESS.playlist_fetched()
     announced = expected or 0
-    return fetched, consistent and len(fetched) == announced, announced
+    complete = consistent and len(fetched) == announced
+    return _favourites(_ids(fetched), announced, complete=complete), fetched
+
+
+def _favourites_unchanged(known: TidalPlaylist, total: int, first_page: list[Any]) -> bool:
+    newest = tuple(int(item["item"]["id"]) for item in first_page)
+    return (
+        known.complete
+        and total == len(known.track_ids)
+        and newest == known.track_ids[: len(newest)]
+        and (bool(newest) or total == 0)
+    )
+
+
+def _favourites(
+    track_ids: tuple[int, ...], announced: int, *, complete: bool = True, fetched: bool = True
+) -> TidalPlaylist:
+    return TidalPlaylist(
+        tidal_id=FAVORITE_TRACKS_KEY,
+        name=FAVORITE_TRACKS_NAME,
+        number_of_tracks=announced,
+        last_updated=None,  # TIDAL gives none: the count and the newest tell a change
+        track_ids=track_ids,
+        complete=complete,
+        fetched=fetched,
+    )
+
+
+def _ids(tracks: list[TidalTrack]) -> tuple[int, ...]:
+    return tuple(t.tidal_id for t in tracks)
 
 
 def _to_playlist(
@@ -362,7 +395,8 @@ def _to_track(track: tidalapi.Track, raw: Mapping[str, Any]) -> TidalTrack:
     """Convert a parsed track; ``raw`` fills what tidalapi skips for unavailable tracks."""
     album = track.album
     # A playlist's track JSON carries no album artist (tidalapi fills in the
-    # track's own artist): it is looked up per album when a file is tagged.
+    # track's own artist) and no release date: both are the album document's, looked
+    # up once per album when a file is tagged (``library.albums``).
     return TidalTrack(
         tidal_id=int(track.id),
         title=track.title,
@@ -376,11 +410,6 @@ def _to_track(track: tidalapi.Track, raw: Mapping[str, Any]) -> TidalTrack:
         allow_streaming=bool(track.allow_streaming and track.stream_ready),
         bpm=float(track.bpm) if track.bpm else None,
         musical_key=classic_key(track.key, track.key_scale),
-        release_date=(
-            album.release_date.date().isoformat()
-            if album is not None and album.release_date is not None
-            else None
-        ),
     )
 
 

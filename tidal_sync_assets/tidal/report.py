@@ -3,10 +3,10 @@ and the playlists that came back incomplete. Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from tidal_sync_assets.report import Report, table
-from tidal_sync_assets.tidal.snapshot import SnapshotOutcome, TidalSnapshot
+from tidal_sync_assets.report import Report, Table, table
+from tidal_sync_assets.tidal.snapshot import PlaylistLabel, SnapshotOutcome, TidalSnapshot
 
 
 def snapshot_report(
@@ -15,8 +15,10 @@ def snapshot_report(
     new_partitions: int,
     in_folders: Mapping[str, object] | None,
     moved_between_folders: int,
+    labels: Mapping[str, PlaylistLabel],
 ) -> Report:
-    """``in_folders``: the playlists in TIDAL folders (None: the folders were unreadable)."""
+    """``in_folders``: the playlists in TIDAL folders (None: the folders were unreadable);
+    ``labels``: what a person knows each playlist by, for finding its partition."""
     return {
         "snapshot id": outcome.snapshot_id,
         "playlists": len(snapshot.playlists),
@@ -33,7 +35,19 @@ def snapshot_report(
             ["playlist", "change", "added", "dropped"],
             [(c.name, c.change, c.added, c.dropped) for c in outcome.changes],
         ),
+        "playlist partitions by name": partitions_by_name(outcome.partitions, labels),
     }
+
+
+def partitions_by_name(partitions: Sequence[str], labels: Mapping[str, PlaylistLabel]) -> Table:
+    """Every ``playlist_library`` partition under its playlist's name and TIDAL folder, by
+    name: the partition list shows only UUIDs (its filter matches keys, not names)."""
+    found = [labels.get(key, PlaylistLabel(key, key)) for key in partitions]
+    rows = sorted(
+        ((label.name, label.tidal_path, label.tidal_id) for label in found),
+        key=lambda row: (row[0].casefold(), row[1].casefold(), row[2]),
+    )
+    return table(["playlist", "TIDAL folder", "partition"], rows, max_rows=None)
 
 
 def incomplete_report(snapshot: TidalSnapshot) -> tuple[str | None, Report]:

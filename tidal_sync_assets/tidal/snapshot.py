@@ -18,7 +18,7 @@ class TidalTrack:
     title: str
     artists: tuple[str, ...]
     album: str | None = None
-    album_artist: str | None = None  # unknown until the album itself is looked up
+    album_artist: str | None = None  # the album's: unknown until the album is looked up
     album_id: int | None = None
     track_number: int | None = None
     isrc: str | None = None
@@ -27,12 +27,23 @@ class TidalTrack:
     allow_streaming: bool = True
     bpm: float | None = None
     musical_key: str | None = None  # classic notation (Am, F#)
-    release_date: str | None = None  # the album's, ISO (2024-02-09)
+    release_date: str | None = None  # the album's, ISO (2024-02-09): as album_artist
 
     @property
     def artist(self) -> str:
         """The artists as one display string, main artist first."""
         return ", ".join(self.artists)
+
+
+@dataclass(frozen=True, slots=True)
+class TidalAlbum:
+    """What a file's tags take from its album that the track's own JSON lacks, as
+    TIDAL's album document says it (all None: TIDAL no longer knows the album)."""
+
+    tidal_id: int
+    artist: str | None = None
+    release_date: str | None = None  # ISO (2024-02-09)
+    cover: str | None = None  # the front cover's image id; None: TIDAL has none
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +81,23 @@ class TidalSnapshot:
     @property
     def complete(self) -> bool:
         return self.listing_complete and all(p.complete for p in self.playlists)
+
+
+@dataclass(frozen=True, slots=True)
+class PlaylistLabel:
+    """What a person knows a playlist by, where the product keys it by UUID (its
+    ``playlist_library`` partition): its name, the account's TIDAL folders it sits in,
+    and its folder in the library."""
+
+    tidal_id: str
+    name: str
+    tidal_folder: tuple[str, ...] = ()  # folder names from the top; (): at the top
+    folder: str | None = None  # root-relative, once the library made it
+
+    @property
+    def tidal_path(self) -> str:
+        """The TIDAL folders it sits in, ``Club / Warm-ups``; empty at the top."""
+        return " / ".join(self.tidal_folder)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,10 @@ caller's temporary file in chunks, checking each part's length against its
 ``Content-Length``. The requests go through the session's TIDAL adapter, so
 they share the rate limit and retry policy of every other TIDAL call.
 
+A download costs TIDAL one playback-info request and the audio's parts, nothing
+more: the snapshot already holds the track's metadata (whether TIDAL allows
+streaming it included), so the track is never fetched again on its own.
+
 How TIDAL's answers are read: 401/403 on a track's playback info means TIDAL will
 not stream that track (unavailable); 429 and an unreadable manifest are failures to
 retry later. A DRM-protected manifest is refused. Segment URLs are signed and expire:
@@ -23,7 +27,6 @@ import requests
 import tidalapi
 from tidalapi.exceptions import (
     ManifestDecodeError,
-    ObjectNotFound,
     StreamNotAvailable,
     TidalAPIError,
     TooManyRequests,
@@ -97,25 +100,29 @@ class DownloadResult:
 
 
 def download_track(
-    session: tidalapi.Session, track_id: int, quality: str, dest: Path
+    session: tidalapi.Session,
+    track_id: int,
+    quality: str,
+    dest: Path,
+    *,
+    allow_streaming: bool = True,
 ) -> DownloadResult:
     """Write track ``track_id`` at ``quality`` into ``dest`` (overwritten).
 
-    Raises ``TrackUnavailable`` when TIDAL will not stream it, ``DownloadFailed``
-    when a part cannot be fetched and ``TruncatedDownload`` when one came back short.
+    ``allow_streaming`` is what the snapshot recorded for the track: False refuses it
+    without asking TIDAL. Raises ``TrackUnavailable`` when TIDAL will not stream it,
+    ``DownloadFailed`` when a part cannot be fetched and ``TruncatedDownload`` when one
+    came back short.
     """
     try:
         wanted = QUALITIES[quality]
     except KeyError:
         raise ValueError(f"unknown quality {quality!r}; one of {', '.join(QUALITIES)}") from None
+    if not allow_streaming:
+        raise TrackUnavailable(track_id, "TIDAL does not allow streaming it")
     if session.audio_quality != wanted:
         session.audio_quality = wanted
-    try:
-        track = session.track(str(track_id))
-    except ObjectNotFound:
-        raise TrackUnavailable(track_id, "it is not in TIDAL's catalog") from None
-    if not track.allow_streaming:
-        raise TrackUnavailable(track_id, "TIDAL does not allow streaming it")
+    track = _known_track(session, track_id)
     stream, manifest = _stream_manifest(track)
     written = 0
     urls = _part_urls(manifest)
@@ -145,9 +152,18 @@ def download_track(
 def offered_quality(session: tidalapi.Session, track_id: int) -> str | None:
     """The quality TIDAL would deliver ``track_id`` at now (None: it will not say)."""
     try:
-        return str(session.track(str(track_id)).get_stream().audio_quality)
+        return str(_known_track(session, track_id).get_stream().audio_quality)
     except (TidalAPIError, requests.RequestException):
         return None
+
+
+def _known_track(session: tidalapi.Session, track_id: int) -> tidalapi.Track:
+    """tidalapi's track ``track_id`` without asking TIDAL for it (``session.track()`` would
+    fetch its metadata, which the snapshot already holds): enough for ``get_stream()``,
+    which needs only the id and the session's quality."""
+    track = tidalapi.Track(session)
+    track.id = track_id
+    return track
 
 
 def _stream_manifest(
@@ -158,7 +174,8 @@ def _stream_manifest(
         stream = track.get_stream()
         manifest = _parsed_manifest(stream)
     except (StreamNotAvailable, URLNotAvailable) as exc:
-        raise TrackUnavailable(track.id, "TIDAL offers no stream for it") from exc
+        # tidalapi's word for a 404 on the playback info: not (or no longer) in the catalog.
+        raise TrackUnavailable(track.id, "it is not in TIDAL's catalog (no stream)") from exc
     except (TooManyRequests, ManifestDecodeError) as exc:
         # Rate limited, or a manifest shape we cannot read yet: try again next sync.
         raise DownloadFailed(f"TIDAL's stream answer was unusable ({type(exc).__name__})") from None

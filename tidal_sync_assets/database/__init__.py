@@ -2,7 +2,6 @@
 
 from tidal_sync_assets.database.engine import DatabaseUnavailable, make_engine, redact
 from tidal_sync_assets.database.models import (
-    ActionStatus,
     Base,
     DjExport,
     DownloadStatus,
@@ -20,6 +19,7 @@ from tidal_sync_assets.database.models import (
     Track,
     TrackSyncStatus,
 )
+from tidal_sync_assets.planning.actions import ActionStatus
 
 __all__ = [
     "ActionStatus",

@@ -29,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from tidal_sync_assets.planning.actions import ActionStatus
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -69,13 +71,6 @@ class PlanStatus(StrEnum):
     READY = "ready"  # may be executed
     HELD = "held"  # a guard holds it until the user allows it
     SUPERSEDED = "superseded"  # a newer plan replaced it
-
-
-class ActionStatus(StrEnum):
-    PENDING = "pending"
-    DONE = "done"
-    FAILED = "failed"
-    SKIPPED = "skipped"  # nothing to do any more, or the track is unavailable
 
 
 def _enum(enum: type[StrEnum], name: str) -> Enum:
@@ -253,6 +248,8 @@ class Plan(Base):
     removals: Mapped[int] = mapped_column(Integer)
     managed_files: Mapped[int] = mapped_column(Integer)
     inputs: Mapped[str | None] = mapped_column(Text)  # the settings it was computed with
+    # When a library run first began on it (``library.recovery`` looks at no other).
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class PlanAction(Base):

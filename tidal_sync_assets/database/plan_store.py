@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, select, update
 
 from tidal_sync_assets.database.bulk import insert_many
 from tidal_sync_assets.database.models import (
+    ActionStatus,
     Plan,
     PlanAction,
     PlanStatus,
@@ -194,10 +195,12 @@ def latest_plan(engine: Engine) -> tuple[int, PlanStatus, str | None] | None:
     return (row.id, row.status, row.held_reason) if row else None
 
 
-def load_actions(engine: Engine, plan_id: int) -> list[Action]:
-    """A plan's actions, in order."""
+def load_actions(engine: Engine, plan_id: int, *, pending_only: bool = False) -> list[Action]:
+    """A plan's actions, in order (with ``pending_only``, those not carried out yet)."""
     table = PlanAction.__table__
     query = select(table).where(table.c.plan_id == plan_id).order_by(table.c.seq)
+    if pending_only:
+        query = query.where(table.c.status == ActionStatus.PENDING)
     with engine.connect() as connection:
         rows = connection.execute(query).all()
     return [
@@ -212,3 +215,26 @@ def load_actions(engine: Engine, plan_id: int) -> list[Action]:
         )
         for row in rows
     ]
+
+
+def plan_started(engine: Engine, plan_id: int) -> tuple[datetime | None, str]:
+    """When a library run first began on the plan (None: none did), and the link mode
+    it was made for."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(Plan.started_at, Plan.link_mode).where(Plan.id == plan_id)
+        ).one()
+    started = row.started_at
+    if started is not None and started.tzinfo is None:  # SQLite keeps no zone: it was UTC
+        started = started.replace(tzinfo=UTC)
+    return started, row.link_mode
+
+
+def mark_started(engine: Engine, plan_id: int) -> None:
+    """A library run begins on the plan (the first one's time is kept)."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(Plan)
+            .where(Plan.id == plan_id, Plan.started_at.is_(None))
+            .values(started_at=datetime.now(UTC))
+        )

@@ -167,18 +167,17 @@ def entry_placed(connection: Connection, *where: Any, **values: Any) -> None:
     )
 
 
-def playlist_synced(engine: Engine, playlist: str, in_sync: bool) -> None:
+def playlist_synced(connection: Connection, playlist: str, in_sync: bool) -> None:
     """The library ran ``playlist``'s actions; ``in_sync``: all of them succeeded."""
-    with engine.begin() as connection:
-        values: dict[str, Any] = {"last_synced_filesystem": datetime.now(UTC)}
-        if in_sync:
-            values["sync_status"] = PlaylistSyncStatus.IN_SYNC
-            values["synced_last_updated"] = Playlist.last_updated_tidal
-        connection.execute(
-            update(Playlist)
-            .where(Playlist.tidal_id == playlist, Playlist.removed_from_tidal.is_(False))
-            .values(**values)
-        )
+    values: dict[str, Any] = {"last_synced_filesystem": datetime.now(UTC)}
+    if in_sync:
+        values["sync_status"] = PlaylistSyncStatus.IN_SYNC
+        values["synced_last_updated"] = Playlist.last_updated_tidal
+    connection.execute(
+        update(Playlist)
+        .where(Playlist.tidal_id == playlist, Playlist.removed_from_tidal.is_(False))
+        .values(**values)
+    )
 
 
 @dataclass(frozen=True, slots=True)

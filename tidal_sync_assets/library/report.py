@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tidal_sync_assets.library.execute import PlaylistOutcome
+from tidal_sync_assets.library.scheduler import PlaylistOutcome
 from tidal_sync_assets.library.verify import Consistency
 from tidal_sync_assets.report import Report, table
 

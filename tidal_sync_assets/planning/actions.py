@@ -24,6 +24,15 @@ class ActionKind(StrEnum):
     WRITE_M3U8 = "write_m3u8"  # the playlist's M3U8 at target
 
 
+class ActionStatus(StrEnum):
+    """How an action stands; ``plan_actions.status``."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # nothing to do any more, or the track is unavailable
+
+
 #: Kinds that take a file away from where it was: guarded against mass removal.
 REMOVAL_KINDS = frozenset({ActionKind.TRASH, ActionKind.UNLINK, ActionKind.REMOVE_FOLDER})
 

@@ -62,6 +62,7 @@ from tidal_sync_assets.planning.actions import ActionKind
 from tidal_sync_assets.planning.diff import compute_diff
 from tidal_sync_assets.planning.plan import Plan, build_plan
 from tidal_sync_assets.planning.state import LibraryState
+from tidal_sync_assets.planning.status import diff_statuses
 from tidal_sync_assets.services.library import run_playlists
 from tidal_sync_assets.services.plan import PlanSettings, load_state
 from tidal_sync_assets.services.scan import scan_and_store
@@ -336,7 +337,7 @@ def sync(library: Library, world: World) -> Plan:
     state, plan = plan_now(library)
     # The no-change shortcut is sound: it never skips a plan that has work to do.
     assert reusable is None or plan.actions == (), [(a.kind.value, a.target) for a in plan.actions]
-    status_store.save_statuses(engine, compute_diff(state))
+    status_store.save_statuses(engine, diff_statuses(compute_diff(state)))
     assert_actions_inside_playlists(plan)
     plan_id = store_plan(library, state, plan)
     assert plan_store.latest_plan(engine) == (plan_id, PlanStatus.READY, None)

@@ -9,7 +9,6 @@ from tidal_sync_assets.database.models import (
     PlanAction,
     PlanStatus,
     Playlist,
-    PlaylistSyncStatus,
     PlaylistTrack,
     RekordboxTrack,
     RunFailure,
@@ -17,9 +16,9 @@ from tidal_sync_assets.database.models import (
     ScanRecord,
     TidalSnapshotRecord,
     Track,
-    TrackSyncStatus,
 )
 from tidal_sync_assets.planning.actions import ActionStatus
+from tidal_sync_assets.planning.status import PlaylistSyncStatus, TrackSyncStatus
 
 __all__ = [
     "ActionStatus",

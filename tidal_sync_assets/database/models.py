@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from tidal_sync_assets.planning.actions import ActionStatus
+from tidal_sync_assets.planning.status import PlaylistSyncStatus, TrackSyncStatus
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -49,22 +50,6 @@ class DownloadStatus(StrEnum):
     DOWNLOADING = "downloading"
     DOWNLOADED = "downloaded"
     ERROR = "error"
-
-
-class PlaylistSyncStatus(StrEnum):
-    IN_SYNC = "in_sync"
-    NEEDS_DOWNLOAD = "needs_download"
-    NEEDS_UPDATE = "needs_update"
-    NEEDS_REMOVAL = "needs_removal"
-    UNKNOWN = "unknown"
-
-
-class TrackSyncStatus(StrEnum):
-    SYNCED = "synced"
-    NEEDS_SYMLINK = "needs_symlink"
-    NEEDS_MOVE = "needs_move"
-    NEEDS_REMOVAL = "needs_removal"
-    UNKNOWN = "unknown"
 
 
 class PlanStatus(StrEnum):
@@ -92,7 +77,8 @@ class Track(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tidal_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     title: Mapped[str] = mapped_column(Text)
-    artist: Mapped[str] = mapped_column(Text)
+    artist: Mapped[str] = mapped_column(Text)  # the artists as one display string
+    artists: Mapped[str] = mapped_column(Text, server_default="[]")  # JSON list, main first
     album: Mapped[str | None] = mapped_column(Text)
     album_artist: Mapped[str | None] = mapped_column(Text)
     album_id: Mapped[int | None] = mapped_column(BigInteger, index=True)

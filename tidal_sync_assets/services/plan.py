@@ -22,6 +22,7 @@ from tidal_sync_assets.planning.extension import planned_extension
 from tidal_sync_assets.planning.guard import removal_hold
 from tidal_sync_assets.planning.plan import Plan, build_plan
 from tidal_sync_assets.planning.state import LibraryState, adoption_matches
+from tidal_sync_assets.planning.status import diff_statuses
 from tidal_sync_assets.settings import LinkMode
 
 
@@ -118,7 +119,7 @@ def current_diff(engine: Engine, settings: PlanSettings, memo: DiffMemo) -> Unch
 
 def record_diff(engine: Engine, computed: Computed, memo: DiffMemo) -> None:
     """Write the status fields, and keep the diff for the plan of the same run."""
-    status_store.save_statuses(engine, computed.diff)
+    status_store.save_statuses(engine, diff_statuses(computed.diff))
     memo.keep(str(engine.url), computed.inputs, computed.state, computed.diff)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, select, update
 
-from tidal_sync_assets.database import status_store
+from tidal_sync_assets.database import scan_store, status_store
 from tidal_sync_assets.database.models import (
     ActionStatus,
     DownloadStatus,
@@ -31,14 +31,17 @@ from tidal_sync_assets.planning.placement import (
     Delivered,
     DownloadFailed,
     DownloadStarted,
+    FileRewritten,
     FolderPlaced,
     FolderRenamed,
     LinkPlaced,
+    M3U8Written,
     PathForgotten,
     PlaylistRemoved,
     PlaylistSynced,
     PrimaryPlaced,
     Record,
+    Tagged,
 )
 
 
@@ -149,6 +152,26 @@ def _primary_placed(connection: Connection, record: PrimaryPlaced) -> None:
         _drop_cleaned_rows(connection, track_pk)
 
 
+def _tagged(connection: Connection, record: Tagged) -> None:
+    connection.execute(
+        update(Track)
+        .where(Track.tidal_id == record.track)
+        .values(
+            tagged_bpm=record.values.bpm,
+            tagged_key=record.values.musical_key,
+            tagged_release_date=record.values.release_date,
+            tagged_notation=record.notation,
+        )
+    )
+
+
+def _file_rewritten(connection: Connection, record: FileRewritten) -> None:
+    connection.execute(
+        update(Track).where(Track.file_path == record.path).values(file_size=record.size)
+    )
+    scan_store.file_rewritten(connection, record)
+
+
 def _download_started(connection: Connection, record: DownloadStarted) -> None:
     _download_state(connection, record.track, DownloadStatus.DOWNLOADING, None)
 
@@ -244,6 +267,12 @@ def _playlist_removed(connection: Connection, record: PlaylistRemoved) -> None:
     connection.execute(delete(Playlist).where(Playlist.tidal_id == record.playlist))
 
 
+def _m3u8_written(connection: Connection, record: M3U8Written) -> None:
+    connection.execute(
+        update(Playlist).where(Playlist.tidal_id == record.playlist).values(m3u8_paths=record.paths)
+    )
+
+
 def _playlist_synced(connection: Connection, record: PlaylistSynced) -> None:
     status_store.playlist_synced(connection, record.playlist, record.in_sync)
 
@@ -256,8 +285,11 @@ _WRITERS: dict[type[Any], Callable[[Connection, Any], None]] = {
     DownloadFailed: _download_failed,
     Delivered: _delivered,
     PrimaryPlaced: _primary_placed,
+    Tagged: _tagged,
+    FileRewritten: _file_rewritten,
     LinkPlaced: _link_placed,
     PathForgotten: _path_forgotten,
+    M3U8Written: _m3u8_written,
     PlaylistSynced: _playlist_synced,
 }
 

@@ -99,6 +99,12 @@ class Track(Base):
     bpm: Mapped[float | None] = mapped_column(Float)
     musical_key: Mapped[str | None] = mapped_column(String(8))  # classic notation: Am, F#
     release_date: Mapped[str | None] = mapped_column(String(10))  # ISO date of the album
+    # The values the primary's DJ tags were written from (``dj.tags``), and the key
+    # notation they were written in (NULL: the one set now).
+    tagged_bpm: Mapped[float | None] = mapped_column(Float)
+    tagged_key: Mapped[str | None] = mapped_column(String(8))
+    tagged_release_date: Mapped[str | None] = mapped_column(String(10))
+    tagged_notation: Mapped[str | None] = mapped_column(String(8))
     # What TIDAL delivered for the stored file (None: adopted, or stored before this was kept).
     audio_quality: Mapped[str | None] = mapped_column(String(16))
     codec: Mapped[str | None] = mapped_column(String(8))
@@ -132,6 +138,8 @@ class Playlist(Base):
     last_synced_filesystem: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The TIDAL folder it sits in, as a JSON list of folder names from the top; NULL: the top.
     tidal_folder: Mapped[str | None] = mapped_column(Text)
+    # What the entries of its M3U8 name (TIDAL_SYNC_M3U8_PATHS when it was last written).
+    m3u8_paths: Mapped[str | None] = mapped_column(String(8))
 
 
 class PlaylistTrack(Base):

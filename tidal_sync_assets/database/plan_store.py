@@ -24,6 +24,7 @@ from tidal_sync_assets.database.models import (
     Track,
 )
 from tidal_sync_assets.database.plan_inputs import PlanInputs
+from tidal_sync_assets.dj.tags import DjValues
 from tidal_sync_assets.planning.actions import Action, ActionKind
 from tidal_sync_assets.planning.plan import Plan as PlanObject
 from tidal_sync_assets.planning.state import PLAYLISTS_DIR, PlaylistState
@@ -38,6 +39,8 @@ class Placement:
     playlists: tuple[PlaylistState, ...]
     primaries: dict[int, str]  # track -> primary path
     links: dict[tuple[str, int], str]  # (playlist, track) -> link path
+    # track -> the values its primary's DJ tags were written from, and their notation
+    tagged: dict[int, tuple[DjValues, str | None]]
 
     def wanted_tracks(self) -> set[int]:
         """The tracks the library serves: listed in a playlist, or holding a primary."""
@@ -55,6 +58,7 @@ def load_placement(engine: Engine) -> Placement:
                 Playlist.removed_from_tidal,
                 Playlist.last_updated_tidal,
                 Playlist.synced_last_updated,
+                Playlist.m3u8_paths,
             )
         ).all()
         entries = connection.execute(
@@ -67,13 +71,16 @@ def load_placement(engine: Engine) -> Placement:
             .join(Track, Track.id == PlaylistTrack.track_id)
             .order_by(PlaylistTrack.playlist_id, PlaylistTrack.position)
         ).all()
-        primaries: dict[int, str] = {
-            tidal_id: path
-            for tidal_id, path in connection.execute(
-                select(Track.tidal_id, Track.file_path).where(Track.file_path.is_not(None))
-            ).tuples()
-            if path
-        }
+        placed = connection.execute(
+            select(
+                Track.tidal_id,
+                Track.file_path,
+                Track.tagged_bpm,
+                Track.tagged_key,
+                Track.tagged_release_date,
+                Track.tagged_notation,
+            ).where(Track.file_path.is_not(None), Track.file_path != "")
+        ).all()
     uuid = {row.id: row.tidal_id for row in playlists}
     order: dict[int, list[int]] = defaultdict(list)
     links: dict[tuple[str, int], str] = {}
@@ -92,11 +99,19 @@ def load_placement(engine: Engine) -> Placement:
                 removed=row.removed_from_tidal,
                 changed=row.synced_last_updated is None
                 or row.synced_last_updated != row.last_updated_tidal,
+                m3u8_paths=row.m3u8_paths,
             )
             for row in sorted(playlists, key=lambda r: r.tidal_id)
         ),
-        primaries=primaries,
+        primaries={row.tidal_id: row.file_path for row in placed},
         links=links,
+        tagged={
+            row.tidal_id: (
+                DjValues(row.tagged_bpm, row.tagged_key, row.tagged_release_date),
+                row.tagged_notation,
+            )
+            for row in placed
+        },
     )
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Connection, Engine, delete, select, update
 
 from tidal_sync_assets.database.bulk import ROWS_PER_STATEMENT, upsert
 from tidal_sync_assets.database.models import (
@@ -24,6 +24,7 @@ from tidal_sync_assets.database.models import (
     Track,
 )
 from tidal_sync_assets.disk.entry import AudioTags, EntryKind, ScannedEntry, ScanResult
+from tidal_sync_assets.planning.placement import FileRewritten
 
 _TAG_COLUMNS = {
     "title": "title",
@@ -222,12 +223,20 @@ class SavedScan:
     changes: int  # rows written or removed: 0 when the disk is as the last scan left it
 
 
-def damage_at(engine: Engine, path: str) -> str | None:
-    """Why the latest scan found the file at ``path`` damaged; None if it did not."""
-    with engine.connect() as connection:
-        return connection.execute(
-            select(ScannedFile.audio_damage).where(ScannedFile.path == path)
-        ).scalar()
+def file_rewritten(connection: Connection, rewritten: FileRewritten) -> None:
+    """The product rewrote its file in place: the row takes its new stat and tags and
+    keeps its decode verdict (a tag write leaves the audio as it was)."""
+    tags = rewritten.tags
+    connection.execute(
+        update(ScannedFile)
+        .where(ScannedFile.path == rewritten.path)
+        .values(
+            inode=rewritten.inode,
+            size=rewritten.size,
+            mtime_ns=rewritten.mtime_ns,
+            **{column: getattr(tags, field) for field, column in _TAG_COLUMNS.items()},
+        )
+    )
 
 
 def load_damage_stats(engine: Engine) -> dict[str, tuple[int, int, int, str | None]]:

@@ -22,9 +22,10 @@ from tidal_sync_assets.disk.atomic import atomic_move
 from tidal_sync_assets.disk.links import make_link, remove_link
 from tidal_sync_assets.disk.m3u8 import M3UEntry, render_m3u8, write_m3u8
 from tidal_sync_assets.disk.paths import LibraryPaths
-from tidal_sync_assets.disk.tags import write_tags
+from tidal_sync_assets.disk.tags import read_tags, write_tags
 from tidal_sync_assets.disk.trash import Trash, remove_empty_folder
 from tidal_sync_assets.dj.keys import KeyNotation
+from tidal_sync_assets.dj.tags import DjValues
 from tidal_sync_assets.library.albums import AlbumLookup
 from tidal_sync_assets.library.download import download_primary, tags_for, with_extension
 from tidal_sync_assets.library.errors import describe
@@ -34,12 +35,15 @@ from tidal_sync_assets.planning.placement import (
     Delivered,
     DownloadFailed,
     DownloadStarted,
+    FileRewritten,
     FolderPlaced,
     FolderRenamed,
     LinkPlaced,
+    M3U8Written,
     PathForgotten,
     PlaylistRemoved,
     PrimaryPlaced,
+    Tagged,
 )
 from tidal_sync_assets.progress import PROGRESS
 from tidal_sync_assets.settings import LinkMode, M3U8Paths
@@ -112,7 +116,8 @@ class RenameFields:
 
 @dataclass(frozen=True, slots=True)
 class PrimaryFields:
-    """A download (no source), an adoption or a move of ``track``'s primary to ``target``."""
+    """A download (no source), an adoption or a move of ``track``'s primary to ``target``,
+    or a re-tag of the primary at ``target``."""
 
     playlist: str
     track: TidalTrack
@@ -173,7 +178,7 @@ def _rename(action: Action, _: Mapping[int, TidalTrack]) -> RenameFields:
     )
 
 
-def _download_fields(action: Action, tracks: Mapping[int, TidalTrack]) -> PrimaryFields:
+def _primary_at_target(action: Action, tracks: Mapping[int, TidalTrack]) -> PrimaryFields:
     return PrimaryFields(
         _need(action, "playlist", action.playlist_id),
         _stored(action, tracks),
@@ -263,6 +268,7 @@ def download(primary: PrimaryFields, bench: Workbench) -> Result:
     audio = stored.audio
     bench.ledger.add(
         PrimaryPlaced(track.tidal_id, primary.playlist, stored.path, stored.size),
+        Tagged(track.tidal_id, DjValues.of(track), settings.key_notation),
         Delivered(
             track.tidal_id, stored.audio_quality, audio.codec, audio.sample_rate, audio.bit_depth
         ),
@@ -275,8 +281,11 @@ def adopt(primary: PrimaryFields, bench: Workbench) -> Result:
     if source != target:
         clear(bench, target, track.tidal_id)
         atomic_move(source, target, root=bench.root)
-    _tag(bench, target, track, cover=bench.albums.cover(track))
-    bench.ledger.add(PrimaryPlaced(track.tidal_id, primary.playlist, target, _size(bench, target)))
+    _tag(bench, [target], track, cover=bench.albums.cover(track))
+    bench.ledger.add(
+        PrimaryPlaced(track.tidal_id, primary.playlist, target, _size(bench, target)),
+        _tagged(bench, track),
+    )
     return DONE
 
 
@@ -284,8 +293,31 @@ def move_primary(primary: PrimaryFields, bench: Workbench) -> Result:
     track, source, target = primary.track, primary.source or primary.target, primary.target
     clear(bench, target, track.tidal_id, keep=source)
     atomic_move(source, target, root=bench.root, overwrite=True)
-    _tag(bench, target, track, cover=None)
-    bench.ledger.add(PrimaryPlaced(track.tidal_id, primary.playlist, target, _size(bench, target)))
+    _tag(bench, [target], track, cover=None)
+    bench.ledger.add(
+        PrimaryPlaced(track.tidal_id, primary.playlist, target, _size(bench, target)),
+        _tagged(bench, track),
+    )
+    return DONE
+
+
+def retag(primary: PrimaryFields, bench: Workbench) -> Result:
+    """The primary's tags as TIDAL's values now give them, written in place (the product's
+    own file: never a user's), and its copies' too. The scan's rows follow the files, so
+    the next scan neither reads nor decodes them again."""
+    track, mode = primary.track, bench.settings.link_mode
+    # A hard link is the primary's own inode (re-tagged with it); a copy is a file of its
+    # own. A link that is not there now is made again later from the re-tagged primary.
+    links = [
+        path
+        for path in (bench.ledger.link_paths(track.tidal_id) if mode != "symlink" else [])
+        if bench.paths.resolve(path).is_file()
+    ]
+    _tag(bench, [primary.target, *(links if mode == "copy" else [])], track, cover=None)
+    bench.ledger.add(
+        _tagged(bench, track),
+        *(_rewritten(bench, path) for path in [primary.target, *links]),
+    )
     return DONE
 
 
@@ -329,6 +361,7 @@ def write_playlist_m3u8(m3u8: M3U8Fields, bench: Workbench) -> Result:
         for path, artist, title, duration in bench.ledger.m3u8_entries(m3u8.playlist, primaries)
     ]
     write_m3u8(m3u8.target, render_m3u8(entries, m3u8.target), root=bench.root)
+    bench.ledger.add(M3U8Written(m3u8.playlist, bench.settings.m3u8_paths))
     return DONE
 
 
@@ -347,9 +380,21 @@ def clear(bench: Workbench, target: str, track: int, keep: str | None = None) ->
         bench.ledger.add(PathForgotten(target))
 
 
-def _tag(bench: Workbench, target: str, track: TidalTrack, cover: bytes | None) -> None:
+def _tag(bench: Workbench, files: list[str], track: TidalTrack, cover: bytes | None) -> None:
+    """Write ``track``'s tags into ``files`` (``cover`` None: the embedded one stays)."""
     tags = tags_for(bench.albums.with_album_artist(track), bench.settings.key_notation)
-    write_tags(bench.paths.resolve(target), tags, cover=cover)
+    for path in files:
+        write_tags(bench.paths.resolve(path), tags, cover=cover)
+
+
+def _tagged(bench: Workbench, track: TidalTrack) -> Tagged:
+    return Tagged(track.tidal_id, DjValues.of(track), bench.settings.key_notation)
+
+
+def _rewritten(bench: Workbench, path: str) -> FileRewritten:
+    absolute = bench.paths.resolve(path)
+    info = absolute.stat()
+    return FileRewritten(path, info.st_ino, info.st_size, info.st_mtime_ns, read_tags(absolute))
 
 
 def _size(bench: Workbench, target: str) -> int:
@@ -370,9 +415,10 @@ class Handler(Generic[F]):
 HANDLERS: Mapping[ActionKind, Handler[Any]] = {
     ActionKind.CREATE_FOLDER: Handler(_folder, create_folder),
     ActionKind.RENAME_FOLDER: Handler(_rename, rename_folder),
-    ActionKind.DOWNLOAD: Handler(_download_fields, download),
+    ActionKind.DOWNLOAD: Handler(_primary_at_target, download),
     ActionKind.ADOPT: Handler(_moved_primary, adopt),
     ActionKind.MOVE_PRIMARY: Handler(_moved_primary, move_primary),
+    ActionKind.RETAG: Handler(_primary_at_target, retag),
     ActionKind.LINK: Handler(_link_fields, link),
     ActionKind.UNLINK: Handler(_removal, unlink),
     ActionKind.TRASH: Handler(_removal, trash_file),

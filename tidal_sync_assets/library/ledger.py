@@ -80,6 +80,11 @@ class Ledger:
             path = self._placed.get(track) or action_store.primary_path(self._engine, track)
             return None if path in self._forgotten else path
 
+    def link_paths(self, track: int) -> list[str]:
+        """Where ``track``'s links are, after every waiting record is written."""
+        self.flush()
+        return action_store.link_paths(self._engine, track)
+
     def m3u8_entries(
         self, playlist: str, primaries: bool
     ) -> list[tuple[str, str, str, int | None]]:

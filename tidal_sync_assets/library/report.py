@@ -19,6 +19,7 @@ def outcome_report(outcome: PlaylistOutcome, below_wanted_quality: int) -> Repor
         "skipped": len(outcome.skipped),
         "files downloaded": outcome.downloaded,
         "MB downloaded": round(outcome.bytes_downloaded / 1e6, 2),
+        "files retagged": outcome.retagged,
         "failures": table(
             ["action", "path", "error"],
             [(a.kind.value, a.target or a.source or "", e) for a, e in outcome.failed],

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 FOLDER_KINDS = (ActionKind.RENAME_FOLDER, ActionKind.CREATE_FOLDER)
 PRIMARY_KINDS = (ActionKind.MOVE_PRIMARY, ActionKind.ADOPT, ActionKind.DOWNLOAD)
+POOL_KINDS = (*FOLDER_KINDS, *PRIMARY_KINDS, ActionKind.RETAG)  # done before the rest
 SETTLED = (ActionStatus.DONE, ActionStatus.SKIPPED)  # never reverts: no lock needed to see it
 
 
@@ -40,6 +41,7 @@ class PlaylistOutcome:
     done: int = 0
     downloaded: int = 0  # files that came from TIDAL for this playlist
     bytes_downloaded: int = 0
+    retagged: int = 0  # primaries re-tagged in place for TIDAL's new values
     skipped: list[tuple[Action, str]] = field(default_factory=list)
     failed: list[tuple[Action, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -105,7 +107,7 @@ class Scheduler:
             own = [s for s in self._steps if s.action.playlist_id == playlist]
             self._make_primaries(own, outcome)
             for step in own:
-                if step.action.kind not in FOLDER_KINDS + PRIMARY_KINDS:
+                if step.action.kind not in POOL_KINDS:
                     self._attempt(step, outcome)
             self._bench.ledger.add(PlaylistSynced(playlist, outcome.ok))
         finally:
@@ -127,8 +129,9 @@ class Scheduler:
             self._bench.ledger.flush()
 
     def _make_primaries(self, own: list[_Step], outcome: PlaylistOutcome) -> None:
-        """This playlist's primaries, and the pending ones its links lead to (another
-        playlist's), in the pool rather than one at a time when each link comes up."""
+        """This playlist's primaries and re-tags, and the pending primaries its links lead
+        to (another playlist's), in the pool rather than one at a time when each link
+        comes up."""
         tracks = [s.action.track_id for s in own if s.action.kind in PRIMARY_KINDS]
         tracks += [
             s.action.track_id
@@ -138,10 +141,14 @@ class Scheduler:
             and not self._settled(self._primary_step[s.action.track_id])
         ]
         wanted = [t for t in dict.fromkeys(tracks) if t is not None]
-        if not wanted:
+        retags = [s for s in own if s.action.kind is ActionKind.RETAG and not self._settled(s)]
+        if not wanted and not retags:
             return
         with ThreadPoolExecutor(max_workers=max(1, self._bench.settings.workers)) as pool:
-            futures = [pool.submit(self._ensure_primary, track, outcome) for track in wanted]
+            futures: list[Future[Any]] = [
+                pool.submit(self._ensure_primary, track, outcome) for track in wanted
+            ]
+            futures += [pool.submit(self._retag, step, outcome) for step in retags]
             try:
                 wait(futures)
             except BaseException:  # the sync was stopped: no new download starts
@@ -158,6 +165,10 @@ class Scheduler:
                 if not self._settled(step):
                     self._attempt(step, outcome)
         return self._status.get(step.action.seq) is ActionStatus.DONE
+
+    def _retag(self, step: _Step, outcome: PlaylistOutcome) -> None:
+        with track_lock(self._bench.root, step.action.track_id or 0):
+            self._attempt(step, outcome)
 
     def _prerequisite(self, step: _Step, outcome: PlaylistOutcome) -> Result | None:
         """What must be done before ``step``: a link's primary; the primaries leaving a
@@ -212,6 +223,8 @@ class Scheduler:
                 if action.kind is ActionKind.DOWNLOAD:
                     outcome.downloaded += 1
                     outcome.bytes_downloaded += downloaded
+                elif action.kind is ActionKind.RETAG:
+                    outcome.retagged += 1
         self._status[action.seq] = status
         self._bench.ledger.add(
             ActionFinished(self._plan_id, action.seq, status, error, started, datetime.now(UTC))

@@ -17,6 +17,7 @@ class ActionKind(StrEnum):
     DOWNLOAD = "download"  # track to target (its primary path)
     ADOPT = "adopt"  # a matching local file at source becomes the primary at target
     MOVE_PRIMARY = "move_primary"  # an existing primary moves/renames source -> target
+    RETAG = "retag"  # the primary at target gets the DJ tags TIDAL's values now give
     LINK = "link"  # target becomes a link (per link mode) to the track's primary
     UNLINK = "unlink"  # a managed link at source is no longer wanted
     TRASH = "trash"  # a managed real file at source goes to the trash

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from tidal_sync_assets.disk.entry import AudioTags
+from tidal_sync_assets.dj.tags import DjValues
 from tidal_sync_assets.planning.actions import ActionStatus
 
 
@@ -72,6 +74,28 @@ class PrimaryPlaced:
 
 
 @dataclass(frozen=True, slots=True)
+class Tagged:
+    """``track``'s primary now carries the DJ tags ``values`` give in ``notation`` (None:
+    not known; taken to be the notation set now)."""
+
+    track: int
+    values: DjValues
+    notation: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FileRewritten:
+    """The product rewrote its own file at ``path`` in place (its tags): its stat and
+    tags as they are now, so the next scan sees the file it left, not a changed one."""
+
+    path: str
+    inode: int
+    size: int
+    mtime_ns: int
+    tags: AudioTags
+
+
+@dataclass(frozen=True, slots=True)
 class LinkPlaced:
     """``path`` is now ``playlist``'s link to ``track``'s primary."""
 
@@ -85,6 +109,14 @@ class PathForgotten:
     """Nothing the product placed is at ``path`` any more (unlinked or trashed)."""
 
     path: str
+
+
+@dataclass(frozen=True, slots=True)
+class M3U8Written:
+    """``playlist``'s M3U8 is written, its entries naming what ``paths`` says."""
+
+    playlist: str
+    paths: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +147,11 @@ Record = (
     | DownloadFailed
     | Delivered
     | PrimaryPlaced
+    | Tagged
+    | FileRewritten
     | LinkPlaced
     | PathForgotten
+    | M3U8Written
     | PlaylistSynced
     | ActionFinished
 )

@@ -8,6 +8,7 @@ syncs it through `tidal-sync sync`, then reads the XML back with two independent
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 import xml.etree.ElementTree as ET
@@ -27,7 +28,7 @@ from dagster import (
     evaluate_automation_conditions,
 )
 from pyrekordbox.rbxml import RekordboxXml
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.fixtures.sync import (
     STORY_USER,
@@ -37,7 +38,7 @@ from tests.fixtures.sync import (
     story_playlist,
     story_track,
 )
-from tidal_sync_assets.database import TidalSnapshotRecord
+from tidal_sync_assets.database import Plan, ScanRecord, TidalSnapshotRecord
 from tidal_sync_assets.dj.export import export_rekordbox
 from tidal_sync_assets.dj.keys import classic_key, in_notation
 from tidal_sync_assets.dj.rekordbox import location
@@ -45,6 +46,7 @@ from tidal_sync_assets.partitions import PLAYLIST_PARTITIONS
 from tidal_sync_assets.sandbox.catalog import Catalog, playlist_from_dict, track_from_dict
 from tidal_sync_assets.sandbox.images import cover_jpeg
 from tidal_sync_assets.sandbox.payloads import cover_id
+from tidal_sync_assets.settings import LINK_MODES
 
 AFTERNOON = "0a0a0a0a-0000-4000-8000-00000000000a"
 BOUNCE = "0b0b0b0b-0000-4000-8000-00000000000b"
@@ -184,6 +186,86 @@ def test_downloaded_files_carry_tidals_bpm_key_and_year_as_dj_tags(sync_world: W
         assert picture.data == cover_jpeg(cover_id(album))
     images = world.requests("^/images/")
     assert len(images) <= 5 and all(path.endswith("/640x640.jpg") for path in images)
+
+
+def dj_tags(path: Path) -> tuple[str | None, ...]:
+    tags = mutagen.File(path).tags
+    return tuple(tags.get(k, [None])[0] for k in ("BPM", "INITIALKEY", "DATE"))
+
+
+def quiet_since(world: SyncWorld) -> tuple[int | None, int | None]:
+    """The latest scan's changed rows and the latest plan's actions."""
+    with world.engine.connect() as connection:
+        scan = connection.execute(
+            select(ScanRecord.changes).where(
+                ScanRecord.id == select(func.max(ScanRecord.id)).scalar_subquery()
+            )
+        ).scalar()
+        plan = connection.execute(
+            select(Plan.actions).where(Plan.id == select(func.max(Plan.id)).scalar_subquery())
+        ).scalar()
+    return scan, plan
+
+
+@pytest.mark.parametrize("link_mode", LINK_MODES)
+def test_tidal_changing_a_tracks_bpm_and_key_retags_its_file_in_place(sync_world: World) -> None:
+    world = dj_world(sync_world)
+    assert world.sync().code == 0
+    primary = world.primary(ALPHA)
+    inode, cover = primary.stat().st_ino, mutagen.File(primary).pictures[0].data
+    alpha, charlie = world.catalog.track(ALPHA), world.catalog.track(CHARLIE)
+    assert alpha is not None and charlie is not None
+    world.catalog.put_track(dataclasses.replace(alpha, bpm=126, key="C", key_scale="MAJOR"))
+    world.catalog.put_track(dataclasses.replace(charlie, bpm=121))  # in all three playlists
+    # TIDAL's new values reach the snapshot when a playlist that holds the track is fetched
+    # again (its lastUpdated moved): here its curator edits its description.
+    world.catalog.update_playlist(AFTERNOON, description="warmer")
+    world.sandbox.clear_log()
+
+    result = world.sync()
+
+    assert result.code == 0, result
+    assert dj_tags(primary) == ("126", "C", "2023")
+    assert primary.stat().st_ino == inode and world.primary(ALPHA) == primary
+    assert mutagen.File(primary).pictures[0].data == cover  # the cover stays
+    assert world.audio_requests() == []  # nothing downloaded again
+    assert "Afternoon: 2 retag" in result.out
+    # Its links are the primary itself (symlink, hard link) or copies re-tagged with it.
+    for folder in ("Afternoon", "Bounce", "Chill"):
+        assert dj_tags(world.root / "Playlists" / folder / "Cat - Charlie.flac")[0] == "121"
+    attributes = {t: a for t, a in read_xml(world, world.root / "rekordbox.xml").by_id.values()}
+    assert (attributes[ALPHA]["AverageBpm"], attributes[ALPHA]["Tonality"]) == ("126.00", "C")
+    instance = DagsterInstance.get()
+    planned = instance.get_latest_materialization_event(AssetKey("dedup_plan"))
+    library = instance.get_latest_materialization_event(AssetKey("playlist_library"))
+    assert planned is not None and planned.asset_materialization is not None
+    assert library is not None and library.asset_materialization is not None
+    assert planned.asset_materialization.metadata["actions retag"].value == 2
+    assert library.asset_materialization.metadata["files retagged"].value == 2
+    # The scan's record follows the re-tagged file: the next sync reads nothing again.
+    again = world.sync()
+    assert again.code == 0, again
+    assert quiet_since(world) == (0, 0)
+    assert world.audio_requests() == []
+
+
+def test_another_key_notation_retags_the_keys_in_place(
+    sync_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = dj_world(sync_world)
+    assert world.sync().code == 0
+    world.sandbox.clear_log()
+    monkeypatch.setenv("TIDAL_SYNC_KEY_NOTATION", "camelot")
+    # The resources read which variables are set when the definitions load.
+    importlib.reload(importlib.import_module("tidal_sync_assets.definitions"))
+
+    result = world.sync()
+
+    assert result.code == 0, result
+    found = {track: dj_tags(world.primary(track))[1] for track in (ALPHA, BRAVO, CHARLIE, DELTA)}
+    assert found == {ALPHA: "8A", BRAVO: "2B", CHARLIE: "2A", DELTA: None}
+    assert world.audio_requests() == []
+    assert world.sync().code == 0 and quiet_since(world) == (0, 0)
 
 
 def test_trackids_stay_when_playlists_are_renamed_tracks_removed_and_added(
@@ -389,6 +471,48 @@ def test_m3u8_entries_name_each_tracks_primary_when_asked(
         assert files == [world.primary(track) for track in order]
         assert all(not (folder / line).is_symlink() for line in listed)
     assert listed[0] == "../Afternoon/Cat - Charlie.flac"
+
+
+def m3u8_files(world: SyncWorld, playlist: str) -> list[Path]:
+    """The files ``playlist``'s M3U8 lists, as written (a link stays a link)."""
+    folder = world.folder(playlist)
+    (m3u8,) = folder.glob("*.m3u8")
+    lines = [line for line in m3u8.read_text().splitlines() if not line.startswith("#")]
+    return [Path(os.path.normpath(folder / line)) for line in lines]
+
+
+@pytest.mark.parametrize("link_mode", LINK_MODES)
+def test_changing_what_m3u8_entries_name_rewrites_every_m3u8(
+    sync_world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = dj_world(sync_world)
+    assert world.sync().code == 0
+    folder_entries = {p: m3u8_files(world, p) for p in (AFTERNOON, BOUNCE, CHILL)}
+    assert folder_entries[CHILL] == [
+        world.folder(CHILL) / "Cat - Charlie.flac",
+        world.primary(ECHO),
+    ]
+
+    monkeypatch.setenv("TIDAL_SYNC_M3U8_PATHS", "primary")
+    # The resources read which variables are set when the definitions load.
+    importlib.reload(importlib.import_module("tidal_sync_assets.definitions"))
+    assert world.sync().code == 0  # no playlist changed on TIDAL
+    for uuid, order in TIDAL_ORDER.items():
+        playlist = {"Afternoon": AFTERNOON, "Bounce": BOUNCE, "Chill": CHILL}[uuid]
+        assert m3u8_files(world, playlist) == [world.primary(track) for track in order]
+    assert world.sync().code == 0 and quiet_since(world)[1] == 0  # nothing more to do
+
+    # Naming primaries, an M3U8 follows a primary that moves, whoever's playlist it is in
+    # (a hard link or a copy in that playlist stays as it is: nothing else touches it).
+    world.catalog.remove_playlist_tracks(AFTERNOON, [CHARLIE])  # its primary moves on
+    assert world.sync().code == 0
+    assert world.primary(CHARLIE).parent.name == "Bounce"
+    assert m3u8_files(world, CHILL) == [world.primary(CHARLIE), world.primary(ECHO)]
+
+    monkeypatch.setenv("TIDAL_SYNC_M3U8_PATHS", "folder")
+    importlib.reload(importlib.import_module("tidal_sync_assets.definitions"))
+    assert world.sync().code == 0
+    assert m3u8_files(world, CHILL) == folder_entries[CHILL]
 
 
 def test_playlists_sit_in_their_tidal_folders_read_page_by_page_by_cursor(

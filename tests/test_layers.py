@@ -32,6 +32,7 @@ CORE_MODULES = {
     "settings",
     "dj.keys",
     "dj.rekordbox",
+    "dj.tags",
     "disk.entry",
     "disk.match",
     "disk.naming",

@@ -7,12 +7,14 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from tests.fixtures.library import make_audio
+from tidal_sync_assets.database.tidal_store import WantedTracks, save_snapshot
 from tidal_sync_assets.disk.entry import AudioTags, EntryKind, ScannedEntry
 from tidal_sync_assets.disk.match import Match, match_entries, normalize
 from tidal_sync_assets.disk.scan import scan_library
-from tidal_sync_assets.tidal.snapshot import TidalTrack
+from tidal_sync_assets.tidal.snapshot import TidalPlaylist, TidalSnapshot, TidalTrack
 
 STROBE = TidalTrack(11, "Strobe", ("deadmau5",), isrc="CAUM70900001", duration=634)
 LEVELS = TidalTrack(22, "Levels", ("Avicii",), isrc="SEUM71100001", duration=200)
@@ -175,3 +177,16 @@ def test_matching_50000_files_against_50000_tracks_is_fast() -> None:
     assert len(matches) == sum(1 for i in tracks if i % 3 != 2)
     assert all(m.track_id == int(path.rsplit("/", 1)[1][:-5]) for path, m in matches.items())
     assert elapsed < 10, f"matching took {elapsed:.1f} s"
+
+
+def test_a_stored_track_keeps_its_artists_and_matches_by_its_main_artist(engine: Engine) -> None:
+    """A file tagged with the main artist only is TIDAL's two-artist track, also when the
+    track comes back from the database (not one artist named "Daft Punk, Romanthony")."""
+    playlist = TidalPlaylist("p", "P", 1, None, (ONE_MORE.tidal_id,))
+    save_snapshot(engine, TidalSnapshot((playlist,), {ONE_MORE.tidal_id: ONE_MORE}))
+    stored = WantedTracks(engine)
+    assert stored[ONE_MORE.tidal_id].artists == ("Daft Punk", "Romanthony")
+    tags = AudioTags(title="One More Time", artist="Daft Punk", duration=320.0)
+    assert match_entries([audio_file("Playlists/P/x.flac", tags)], stored) == {
+        "Playlists/P/x.flac": Match(ONE_MORE.tidal_id, "name")
+    }

@@ -44,6 +44,7 @@ from sqlalchemy import Engine, select
 
 from tests.fixtures.library import make_audio
 from tidal_sync_assets.database import (
+    PlanStatus,
     Playlist,
     Track,
     make_engine,
@@ -56,11 +57,13 @@ from tidal_sync_assets.database.migrations import upgrade
 from tidal_sync_assets.disk.entry import AudioTags
 from tidal_sync_assets.disk.naming import m3u8_path_for, sanitize_component, track_stem
 from tidal_sync_assets.disk.tags import read_tags, write_tags
-from tidal_sync_assets.library.execute import Executor
+from tidal_sync_assets.library.handlers import LibrarySettings
 from tidal_sync_assets.planning.actions import ActionKind
 from tidal_sync_assets.planning.diff import compute_diff
 from tidal_sync_assets.planning.plan import Plan, build_plan
 from tidal_sync_assets.planning.state import LibraryState
+from tidal_sync_assets.planning.status import diff_statuses
+from tidal_sync_assets.services.library import run_playlists
 from tidal_sync_assets.services.plan import PlanSettings, load_state
 from tidal_sync_assets.services.scan import scan_and_store
 from tidal_sync_assets.settings import LinkMode
@@ -334,22 +337,22 @@ def sync(library: Library, world: World) -> Plan:
     state, plan = plan_now(library)
     # The no-change shortcut is sound: it never skips a plan that has work to do.
     assert reusable is None or plan.actions == (), [(a.kind.value, a.target) for a in plan.actions]
-    status_store.save_statuses(engine, compute_diff(state))
+    status_store.save_statuses(engine, diff_statuses(compute_diff(state)))
     assert_actions_inside_playlists(plan)
     plan_id = store_plan(library, state, plan)
-    executor = Executor(
-        engine=engine,
-        root=library.root,
-        plan_id=plan_id,
+    assert plan_store.latest_plan(engine) == (plan_id, PlanStatus.READY, None)
+    settings = LibrarySettings(
         link_mode=library.link_mode,
         quality="LOSSLESS",
+        min_quality=None,
         workers=1,
-        open_session=_no_tidal,
+        key_notation="classic",
+        m3u8_paths="folder",
     )
     planned = plan_inputs.current_inputs(engine, key)
     # Partitions in UUID order, deleted playlists included: order must not matter.
-    for playlist in sorted(outcome.partitions):
-        result = executor.run_playlist(playlist)
+    partitions = sorted(outcome.partitions)
+    for result in run_playlists(engine, library.root, partitions, settings, _no_tidal):
         assert result.ok, [(a.kind.value, a.source, a.target, e) for a, e in result.failed]
         assert not result.skipped, [(a.kind.value, a.target, e) for a, e in result.skipped]
     # Carried-out actions move the placement: a diff computed before no longer holds.

@@ -12,12 +12,15 @@ import re
 import signal
 import time
 
+import filelock
 import pytest
+from sqlalchemy import select
 
 from tests.fixtures.reliability import (
     AFTERNOON,
     ALPHA,
     BOUNCE,
+    BRAVO,
     CHARLIE,
     DELTA,
     FOXTROT,
@@ -28,6 +31,7 @@ from tests.fixtures.reliability import (
     synced,
 )
 from tests.fixtures.sync import SyncWorld, World
+from tidal_sync_assets.database import Playlist, PlaylistTrack
 from tidal_sync_assets.sandbox.faults import FaultRule
 
 pytestmark = pytest.mark.slow
@@ -133,3 +137,46 @@ def test_killed_while_the_planning_run_stores_the_tidal_snapshot(
 
     assert not re.search(r"Zulu", " ".join(p.name for p in (world.root / "Playlists").iterdir()))
     case.check()
+
+
+def test_killed_before_its_links_were_written_down(
+    sync_world: World, reliability: Reliability, spawn: Spawn
+) -> None:
+    """The executor writes its bookkeeping in batches: links made since the last batch are
+    on disk but not in the database when the process dies. The next sync finds them from
+    the plan and records them, so they are not taken for the user's own files (which
+    would push the links under other names and leave the old ones behind forever)."""
+    world = synced(sync_world(small_account()))
+    # "Bounce" gains two links (their primaries are Afternoon's) and drops Delta, whose
+    # only file goes to the trash after the links: the trash's lock, held here, stops
+    # the sync right there, links made, none of them written down yet.
+    world.catalog.update_playlist(BOUNCE, track_ids=[CHARLIE, ALPHA, BRAVO])
+    case = reliability("process", world)
+    bounce = world.folder(BOUNCE)
+    trash_lock = filelock.FileLock(world.root / ".tidal-sync" / "locks" / "trash-manifest.lock")
+    with trash_lock:
+        child = spawn(world)
+        child.wait_until(lambda: len([p for p in bounce.iterdir() if p.is_symlink()]) >= 3)
+        time.sleep(0.5)
+        child.kill()
+    assert _recorded_links(world, BOUNCE) == 1  # Charlie's, from the first sync
+
+    case.check()
+    assert sorted(p.name for p in bounce.iterdir()) == [
+        "Ann - Alpha.flac",
+        "Ben - Bravo.flac",
+        "Bounce.m3u8",
+        "Cat - Charlie.flac",
+    ]
+    assert _recorded_links(world, BOUNCE) == 3
+
+
+def _recorded_links(world: SyncWorld, playlist: str) -> int:
+    with world.engine.connect() as connection:
+        return len(
+            connection.execute(
+                select(PlaylistTrack.symlink_path)
+                .join(Playlist, Playlist.id == PlaylistTrack.playlist_id)
+                .where(Playlist.tidal_id == playlist, PlaylistTrack.symlink_path.is_not(None))
+            ).all()
+        )

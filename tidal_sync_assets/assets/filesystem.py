@@ -10,6 +10,7 @@ from tidal_sync_assets.database.scan_store import library_seen
 from tidal_sync_assets.disk.report import scan_report
 from tidal_sync_assets.disk.scan import root_missing
 from tidal_sync_assets.resources import DatabaseResource, LibraryResource
+from tidal_sync_assets.services.library import settle_interrupted_run
 from tidal_sync_assets.services.scan import scan_and_store
 
 
@@ -36,6 +37,11 @@ def filesystem_snapshot(database: DatabaseResource, library: LibraryResource) ->
         if library_seen(engine):
             raise Failure(description=root_missing(root), allow_retries=False)
         root.mkdir(parents=True)  # the first sync of a library the database has never seen
+    # What a killed library run did but did not record is recorded before the scan
+    # reads the placement: its links and primaries are the product's, not the user's.
+    recorded = settle_interrupted_run(engine, root)
     scan = scan_and_store(engine, root, datetime.now(UTC))
     report = scan_report(scan.result, scan.changes, scan.owners, scan.user_paths)
-    return MaterializeResult(metadata=metadata(report))
+    return MaterializeResult(
+        metadata=metadata({**report, "actions of an interrupted run recorded": recorded})
+    )

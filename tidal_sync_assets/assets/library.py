@@ -23,8 +23,9 @@ from tidal_sync_assets.assets.metadata import metadata
 from tidal_sync_assets.assets.planning import dedup_plan
 from tidal_sync_assets.database.tidal_store import playlist_labels
 from tidal_sync_assets.disk.lock import LibraryBusy
-from tidal_sync_assets.library.execute import PlaylistOutcome
+from tidal_sync_assets.library.handlers import LibrarySettings
 from tidal_sync_assets.library.report import failure_description, named, outcome_report
+from tidal_sync_assets.library.scheduler import PlaylistOutcome
 from tidal_sync_assets.library.upgrade import below_wanted_quality
 from tidal_sync_assets.partitions import playlist_partitions
 from tidal_sync_assets.resources import DatabaseResource, LibraryResource, TidalResource
@@ -68,18 +69,18 @@ def playlist_library(
     labels = playlist_labels(engine)
     failed: list[PlaylistOutcome] = []
     try:
-        for outcome in run_playlists(
-            engine,
-            library.root_path(),
-            [p for p in context.partition_keys if not config.playlists or p in config.playlists],
+        settings = LibrarySettings(
             link_mode=library.checked_link_mode(),
             quality=quality,
             min_quality=tidal.checked_min_quality(),
             workers=tidal.download_workers,
-            open_session=tidal.open,
             key_notation=library.checked_key_notation(),
             m3u8_paths=library.checked_m3u8_paths(),
-        ):
+        )
+        playlists = [
+            p for p in context.partition_keys if p in config.playlists or not config.playlists
+        ]
+        for outcome in run_playlists(engine, library.root_path(), playlists, settings, tidal.open):
             if not outcome.ok:
                 failed.append(outcome)
                 continue

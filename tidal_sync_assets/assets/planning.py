@@ -34,7 +34,12 @@ GUARD_CHECK = "removals_within_limit"
 
 
 def _settings(library: LibraryResource, tidal: TidalResource) -> PlanSettings:
-    return PlanSettings.of(library.checked_link_mode(), tidal.checked_quality())
+    return PlanSettings.of(
+        library.checked_link_mode(),
+        tidal.checked_quality(),
+        library.checked_key_notation(),
+        library.checked_m3u8_paths(),
+    )
 
 
 @asset(

@@ -2,7 +2,6 @@
 
 from tidal_sync_assets.database.engine import DatabaseUnavailable, make_engine, redact
 from tidal_sync_assets.database.models import (
-    ActionStatus,
     Album,
     Base,
     DjExport,
@@ -11,7 +10,6 @@ from tidal_sync_assets.database.models import (
     PlanAction,
     PlanStatus,
     Playlist,
-    PlaylistSyncStatus,
     PlaylistTrack,
     RekordboxTrack,
     RunFailure,
@@ -19,8 +17,9 @@ from tidal_sync_assets.database.models import (
     ScanRecord,
     TidalSnapshotRecord,
     Track,
-    TrackSyncStatus,
 )
+from tidal_sync_assets.planning.actions import ActionStatus
+from tidal_sync_assets.planning.status import PlaylistSyncStatus, TrackSyncStatus
 
 __all__ = [
     "ActionStatus",

@@ -2,21 +2,22 @@
 
 The placement columns (``tracks.file_path``, ``playlist_tracks.symlink_path``
 and ``is_primary``, ``playlists.local_folder_path``) say what the product put
-on disk; the planner treats exactly those paths as managed. Outcomes are
-buffered and written in bulk; the next scan reconciles anything a killed
-process did not record.
+on disk; the planner treats exactly those paths as managed. The executor hands
+over what it did as ``planning.placement`` records, in batches: each batch is
+one transaction, its records written in the order they happened. What a killed
+process did on disk but never handed over is found again from its plan
+(``library.recovery``) before the next scan reads the placement.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, select, update
 
-from tidal_sync_assets.database import status_store
+from tidal_sync_assets.database import scan_store, status_store
 from tidal_sync_assets.database.models import (
     ActionStatus,
     DownloadStatus,
@@ -25,10 +26,23 @@ from tidal_sync_assets.database.models import (
     PlaylistTrack,
     Track,
 )
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
+from tidal_sync_assets.planning.placement import (
+    ActionFinished,
+    Delivered,
+    DownloadFailed,
+    DownloadStarted,
+    FileRewritten,
+    FolderPlaced,
+    FolderRenamed,
+    LinkPlaced,
+    M3U8Written,
+    PathForgotten,
+    PlaylistRemoved,
+    PlaylistSynced,
+    PrimaryPlaced,
+    Record,
+    Tagged,
+)
 
 
 def action_statuses(engine: Engine, plan_id: int) -> dict[int, ActionStatus]:
@@ -39,34 +53,48 @@ def action_statuses(engine: Engine, plan_id: int) -> dict[int, ActionStatus]:
         return dict(rows.all())
 
 
-def record_outcomes(engine: Engine, plan_id: int, outcomes: list[dict[str, Any]]) -> None:
-    """Store ``{"seq", "status", "error", "started_at"}`` per action, in one statement."""
-    if not outcomes:
+def write_records(engine: Engine, records: Sequence[Record]) -> None:
+    """Write ``records`` in one transaction: the placement in order, the outcomes in one
+    statement (an action's outcome says nothing another record reads)."""
+    if not records:
         return
     with engine.begin() as connection:
-        connection.execute(
-            update(PlanAction)
-            .where(PlanAction.plan_id == plan_id)
-            .where(PlanAction.seq == bindparam("b_seq"))
-            .values(
-                status=bindparam("b_status"),
-                error=bindparam("b_error"),
-                started_at=bindparam("b_started"),
-                finished_at=bindparam("b_finished"),
-                attempts=PlanAction.attempts + 1,
-            )
-            .execution_options(synchronize_session=False),
-            [
-                {
-                    "b_seq": o["seq"],
-                    "b_status": o["status"],
-                    "b_error": o["error"],
-                    "b_started": o["started_at"],
-                    "b_finished": o["finished_at"],
-                }
-                for o in outcomes
-            ],
+        finished = []
+        for record in records:
+            if isinstance(record, ActionFinished):
+                finished.append(record)
+            else:
+                _WRITERS[type(record)](connection, record)
+        _record_outcomes(connection, finished)
+
+
+def _record_outcomes(connection: Connection, outcomes: list[ActionFinished]) -> None:
+    if not outcomes:
+        return
+    connection.execute(
+        update(PlanAction)
+        .where(PlanAction.plan_id == bindparam("b_plan"))
+        .where(PlanAction.seq == bindparam("b_seq"))
+        .values(
+            status=bindparam("b_status"),
+            error=bindparam("b_error"),
+            started_at=bindparam("b_started"),
+            finished_at=bindparam("b_finished"),
+            attempts=PlanAction.attempts + 1,
         )
+        .execution_options(synchronize_session=False),
+        [
+            {
+                "b_plan": o.plan_id,
+                "b_seq": o.seq,
+                "b_status": o.status,
+                "b_error": o.error,
+                "b_started": o.started_at,
+                "b_finished": o.finished_at,
+            }
+            for o in outcomes
+        ],
+    )
 
 
 def _track_pk(connection: Connection, tidal_id: int) -> int | None:
@@ -77,128 +105,123 @@ def _playlist_pk(connection: Connection, tidal_id: str) -> int | None:
     return connection.execute(select(Playlist.id).where(Playlist.tidal_id == tidal_id)).scalar()
 
 
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """What TIDAL delivered for a stored file."""
-
-    audio_quality: str
-    codec: str
-    sample_rate: int | None
-    bit_depth: int | None
-
-
-def record_delivery(engine: Engine, track: int, delivery: Delivery) -> None:
-    with engine.begin() as connection:
-        connection.execute(
-            update(Track)
-            .where(Track.tidal_id == track)
-            .values(
-                audio_quality=delivery.audio_quality,
-                codec=delivery.codec,
-                sample_rate=delivery.sample_rate,
-                bit_depth=delivery.bit_depth,
-            )
+def _delivered(connection: Connection, record: Delivered) -> None:
+    connection.execute(
+        update(Track)
+        .where(Track.tidal_id == record.track)
+        .values(
+            audio_quality=record.audio_quality,
+            codec=record.codec,
+            sample_rate=record.sample_rate,
+            bit_depth=record.bit_depth,
         )
-
-
-def set_primary(
-    engine: Engine, track: int, playlist: str | None, path: str, size: int | None
-) -> None:
-    """``path`` is now ``track``'s primary, held by ``playlist``."""
-    with engine.begin() as connection:
-        connection.execute(
-            update(Track)
-            .where(Track.tidal_id == track)
-            .values(
-                file_path=path,
-                file_size=size,
-                download_status=DownloadStatus.DOWNLOADED,
-                download_error=None,
-                downloaded_at=now(),
-                last_verified_at=now(),
-            )
-        )
-        track_pk = _track_pk(connection, track)
-        playlist_pk = _playlist_pk(connection, playlist) if playlist else None
-        holder = PlaylistTrack.playlist_id == playlist_pk
-        status_store.entry_placed(
-            connection,
-            PlaylistTrack.track_id == track_pk,
-            holder,
-            is_primary=True,
-            symlink_path=None,
-            symlink_valid=None,
-        )
-        connection.execute(
-            update(PlaylistTrack)
-            .where(PlaylistTrack.track_id == track_pk, ~holder)
-            .values(is_primary=False)
-        )
-        if track_pk is not None:  # only this track's rows changed
-            _drop_cleaned_rows(connection, track_pk)
-
-
-def set_download_state(
-    engine: Engine, track: int, status: DownloadStatus, error: str | None = None
-) -> None:
-    with engine.begin() as connection:
-        connection.execute(
-            update(Track)
-            .where(Track.tidal_id == track)
-            .values(download_status=status, download_error=error)
-        )
-
-
-def primary_path(engine: Engine, track: int) -> str | None:
-    with engine.connect() as connection:
-        return connection.execute(select(Track.file_path).where(Track.tidal_id == track)).scalar()
-
-
-def link_paths(engine: Engine, track: int) -> list[str]:
-    """Where ``track``'s links (its other occurrences) are."""
-    query = (
-        select(PlaylistTrack.symlink_path)
-        .join(Track, Track.id == PlaylistTrack.track_id)
-        .where(Track.tidal_id == track, PlaylistTrack.symlink_path.is_not(None))
     )
-    with engine.connect() as connection:
-        return [str(path) for path in connection.execute(query).scalars()]
 
 
-def set_link(engine: Engine, playlist: str, track: int, path: str) -> None:
-    with engine.begin() as connection:
-        status_store.entry_placed(
-            connection,
-            PlaylistTrack.track_id == _track_pk(connection, track),
-            PlaylistTrack.playlist_id == _playlist_pk(connection, playlist),
-            symlink_path=path,
-            symlink_valid=True,
-            is_primary=False,
+def _primary_placed(connection: Connection, record: PrimaryPlaced) -> None:
+    moment = datetime.now(UTC)
+    connection.execute(
+        update(Track)
+        .where(Track.tidal_id == record.track)
+        .values(
+            file_path=record.path,
+            file_size=record.size,
+            download_status=DownloadStatus.DOWNLOADED,
+            download_error=None,
+            downloaded_at=moment,
+            last_verified_at=moment,
         )
+    )
+    track_pk = _track_pk(connection, record.track)
+    playlist_pk = _playlist_pk(connection, record.playlist) if record.playlist else None
+    holder = PlaylistTrack.playlist_id == playlist_pk
+    status_store.entry_placed(
+        connection,
+        PlaylistTrack.track_id == track_pk,
+        holder,
+        is_primary=True,
+        symlink_path=None,
+        symlink_valid=None,
+    )
+    connection.execute(
+        update(PlaylistTrack)
+        .where(PlaylistTrack.track_id == track_pk, ~holder)
+        .values(is_primary=False)
+    )
+    if track_pk is not None:  # only this track's rows changed
+        _drop_cleaned_rows(connection, track_pk)
 
 
-def forget_path(engine: Engine, path: str) -> None:
-    """Nothing the product placed is at ``path`` any more (unlinked or trashed)."""
-    with engine.begin() as connection:
-        holders = set(
-            connection.execute(select(Track.id).where(Track.file_path == path)).scalars()
-        ) | set(
-            connection.execute(
-                select(PlaylistTrack.track_id).where(PlaylistTrack.symlink_path == path)
-            ).scalars()
+def _tagged(connection: Connection, record: Tagged) -> None:
+    connection.execute(
+        update(Track)
+        .where(Track.tidal_id == record.track)
+        .values(
+            tagged_bpm=record.values.bpm,
+            tagged_key=record.values.musical_key,
+            tagged_release_date=record.values.release_date,
+            tagged_notation=record.notation,
         )
+    )
+
+
+def _file_rewritten(connection: Connection, record: FileRewritten) -> None:
+    connection.execute(
+        update(Track).where(Track.file_path == record.path).values(file_size=record.size)
+    )
+    scan_store.file_rewritten(connection, record)
+
+
+def _download_started(connection: Connection, record: DownloadStarted) -> None:
+    _download_state(connection, record.track, DownloadStatus.DOWNLOADING, None)
+
+
+def _download_failed(connection: Connection, record: DownloadFailed) -> None:
+    _download_state(connection, record.track, DownloadStatus.ERROR, record.error)
+
+
+def _download_state(
+    connection: Connection, track: int, status: DownloadStatus, error: str | None
+) -> None:
+    connection.execute(
+        update(Track)
+        .where(Track.tidal_id == track)
+        .values(download_status=status, download_error=error)
+    )
+
+
+def _link_placed(connection: Connection, record: LinkPlaced) -> None:
+    status_store.entry_placed(
+        connection,
+        PlaylistTrack.track_id == _track_pk(connection, record.track),
+        PlaylistTrack.playlist_id == _playlist_pk(connection, record.playlist),
+        symlink_path=record.path,
+        symlink_valid=True,
+        is_primary=False,
+    )
+
+
+def _path_forgotten(connection: Connection, record: PathForgotten) -> None:
+    path = record.path
+    holders = set(
+        connection.execute(select(Track.id).where(Track.file_path == path)).scalars()
+    ) | set(
         connection.execute(
-            update(Track)
-            .where(Track.file_path == path)
-            .values(file_path=None, download_status=DownloadStatus.NOT_DOWNLOADED)
-        )
-        connection.execute(
-            update(PlaylistTrack)
-            .where(PlaylistTrack.symlink_path == path)
-            .values(symlink_path=None, symlink_valid=None)
-        )
-        for track_pk in holders:  # only their rows changed
-            _drop_cleaned_rows(connection, track_pk)
+            select(PlaylistTrack.track_id).where(PlaylistTrack.symlink_path == path)
+        ).scalars()
+    )
+    connection.execute(
+        update(Track)
+        .where(Track.file_path == path)
+        .values(file_path=None, download_status=DownloadStatus.NOT_DOWNLOADED)
+    )
+    connection.execute(
+        update(PlaylistTrack)
+        .where(PlaylistTrack.symlink_path == path)
+        .values(symlink_path=None, symlink_valid=None)
+    )
+    for track_pk in holders:  # only their rows changed
+        _drop_cleaned_rows(connection, track_pk)
 
 
 def _drop_cleaned_rows(connection: Connection, track_pk: int) -> None:
@@ -216,37 +239,84 @@ def _drop_cleaned_rows(connection: Connection, track_pk: int) -> None:
     )
 
 
-def rename_folder(engine: Engine, playlist: str, old: str, new: str) -> None:
-    """The folder ``old`` is now ``new``: every stored path below it follows."""
-    prefix = old + "/"
+def _folder_renamed(connection: Connection, record: FolderRenamed) -> None:
+    prefix = record.old + "/"
     cut = len(prefix) + 1  # SQL substr is 1-based
-    with engine.begin() as connection:
-        connection.execute(
-            update(Track)
-            .where(Track.file_path.startswith(prefix, autoescape=True))
-            .values(file_path=new + "/" + func.substr(Track.file_path, cut))
-        )
-        connection.execute(
-            update(PlaylistTrack)
-            .where(PlaylistTrack.symlink_path.startswith(prefix, autoescape=True))
-            .values(symlink_path=new + "/" + func.substr(PlaylistTrack.symlink_path, cut))
-        )
-        connection.execute(
-            update(Playlist).where(Playlist.tidal_id == playlist).values(local_folder_path=new)
-        )
+    connection.execute(
+        update(Track)
+        .where(Track.file_path.startswith(prefix, autoescape=True))
+        .values(file_path=record.new + "/" + func.substr(Track.file_path, cut))
+    )
+    connection.execute(
+        update(PlaylistTrack)
+        .where(PlaylistTrack.symlink_path.startswith(prefix, autoescape=True))
+        .values(symlink_path=record.new + "/" + func.substr(PlaylistTrack.symlink_path, cut))
+    )
+    _folder_placed(connection, FolderPlaced(record.playlist, record.new))
 
 
-def set_folder(engine: Engine, playlist: str, folder: str) -> None:
-    with engine.begin() as connection:
-        connection.execute(
-            update(Playlist).where(Playlist.tidal_id == playlist).values(local_folder_path=folder)
-        )
+def _folder_placed(connection: Connection, record: FolderPlaced) -> None:
+    connection.execute(
+        update(Playlist)
+        .where(Playlist.tidal_id == record.playlist)
+        .values(local_folder_path=record.folder)
+    )
 
 
-def remove_playlist(engine: Engine, playlist: str) -> None:
-    """A playlist TIDAL dropped is cleaned up: its row (and entries) go."""
-    with engine.begin() as connection:
-        connection.execute(delete(Playlist).where(Playlist.tidal_id == playlist))
+def _playlist_removed(connection: Connection, record: PlaylistRemoved) -> None:
+    connection.execute(delete(Playlist).where(Playlist.tidal_id == record.playlist))
+
+
+def _m3u8_written(connection: Connection, record: M3U8Written) -> None:
+    connection.execute(
+        update(Playlist).where(Playlist.tidal_id == record.playlist).values(m3u8_paths=record.paths)
+    )
+
+
+def _playlist_synced(connection: Connection, record: PlaylistSynced) -> None:
+    status_store.playlist_synced(connection, record.playlist, record.in_sync)
+
+
+_WRITERS: dict[type[Any], Callable[[Connection, Any], None]] = {
+    FolderPlaced: _folder_placed,
+    FolderRenamed: _folder_renamed,
+    PlaylistRemoved: _playlist_removed,
+    DownloadStarted: _download_started,
+    DownloadFailed: _download_failed,
+    Delivered: _delivered,
+    PrimaryPlaced: _primary_placed,
+    Tagged: _tagged,
+    FileRewritten: _file_rewritten,
+    LinkPlaced: _link_placed,
+    PathForgotten: _path_forgotten,
+    M3U8Written: _m3u8_written,
+    PlaylistSynced: _playlist_synced,
+}
+
+
+def primary_path(engine: Engine, track: int) -> str | None:
+    with engine.connect() as connection:
+        return connection.execute(select(Track.file_path).where(Track.tidal_id == track)).scalar()
+
+
+def primary_paths(engine: Engine) -> dict[int, str]:
+    """Every recorded primary: TIDAL id -> path."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(Track.tidal_id, Track.file_path).where(Track.file_path.is_not(None))
+        ).tuples()
+        return {tidal_id: path for tidal_id, path in rows if path}
+
+
+def link_paths(engine: Engine, track: int) -> list[str]:
+    """Where ``track``'s links (its other occurrences) are."""
+    query = (
+        select(PlaylistTrack.symlink_path)
+        .join(Track, Track.id == PlaylistTrack.track_id)
+        .where(Track.tidal_id == track, PlaylistTrack.symlink_path.is_not(None))
+    )
+    with engine.connect() as connection:
+        return [str(path) for path in connection.execute(query).scalars()]
 
 
 def m3u8_entries(

@@ -30,6 +30,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from tidal_sync_assets.planning.actions import ActionStatus
+from tidal_sync_assets.planning.status import PlaylistSyncStatus, TrackSyncStatus
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -50,33 +53,10 @@ class DownloadStatus(StrEnum):
     ERROR = "error"
 
 
-class PlaylistSyncStatus(StrEnum):
-    IN_SYNC = "in_sync"
-    NEEDS_DOWNLOAD = "needs_download"
-    NEEDS_UPDATE = "needs_update"
-    NEEDS_REMOVAL = "needs_removal"
-    UNKNOWN = "unknown"
-
-
-class TrackSyncStatus(StrEnum):
-    SYNCED = "synced"
-    NEEDS_SYMLINK = "needs_symlink"
-    NEEDS_MOVE = "needs_move"
-    NEEDS_REMOVAL = "needs_removal"
-    UNKNOWN = "unknown"
-
-
 class PlanStatus(StrEnum):
     READY = "ready"  # may be executed
     HELD = "held"  # a guard holds it until the user allows it
     SUPERSEDED = "superseded"  # a newer plan replaced it
-
-
-class ActionStatus(StrEnum):
-    PENDING = "pending"
-    DONE = "done"
-    FAILED = "failed"
-    SKIPPED = "skipped"  # nothing to do any more, or the track is unavailable
 
 
 def _enum(enum: type[StrEnum], name: str) -> Enum:
@@ -98,7 +78,8 @@ class Track(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tidal_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     title: Mapped[str] = mapped_column(Text)
-    artist: Mapped[str] = mapped_column(Text)
+    artist: Mapped[str] = mapped_column(Text)  # the artists as one display string
+    artists: Mapped[str] = mapped_column(Text, server_default="[]")  # JSON list, main first
     album: Mapped[str | None] = mapped_column(Text)
     album_artist: Mapped[str | None] = mapped_column(Text)
     album_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
@@ -119,6 +100,12 @@ class Track(Base):
     bpm: Mapped[float | None] = mapped_column(Float)
     musical_key: Mapped[str | None] = mapped_column(String(8))  # classic notation: Am, F#
     release_date: Mapped[str | None] = mapped_column(String(10))  # ISO date of the album
+    # The values the primary's DJ tags were written from (``dj.tags``), and the key
+    # notation they were written in (NULL: the one set now).
+    tagged_bpm: Mapped[float | None] = mapped_column(Float)
+    tagged_key: Mapped[str | None] = mapped_column(String(8))
+    tagged_release_date: Mapped[str | None] = mapped_column(String(10))
+    tagged_notation: Mapped[str | None] = mapped_column(String(8))
     # What TIDAL delivered for the stored file (None: adopted, or stored before this was kept).
     audio_quality: Mapped[str | None] = mapped_column(String(16))
     codec: Mapped[str | None] = mapped_column(String(8))
@@ -167,6 +154,8 @@ class Playlist(Base):
     last_synced_filesystem: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The TIDAL folder it sits in, as a JSON list of folder names from the top; NULL: the top.
     tidal_folder: Mapped[str | None] = mapped_column(Text)
+    # What the entries of its M3U8 name (TIDAL_SYNC_M3U8_PATHS when it was last written).
+    m3u8_paths: Mapped[str | None] = mapped_column(String(8))
 
 
 class PlaylistTrack(Base):
@@ -269,6 +258,8 @@ class Plan(Base):
     removals: Mapped[int] = mapped_column(Integer)
     managed_files: Mapped[int] = mapped_column(Integer)
     inputs: Mapped[str | None] = mapped_column(Text)  # the settings it was computed with
+    # When a library run first began on it (``library.recovery`` looks at no other).
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class PlanAction(Base):

@@ -1,8 +1,8 @@
 """What a plan was computed from, and whether that has changed since.
 
 A plan is a pure function of the latest TIDAL snapshot, the latest scan,
-the placement the library runs recorded, and two settings (link mode and
-file extension). Every snapshot and scan records whether it changed
+the placement the library runs recorded, and a few settings (link mode,
+file extension, ...). Every snapshot and scan records whether it changed
 anything, and every plan records the ids and settings it saw, so a sync can
 tell that an *empty* plan still holds without loading 150,000 entries again:
 nothing TIDAL or the disk reported since has changed, and an empty plan ran
@@ -40,11 +40,11 @@ class PlanInputs:
     placement: tuple[int | None, int, datetime | None] = (None, 0, None)
 
 
-def settings_key(link_mode: str, extension: str) -> str:
+def settings_key(*settings: str) -> str:
     """What a plan depends on besides the database's rows, as ``plans.inputs`` has it:
     the settings, and the product and schema versions (a new release may plan the same
     rows differently, or a migration may have rewritten them)."""
-    return f"{link_mode} {extension} {_code_version()}"
+    return " ".join((*settings, _code_version()))
 
 
 @cache

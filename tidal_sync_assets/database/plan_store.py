@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, select, update
 
 from tidal_sync_assets.database.bulk import insert_many
 from tidal_sync_assets.database.models import (
+    ActionStatus,
     Plan,
     PlanAction,
     PlanStatus,
@@ -23,6 +24,7 @@ from tidal_sync_assets.database.models import (
     Track,
 )
 from tidal_sync_assets.database.plan_inputs import PlanInputs
+from tidal_sync_assets.dj.tags import DjValues
 from tidal_sync_assets.planning.actions import Action, ActionKind
 from tidal_sync_assets.planning.plan import Plan as PlanObject
 from tidal_sync_assets.planning.state import PLAYLISTS_DIR, PlaylistState
@@ -37,6 +39,8 @@ class Placement:
     playlists: tuple[PlaylistState, ...]
     primaries: dict[int, str]  # track -> primary path
     links: dict[tuple[str, int], str]  # (playlist, track) -> link path
+    # track -> the values its primary's DJ tags were written from, and their notation
+    tagged: dict[int, tuple[DjValues, str | None]]
 
     def wanted_tracks(self) -> set[int]:
         """The tracks the library serves: listed in a playlist, or holding a primary."""
@@ -54,6 +58,7 @@ def load_placement(engine: Engine) -> Placement:
                 Playlist.removed_from_tidal,
                 Playlist.last_updated_tidal,
                 Playlist.synced_last_updated,
+                Playlist.m3u8_paths,
             )
         ).all()
         entries = connection.execute(
@@ -66,13 +71,16 @@ def load_placement(engine: Engine) -> Placement:
             .join(Track, Track.id == PlaylistTrack.track_id)
             .order_by(PlaylistTrack.playlist_id, PlaylistTrack.position)
         ).all()
-        primaries: dict[int, str] = {
-            tidal_id: path
-            for tidal_id, path in connection.execute(
-                select(Track.tidal_id, Track.file_path).where(Track.file_path.is_not(None))
-            ).tuples()
-            if path
-        }
+        placed = connection.execute(
+            select(
+                Track.tidal_id,
+                Track.file_path,
+                Track.tagged_bpm,
+                Track.tagged_key,
+                Track.tagged_release_date,
+                Track.tagged_notation,
+            ).where(Track.file_path.is_not(None), Track.file_path != "")
+        ).all()
     uuid = {row.id: row.tidal_id for row in playlists}
     order: dict[int, list[int]] = defaultdict(list)
     links: dict[tuple[str, int], str] = {}
@@ -91,11 +99,19 @@ def load_placement(engine: Engine) -> Placement:
                 removed=row.removed_from_tidal,
                 changed=row.synced_last_updated is None
                 or row.synced_last_updated != row.last_updated_tidal,
+                m3u8_paths=row.m3u8_paths,
             )
             for row in sorted(playlists, key=lambda r: r.tidal_id)
         ),
-        primaries=primaries,
+        primaries={row.tidal_id: row.file_path for row in placed},
         links=links,
+        tagged={
+            row.tidal_id: (
+                DjValues(row.tagged_bpm, row.tagged_key, row.tagged_release_date),
+                row.tagged_notation,
+            )
+            for row in placed
+        },
     )
 
 
@@ -194,10 +210,12 @@ def latest_plan(engine: Engine) -> tuple[int, PlanStatus, str | None] | None:
     return (row.id, row.status, row.held_reason) if row else None
 
 
-def load_actions(engine: Engine, plan_id: int) -> list[Action]:
-    """A plan's actions, in order."""
+def load_actions(engine: Engine, plan_id: int, *, pending_only: bool = False) -> list[Action]:
+    """A plan's actions, in order (with ``pending_only``, those not carried out yet)."""
     table = PlanAction.__table__
     query = select(table).where(table.c.plan_id == plan_id).order_by(table.c.seq)
+    if pending_only:
+        query = query.where(table.c.status == ActionStatus.PENDING)
     with engine.connect() as connection:
         rows = connection.execute(query).all()
     return [
@@ -212,3 +230,26 @@ def load_actions(engine: Engine, plan_id: int) -> list[Action]:
         )
         for row in rows
     ]
+
+
+def plan_started(engine: Engine, plan_id: int) -> tuple[datetime | None, str]:
+    """When a library run first began on the plan (None: none did), and the link mode
+    it was made for."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(Plan.started_at, Plan.link_mode).where(Plan.id == plan_id)
+        ).one()
+    started = row.started_at
+    if started is not None and started.tzinfo is None:  # SQLite keeps no zone: it was UTC
+        started = started.replace(tzinfo=UTC)
+    return started, row.link_mode
+
+
+def mark_started(engine: Engine, plan_id: int) -> None:
+    """A library run begins on the plan (the first one's time is kept)."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(Plan)
+            .where(Plan.id == plan_id, Plan.started_at.is_(None))
+            .values(started_at=datetime.now(UTC))
+        )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Connection, Engine, delete, select, update
 
 from tidal_sync_assets.database.bulk import ROWS_PER_STATEMENT, upsert
 from tidal_sync_assets.database.models import (
@@ -24,6 +24,7 @@ from tidal_sync_assets.database.models import (
     Track,
 )
 from tidal_sync_assets.disk.entry import AudioTags, EntryKind, ScannedEntry, ScanResult
+from tidal_sync_assets.planning.placement import FileRewritten
 
 _TAG_COLUMNS = {
     "title": "title",
@@ -104,9 +105,6 @@ def library_seen(engine: Engine) -> bool:
         return connection.execute(select(ScanRecord.id).limit(1)).first() is not None
 
 
-_STORED_COLUMNS = ("path", *_ENTRY_COLUMNS, *_TAG_COLUMNS.values(), *_AUDIO_COLUMNS, *_PLACED)
-
-
 @dataclass(frozen=True, slots=True)
 class StoredScan:
     """The latest scan as stored: its entries, and each path's match and ownership."""
@@ -120,36 +118,102 @@ class StoredScan:
 
 
 def load_scan(engine: Engine) -> StoredScan:
-    """The latest scan, by path (positional rows: 150,000 of them load in about a second)."""
-    table = ScannedFile.__table__
+    """The latest scan, by path (rows as plain tuples, each value named as it is
+    unpacked: 150,000 of them load in about a second)."""
+    f = ScannedFile
+    query = select(
+        f.path,
+        f.kind,
+        f.size,
+        f.mtime_ns,
+        f.inode,
+        f.nlink,
+        f.link_target,
+        f.link_resolves_to,
+        f.link_outside_root,
+        f.error,
+        f.title,
+        f.artist,
+        f.album,
+        f.album_artist,
+        f.track_number,
+        f.isrc,
+        f.tag_tidal_id,
+        f.duration,
+        f.audio_checked,
+        f.audio_damage,
+        f.matched_tidal_id,
+        f.match_method,
+        f.ownership,
+    )
     with engine.connect() as connection:
-        rows = connection.execute(select(*[table.c[c] for c in _STORED_COLUMNS])).tuples().all()
+        rows = connection.execute(query).tuples().all()
     entries: dict[str, ScannedEntry] = {}
     placed: dict[str, Placed] = {}
     kinds = {kind.value: kind for kind in EntryKind}
-    tags_end = 1 + len(_ENTRY_COLUMNS) + len(_TAG_COLUMNS)
-    tags_at = slice(1 + len(_ENTRY_COLUMNS), tags_end)
-    for row in rows:
-        path, kind, size, mtime, inode, nlink, target, resolves, outside, error = row[:10]
-        tag_values = row[tags_at]
-        tags = AudioTags(*tag_values) if any(v is not None for v in tag_values) else None
-        checked, damage = row[tags_end : tags_end + len(_AUDIO_COLUMNS)]
-        entries[path] = ScannedEntry(
-            path,
-            kinds[kind],
-            size,
-            mtime,
-            inode,
-            nlink,
-            target,
-            resolves,
-            outside,
-            tags,
-            error,
-            bool(checked),
-            damage,
+    for (
+        path,
+        kind,
+        size,
+        mtime_ns,
+        inode,
+        nlink,
+        link_target,
+        link_resolves_to,
+        link_outside_root,
+        error,
+        title,
+        artist,
+        album,
+        album_artist,
+        track_number,
+        isrc,
+        tag_tidal_id,
+        duration,
+        audio_checked,
+        audio_damage,
+        matched_tidal_id,
+        match_method,
+        ownership,
+    ) in rows:
+        tags = None
+        tag_values = (
+            title,
+            artist,
+            album,
+            album_artist,
+            track_number,
+            isrc,
+            tag_tidal_id,
+            duration,
         )
-        placed[path] = row[-3:]
+        if any(value is not None for value in tag_values):
+            tags = AudioTags(
+                title=title,
+                artist=artist,
+                album=album,
+                album_artist=album_artist,
+                track_number=track_number,
+                isrc=isrc,
+                tidal_track_id=tag_tidal_id,
+                duration=duration,
+            )
+        entries[path] = ScannedEntry(
+            path=path,
+            kind=kinds[kind],
+            size=size,
+            mtime_ns=mtime_ns,
+            inode=inode,
+            nlink=nlink,
+            link_target=link_target,
+            link_resolves_to=link_resolves_to,
+            link_outside_root=link_outside_root,
+            tags=tags,
+            error=error,
+            audio_checked=bool(audio_checked),
+            audio_damage=audio_damage,
+        )
+        placed[path] = (matched_tidal_id, match_method, ownership)
     return StoredScan(entries, placed)
 
 
@@ -159,12 +223,20 @@ class SavedScan:
     changes: int  # rows written or removed: 0 when the disk is as the last scan left it
 
 
-def damage_at(engine: Engine, path: str) -> str | None:
-    """Why the latest scan found the file at ``path`` damaged; None if it did not."""
-    with engine.connect() as connection:
-        return connection.execute(
-            select(ScannedFile.audio_damage).where(ScannedFile.path == path)
-        ).scalar()
+def file_rewritten(connection: Connection, rewritten: FileRewritten) -> None:
+    """The product rewrote its file in place: the row takes its new stat and tags and
+    keeps its decode verdict (a tag write leaves the audio as it was)."""
+    tags = rewritten.tags
+    connection.execute(
+        update(ScannedFile)
+        .where(ScannedFile.path == rewritten.path)
+        .values(
+            inode=rewritten.inode,
+            size=rewritten.size,
+            mtime_ns=rewritten.mtime_ns,
+            **{column: getattr(tags, field) for field, column in _TAG_COLUMNS.items()},
+        )
+    )
 
 
 def load_damage_stats(engine: Engine) -> dict[str, tuple[int, int, int, str | None]]:

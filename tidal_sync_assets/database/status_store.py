@@ -2,15 +2,14 @@
 
 ``playlists.sync_status`` and ``playlist_tracks.sync_status`` (with
 ``symlink_valid`` and ``synced_at``) are set here only: after a snapshot
-(entries TIDAL dropped, or listed again), from a diff (every entry and
-playlist), and as the library places files (an entry placed, a playlist in
-step). Other stores call these functions inside their own transactions. It
-also reads them back for ``tidal-sync status``.
+(entries TIDAL dropped, or listed again), from a diff (what ``planning.status``
+decided for every entry and playlist), and as the library places files (an entry
+placed, a playlist in step). Other stores call these functions inside their own
+transactions. It also reads them back for ``tidal-sync status``.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,25 +26,11 @@ from tidal_sync_assets.database.models import (
     Track,
     TrackSyncStatus,
 )
-from tidal_sync_assets.planning.diff import Diff, EntryState, PrimarySource
-
-_ENTRY_STATUS = {
-    EntryState.PRIMARY: TrackSyncStatus.SYNCED,
-    EntryState.LINK: TrackSyncStatus.SYNCED,
-    EntryState.WRONG_LINK: TrackSyncStatus.NEEDS_SYMLINK,
-    EntryState.MISSING: TrackSyncStatus.NEEDS_SYMLINK,
-    EntryState.OUTDATED: TrackSyncStatus.NEEDS_MOVE,
-    EntryState.UNAVAILABLE: TrackSyncStatus.UNKNOWN,
-}
-UNAVAILABLE_REASON = "unavailable on TIDAL (streaming not allowed) and no local copy"
+from tidal_sync_assets.planning.status import UNAVAILABLE_REASON, DiffStatuses
 
 
-def save_statuses(engine: Engine, diff: Diff) -> None:
-    """Write the seed's status fields from the diff (not an input of the plan)."""
-    layout = diff.layout
-    by_playlist: dict[str, set[EntryState]] = defaultdict(set)
-    for (playlist, _), state in diff.entries.items():
-        by_playlist[playlist].add(state)
+def save_statuses(engine: Engine, statuses: DiffStatuses) -> None:
+    """Write the status fields a diff decided (``planning.status``); only what changed."""
     with engine.begin() as connection:
         playlists = {
             row.id: row
@@ -66,14 +51,11 @@ def save_statuses(engine: Engine, diff: Diff) -> None:
         # Only what changed is written: a library in step writes (almost) nothing.
         changed = []
         for row in current:
-            key = (playlists[row.playlist_id].tidal_id, tracks[row.track_id])
-            entry = diff.entries.get(key)
-            if entry is None:
-                continue
-            status = _ENTRY_STATUS[entry]
-            valid = entry is EntryState.LINK if layout.is_link(*key) else None
-            if (row.sync_status, row.symlink_valid) != (status, valid):
-                changed.append({"row": row.id, "status": status, "valid": valid})
+            wanted = statuses.entries.get(
+                (playlists[row.playlist_id].tidal_id, tracks[row.track_id])
+            )
+            if wanted is not None and (row.sync_status, row.symlink_valid) != wanted:
+                changed.append({"row": row.id, "status": wanted[0], "valid": wanted[1]})
         statement = (
             update(PlaylistTrack)
             .where(PlaylistTrack.id == bindparam("row"))
@@ -83,8 +65,7 @@ def save_statuses(engine: Engine, diff: Diff) -> None:
         for batch in chunks(changed, ROWS_PER_EXECUTE):
             connection.execute(statement, batch)
         connection.execute(_dropped_entries().values(sync_status=TrackSyncStatus.NEEDS_REMOVAL))
-        missing = [t for t, (how, _) in diff.sources.items() if how is PrimarySource.DOWNLOAD]
-        for batch in chunks(({"t": t} for t in missing), ROWS_PER_EXECUTE):
+        for batch in chunks(({"t": t} for t in statuses.not_downloaded), ROWS_PER_EXECUTE):
             connection.execute(
                 update(Track)
                 .where(Track.tidal_id == bindparam("t"))
@@ -95,8 +76,7 @@ def save_statuses(engine: Engine, diff: Diff) -> None:
             )
         # A track TIDAL will not stream and no local file stands in for gets no
         # action at all, so the diff is the one place that can record why it is absent.
-        unavailable = [t for t, (how, _) in diff.sources.items() if how is PrimarySource.NONE]
-        for batch in chunks(({"t": t} for t in unavailable), ROWS_PER_EXECUTE):
+        for batch in chunks(({"t": t} for t in statuses.unavailable), ROWS_PER_EXECUTE):
             connection.execute(
                 update(Track)
                 .where(Track.tidal_id == bindparam("t"))
@@ -105,23 +85,14 @@ def save_statuses(engine: Engine, diff: Diff) -> None:
                 batch,
             )
         was = {row.tidal_id: row.sync_status for row in playlists.values()}
-        for playlist, states in by_playlist.items():
-            wanted = _playlist_status(states)
-            if was.get(playlist) != wanted:
+        for playlist, wanted_status in statuses.playlists.items():
+            if was.get(playlist) != wanted_status:
                 connection.execute(
                     update(Playlist)
                     .where(Playlist.tidal_id == playlist)
                     .where(Playlist.removed_from_tidal.is_(False))
-                    .values(sync_status=wanted)
+                    .values(sync_status=wanted_status)
                 )
-
-
-def _playlist_status(states: set[EntryState]) -> PlaylistSyncStatus:
-    if EntryState.MISSING in states:
-        return PlaylistSyncStatus.NEEDS_DOWNLOAD
-    if states & {EntryState.WRONG_LINK, EntryState.OUTDATED}:
-        return PlaylistSyncStatus.NEEDS_UPDATE
-    return PlaylistSyncStatus.IN_SYNC
 
 
 def _dropped_entries() -> Update:
@@ -167,18 +138,17 @@ def entry_placed(connection: Connection, *where: Any, **values: Any) -> None:
     )
 
 
-def playlist_synced(engine: Engine, playlist: str, in_sync: bool) -> None:
+def playlist_synced(connection: Connection, playlist: str, in_sync: bool) -> None:
     """The library ran ``playlist``'s actions; ``in_sync``: all of them succeeded."""
-    with engine.begin() as connection:
-        values: dict[str, Any] = {"last_synced_filesystem": datetime.now(UTC)}
-        if in_sync:
-            values["sync_status"] = PlaylistSyncStatus.IN_SYNC
-            values["synced_last_updated"] = Playlist.last_updated_tidal
-        connection.execute(
-            update(Playlist)
-            .where(Playlist.tidal_id == playlist, Playlist.removed_from_tidal.is_(False))
-            .values(**values)
-        )
+    values: dict[str, Any] = {"last_synced_filesystem": datetime.now(UTC)}
+    if in_sync:
+        values["sync_status"] = PlaylistSyncStatus.IN_SYNC
+        values["synced_last_updated"] = Playlist.last_updated_tidal
+    connection.execute(
+        update(Playlist)
+        .where(Playlist.tidal_id == playlist, Playlist.removed_from_tidal.is_(False))
+        .values(**values)
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,14 @@ _NEW_ENTRY: dict[str, object] = {
 }
 
 
+def _track_row(track: TidalTrack) -> dict[str, object]:
+    return {
+        "tidal_id": track.tidal_id,
+        **{f: getattr(track, f) for f in _TRACK_FIELDS},
+        "artists": json.dumps(track.artists, ensure_ascii=False),
+    }
+
+
 def _utc(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
@@ -116,12 +124,9 @@ def save_snapshot(engine: Engine, snapshot: TidalSnapshot) -> SnapshotOutcome:
         upsert(
             connection,
             Track.__table__,  # type: ignore[arg-type]
-            (
-                {"tidal_id": t.tidal_id, **{f: getattr(t, f) for f in _TRACK_FIELDS}}
-                for t in snapshot.tracks.values()
-            ),
+            (_track_row(t) for t in snapshot.tracks.values()),
             keys=["tidal_id"],
-            update=_TRACK_FIELDS,
+            update=(*_TRACK_FIELDS, "artists"),
         )
         upsert(
             connection,
@@ -341,39 +346,51 @@ def playlist_labels(
         }
 
 
-_TRACK_COLUMNS = (
-    Track.tidal_id,
-    Track.title,
-    Track.artist,
-    Track.album,
-    Track.album_artist,
-    Track.album_id,
-    Track.track_number,
-    Track.isrc,
-    Track.duration,
-    Track.version,
-    Track.allow_streaming,
-    Track.bpm,
-    Track.musical_key,
-    Track.release_date,
-)
 _FEW = 1_000  # more ids than this: read every row and keep the wanted ones
 
 
 def load_tracks(engine: Engine, tidal_ids: Iterable[int] | None = None) -> dict[int, TidalTrack]:
     """Stored TIDAL tracks as snapshot records (all, or just ``tidal_ids``)."""
     wanted = None if tidal_ids is None else set(tidal_ids)
-    query = select(*_TRACK_COLUMNS)
+    query = select(
+        Track.tidal_id,
+        Track.title,
+        Track.artists,
+        Track.album,
+        Track.album_artist,
+        Track.album_id,
+        Track.track_number,
+        Track.isrc,
+        Track.duration,
+        Track.version,
+        Track.allow_streaming,
+        Track.bpm,
+        Track.musical_key,
+        Track.release_date,
+    )
     if wanted is not None and len(wanted) <= _FEW:
         query = query.where(Track.tidal_id.in_(wanted))
     with engine.connect() as connection:
-        rows = connection.execute(query).tuples().all()
+        rows = connection.execute(query).all()
     return {
-        tidal_id: TidalTrack(
-            tidal_id, title, (artist,), album, album_artist, album_id, number, isrc, *rest
+        row.tidal_id: TidalTrack(
+            tidal_id=row.tidal_id,
+            title=row.title,
+            artists=tuple(json.loads(row.artists)),
+            album=row.album,
+            album_artist=row.album_artist,
+            album_id=row.album_id,
+            track_number=row.track_number,
+            isrc=row.isrc,
+            duration=row.duration,
+            version=row.version,
+            allow_streaming=row.allow_streaming,
+            bpm=row.bpm,
+            musical_key=row.musical_key,
+            release_date=row.release_date,
         )
-        for tidal_id, title, artist, album, album_artist, album_id, number, isrc, *rest in rows
-        if wanted is None or tidal_id in wanted
+        for row in rows
+        if wanted is None or row.tidal_id in wanted
     }
 
 

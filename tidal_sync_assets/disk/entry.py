@@ -37,7 +37,6 @@ class AudioTags:
     isrc: str | None = None
     tidal_track_id: int | None = None
     duration: float | None = None  # seconds, from the stream info
-    # The DJ fields (after duration: the scan store builds the fields above by position).
     bpm: int | None = None
     key: str | None = None  # in the notation the user chose
     year: int | None = None

@@ -19,7 +19,8 @@ from tidal_sync_assets.disk.entry import AudioTags
 from tidal_sync_assets.disk.paths import LibraryPaths
 from tidal_sync_assets.disk.remux import EncryptedStream, StoredAudio, to_native
 from tidal_sync_assets.disk.tags import write_tags
-from tidal_sync_assets.dj.keys import KeyNotation, in_notation
+from tidal_sync_assets.dj.keys import KeyNotation
+from tidal_sync_assets.dj.tags import DjValues, dj_tags
 from tidal_sync_assets.tidal.snapshot import TidalTrack
 from tidal_sync_assets.tidal.stream import (
     DownloadFailed,
@@ -35,10 +36,11 @@ class BelowMinimumQuality(DownloadFailed):
 
 def tags_for(track: TidalTrack, notation: KeyNotation = "classic") -> AudioTags:
     """The SPEC's tags for a file of ``track``, its key in ``notation``."""
+    dj = dj_tags(DjValues.of(track), notation)
     return AudioTags(
-        bpm=round(track.bpm) if track.bpm else None,
-        key=in_notation(track.musical_key, notation),
-        year=int(track.release_date[:4]) if track.release_date else None,
+        bpm=dj.bpm,
+        key=dj.key,
+        year=dj.year,
         title=track.title,
         artist=track.artist,
         album=track.album,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from tidal_sync_assets.library.execute import PlaylistOutcome
+from tidal_sync_assets.library.scheduler import PlaylistOutcome
 from tidal_sync_assets.library.verify import Consistency
 from tidal_sync_assets.report import Report, table
 from tidal_sync_assets.tidal.snapshot import PlaylistLabel
@@ -24,6 +24,7 @@ def outcome_report(
         "skipped": len(outcome.skipped),
         "files downloaded": outcome.downloaded,
         "MB downloaded": round(outcome.bytes_downloaded / 1e6, 2),
+        "files retagged": outcome.retagged,
         "failures": table(
             ["action", "path", "error"],
             [(a.kind.value, a.target or a.source or "", e) for a, e in outcome.failed],

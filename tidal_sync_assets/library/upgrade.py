@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from tidal_sync_assets.database import action_store as store
 from tidal_sync_assets.disk.trash import Trash
+from tidal_sync_assets.planning.placement import PathForgotten
 from tidal_sync_assets.tidal.stream import QUALITIES, is_below, lower_qualities, offered_quality
 
 log = logging.getLogger(__name__)
@@ -42,10 +43,12 @@ def make_way_for_upgrades(
         primary = store.primary_path(engine, track_id)
         if primary is None:
             continue
+        forgotten = []
         for path in [*store.link_paths(engine, track_id), primary]:
             if os.path.lexists(root / path):
                 trash.put(path, f"replaced: TIDAL now delivers {offered}", track_id=track_id)
-            store.forget_path(engine, path)
+            forgotten.append(PathForgotten(path))
+        store.write_records(engine, forgotten)
         log.info("track %s: TIDAL now delivers %s (stored %s)", track_id, offered, stored_quality)
         upgraded.append(track_id)
     return upgraded

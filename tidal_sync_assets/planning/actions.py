@@ -17,11 +17,21 @@ class ActionKind(StrEnum):
     DOWNLOAD = "download"  # track to target (its primary path)
     ADOPT = "adopt"  # a matching local file at source becomes the primary at target
     MOVE_PRIMARY = "move_primary"  # an existing primary moves/renames source -> target
+    RETAG = "retag"  # the primary at target gets the DJ tags TIDAL's values now give
     LINK = "link"  # target becomes a link (per link mode) to the track's primary
     UNLINK = "unlink"  # a managed link at source is no longer wanted
     TRASH = "trash"  # a managed real file at source goes to the trash
     REMOVE_FOLDER = "remove_folder"  # an emptied folder of a deleted playlist
     WRITE_M3U8 = "write_m3u8"  # the playlist's M3U8 at target
+
+
+class ActionStatus(StrEnum):
+    """How an action stands; ``plan_actions.status``."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # nothing to do any more, or the track is unavailable
 
 
 #: Kinds that take a file away from where it was: guarded against mass removal.

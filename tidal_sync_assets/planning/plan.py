@@ -3,8 +3,9 @@
 Pure: ``build_plan(state)`` is a function of the two snapshots and the
 previous placement. Every action names the playlist whose partition runs it.
 Folder actions come first (every partition makes sure they are done before
-its own), then primaries (move, adopt, download), then links, then
-removals, then each changed playlist's M3U8. A dry run prints this same
+its own), then primaries (move, adopt, download, and re-tags of primaries
+that stay where they are: their DJ tags follow TIDAL's values), then links,
+then removals, then each changed playlist's M3U8. A dry run prints this same
 object.
 """
 
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from tidal_sync_assets.disk.entry import EntryKind
+from tidal_sync_assets.dj.tags import DjValues, dj_tags
 from tidal_sync_assets.planning.actions import REMOVAL_KINDS, Action, ActionKind
 from tidal_sync_assets.planning.diff import Diff, EntryState, PrimarySource, compute_diff
 from tidal_sync_assets.planning.state import LibraryState
@@ -25,6 +27,7 @@ _ORDER = [
     ActionKind.MOVE_PRIMARY,
     ActionKind.ADOPT,
     ActionKind.DOWNLOAD,
+    ActionKind.RETAG,
     ActionKind.LINK,
     ActionKind.UNLINK,
     ActionKind.TRASH,
@@ -63,10 +66,13 @@ def build_plan(state: LibraryState, diff: Diff | None = None) -> Plan:
     unordered = [
         *_folder_actions(state, diff),
         *_primary_actions(diff),
+        *_retag_actions(state, diff),
         *_link_actions(diff),
         *_removal_actions(state, diff),
     ]
-    unordered += _m3u8_actions(state, diff, {a.playlist_id for a in unordered})
+    # A re-tag leaves every path as it is: the M3U8 stays.
+    touched = {a.playlist_id for a in unordered if a.kind is not ActionKind.RETAG}
+    unordered += _m3u8_actions(state, diff, touched)
     rank = {kind: i for i, kind in enumerate(_ORDER)}
     ordered = sorted(
         unordered,
@@ -114,6 +120,22 @@ def _primary_actions(diff: Diff) -> Iterator[Action]:
         )
 
 
+def _retag_actions(state: LibraryState, diff: Diff) -> Iterator[Action]:
+    """A primary that stays where it is, whose DJ tags TIDAL's values now give otherwise."""
+    layout = diff.layout
+    for track, (how, _) in diff.sources.items():
+        if how is not PrimarySource.IN_PLACE or track not in state.tagged:
+            continue
+        wanted = dj_tags(DjValues.of(state.tracks[track]), state.key_notation)
+        if state.tagged[track] != wanted:
+            yield _action(
+                ActionKind.RETAG,
+                layout.primary_playlist[track],
+                track_id=track,
+                target=layout.primary_path[track],
+            )
+
+
 def _link_actions(diff: Diff) -> Iterator[Action]:
     for (playlist, track), state in diff.entries.items():
         if state is EntryState.WRONG_LINK:
@@ -148,11 +170,28 @@ def _removal_actions(state: LibraryState, diff: Diff) -> Iterator[Action]:
 
 def _m3u8_actions(state: LibraryState, diff: Diff, touched: set[str | None]) -> list[Action]:
     layout = diff.layout
+    # Entries that name primaries change with any primary that moves, in any playlist.
+    moved = (
+        {
+            track
+            for track, (how, _) in diff.sources.items()
+            if how is not PrimarySource.NONE
+            and state.primaries.get(track) != layout.primary_path[track]
+        }
+        if state.m3u8_paths == "primary"
+        else set()
+    )
     actions = []
     for playlist in state.playlists:
         if playlist.removed:
             continue
         target = layout.m3u8[playlist.tidal_id]
-        if playlist.changed or playlist.tidal_id in touched or target not in layout.disk:
+        if (
+            playlist.changed
+            or playlist.tidal_id in touched
+            or target not in layout.disk
+            or playlist.m3u8_paths != state.m3u8_paths  # written for the other setting
+            or not moved.isdisjoint(playlist.track_ids)
+        ):
             actions.append(_action(ActionKind.WRITE_M3U8, playlist.tidal_id, target=target))
     return actions

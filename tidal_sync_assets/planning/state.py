@@ -11,7 +11,9 @@ from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
 
 from tidal_sync_assets.disk.entry import EntryKind, ScannedEntry
-from tidal_sync_assets.settings import LinkMode
+from tidal_sync_assets.dj.keys import KeyNotation
+from tidal_sync_assets.dj.tags import DjTags
+from tidal_sync_assets.settings import LinkMode, M3U8Paths
 from tidal_sync_assets.tidal.snapshot import TidalTrack
 
 PLAYLISTS_DIR = "Playlists"
@@ -27,6 +29,7 @@ class PlaylistState:
     folder: str | None = None  # current folder name under Playlists/, None if never placed
     removed: bool = False  # gone from TIDAL: its managed files go to the trash
     changed: bool = True  # its tracks were fetched anew (TIDAL's lastUpdated moved)
+    m3u8_paths: str | None = "folder"  # what its M3U8's entries name, as last written
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +42,11 @@ class LibraryState:
     links: Mapping[tuple[str, int], str] = field(default_factory=dict)  # (playlist, track) -> path
     disk: Mapping[str, ScannedEntry] = field(default_factory=dict)  # scanned, by path
     matches: Mapping[str, int] = field(default_factory=dict)  # scanned path -> matched track
+    tagged: Mapping[int, DjTags] = field(default_factory=dict)  # track -> its primary's DJ tags
     link_mode: LinkMode = "symlink"
     default_extension: str = ".flac"
+    key_notation: KeyNotation = "classic"
+    m3u8_paths: M3U8Paths = "folder"
 
 
 def folder_path(folder: str) -> str:

@@ -17,28 +17,38 @@ from sqlalchemy import Engine
 from tidal_sync_assets.database import plan_inputs, plan_store, scan_store, status_store
 from tidal_sync_assets.database.plan_inputs import PlanInputs
 from tidal_sync_assets.database.tidal_store import load_tracks
+from tidal_sync_assets.dj.keys import KEY_NOTATIONS, KeyNotation
+from tidal_sync_assets.dj.tags import dj_tags
 from tidal_sync_assets.planning.diff import Diff, compute_diff
 from tidal_sync_assets.planning.extension import planned_extension
 from tidal_sync_assets.planning.guard import removal_hold
 from tidal_sync_assets.planning.plan import Plan, build_plan
 from tidal_sync_assets.planning.state import LibraryState, adoption_matches
-from tidal_sync_assets.settings import LinkMode
+from tidal_sync_assets.planning.status import diff_statuses
+from tidal_sync_assets.settings import LinkMode, M3U8Paths
 
 
 @dataclass(frozen=True, slots=True)
 class PlanSettings:
-    """What a plan depends on besides the database: link mode and file extension."""
+    """What a plan depends on besides the database: link mode, file extension, the key
+    notation of the DJ tags and what M3U8 entries name."""
 
     link_mode: LinkMode
     extension: str
+    key_notation: KeyNotation = "classic"
+    m3u8_paths: M3U8Paths = "folder"
 
     @classmethod
-    def of(cls, link_mode: LinkMode, quality: str) -> PlanSettings:
-        return cls(link_mode, planned_extension(quality))
+    def of(
+        cls, link_mode: LinkMode, quality: str, key_notation: KeyNotation, m3u8_paths: M3U8Paths
+    ) -> PlanSettings:
+        return cls(link_mode, planned_extension(quality), key_notation, m3u8_paths)
 
     @property
     def key(self) -> str:
-        return plan_inputs.settings_key(self.link_mode, self.extension)
+        return plan_inputs.settings_key(
+            self.link_mode, self.extension, self.key_notation, self.m3u8_paths
+        )
 
 
 class DiffMemo:
@@ -96,9 +106,20 @@ def load_state(engine: Engine, settings: PlanSettings) -> LibraryState:
         links=placement.links,
         disk=scan.entries,
         matches=adoption_matches(scan.entries, scan.matched(), placed, tracks),
+        tagged={
+            track: dj_tags(values, _notation(notation, settings.key_notation))
+            for track, (values, notation) in placement.tagged.items()
+        },
         link_mode=settings.link_mode,
         default_extension=settings.extension,
+        key_notation=settings.key_notation,
+        m3u8_paths=settings.m3u8_paths,
     )
+
+
+def _notation(recorded: str | None, now: KeyNotation) -> KeyNotation:
+    """The notation a primary's key was written in: as recorded, else the one set now."""
+    return next((n for n in KEY_NOTATIONS if n == recorded), now)
 
 
 def current_diff(engine: Engine, settings: PlanSettings, memo: DiffMemo) -> Unchanged | Computed:
@@ -118,7 +139,7 @@ def current_diff(engine: Engine, settings: PlanSettings, memo: DiffMemo) -> Unch
 
 def record_diff(engine: Engine, computed: Computed, memo: DiffMemo) -> None:
     """Write the status fields, and keep the diff for the plan of the same run."""
-    status_store.save_statuses(engine, computed.diff)
+    status_store.save_statuses(engine, diff_statuses(computed.diff))
     memo.keep(str(engine.url), computed.inputs, computed.state, computed.diff)
 
 

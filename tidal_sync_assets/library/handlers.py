@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -79,14 +79,12 @@ class Workbench:
     albums: AlbumLookup
     tidal: Callable[[], tidalapi.Session]
     damaged: Mapping[str, str]  # path -> why the latest scan found its audio damaged
+    paths: LibraryPaths = field(init=False)
+    trash: Trash = field(init=False)  # one batch for the whole run
 
-    @property
-    def paths(self) -> LibraryPaths:
-        return LibraryPaths(self.root)
-
-    @property
-    def trash(self) -> Trash:
-        return Trash(self.root)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "paths", LibraryPaths(self.root))
+        object.__setattr__(self, "trash", Trash(self.root))
 
 
 @dataclass(frozen=True, slots=True)

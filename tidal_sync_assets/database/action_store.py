@@ -105,32 +105,32 @@ def _playlist_pk(connection: Connection, tidal_id: str) -> int | None:
     return connection.execute(select(Playlist.id).where(Playlist.tidal_id == tidal_id)).scalar()
 
 
+def _set_track(connection: Connection, tidal_id: int, **values: Any) -> None:
+    connection.execute(update(Track).where(Track.tidal_id == tidal_id).values(**values))
+
+
 def _delivered(connection: Connection, record: Delivered) -> None:
-    connection.execute(
-        update(Track)
-        .where(Track.tidal_id == record.track)
-        .values(
-            audio_quality=record.audio_quality,
-            codec=record.codec,
-            sample_rate=record.sample_rate,
-            bit_depth=record.bit_depth,
-        )
+    _set_track(
+        connection,
+        record.track,
+        audio_quality=record.audio_quality,
+        codec=record.codec,
+        sample_rate=record.sample_rate,
+        bit_depth=record.bit_depth,
     )
 
 
 def _primary_placed(connection: Connection, record: PrimaryPlaced) -> None:
     moment = datetime.now(UTC)
-    connection.execute(
-        update(Track)
-        .where(Track.tidal_id == record.track)
-        .values(
-            file_path=record.path,
-            file_size=record.size,
-            download_status=DownloadStatus.DOWNLOADED,
-            download_error=None,
-            downloaded_at=moment,
-            last_verified_at=moment,
-        )
+    _set_track(
+        connection,
+        record.track,
+        file_path=record.path,
+        file_size=record.size,
+        download_status=DownloadStatus.DOWNLOADED,
+        download_error=None,
+        downloaded_at=moment,
+        last_verified_at=moment,
     )
     track_pk = _track_pk(connection, record.track)
     playlist_pk = _playlist_pk(connection, record.playlist) if record.playlist else None
@@ -153,15 +153,13 @@ def _primary_placed(connection: Connection, record: PrimaryPlaced) -> None:
 
 
 def _tagged(connection: Connection, record: Tagged) -> None:
-    connection.execute(
-        update(Track)
-        .where(Track.tidal_id == record.track)
-        .values(
-            tagged_bpm=record.values.bpm,
-            tagged_key=record.values.musical_key,
-            tagged_release_date=record.values.release_date,
-            tagged_notation=record.notation,
-        )
+    _set_track(
+        connection,
+        record.track,
+        tagged_bpm=record.values.bpm,
+        tagged_key=record.values.musical_key,
+        tagged_release_date=record.values.release_date,
+        tagged_notation=record.notation,
     )
 
 
@@ -183,11 +181,7 @@ def _download_failed(connection: Connection, record: DownloadFailed) -> None:
 def _download_state(
     connection: Connection, track: int, status: DownloadStatus, error: str | None
 ) -> None:
-    connection.execute(
-        update(Track)
-        .where(Track.tidal_id == track)
-        .values(download_status=status, download_error=error)
-    )
+    _set_track(connection, track, download_status=status, download_error=error)
 
 
 def _link_placed(connection: Connection, record: LinkPlaced) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -79,14 +79,12 @@ class Workbench:
     albums: AlbumLookup
     tidal: Callable[[], tidalapi.Session]
     damaged: Mapping[str, str]  # path -> why the latest scan found its audio damaged
+    paths: LibraryPaths = field(init=False)
+    trash: Trash = field(init=False)  # one batch for the whole run
 
-    @property
-    def paths(self) -> LibraryPaths:
-        return LibraryPaths(self.root)
-
-    @property
-    def trash(self) -> Trash:
-        return Trash(self.root)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "paths", LibraryPaths(self.root))
+        object.__setattr__(self, "trash", Trash(self.root))
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +100,9 @@ DONE = Result()
 
 
 @dataclass(frozen=True, slots=True)
-class FolderFields:
+class TargetFields:
+    """A playlist's folder to make, or its M3U8 to write."""
+
     playlist: str
     target: str
 
@@ -134,98 +134,72 @@ class LinkFields:
 
 @dataclass(frozen=True, slots=True)
 class RemovalFields:
+    """A file, a link or (with no track) a playlist's folder to remove."""
+
     playlist: str | None
     track: int | None
     source: str
 
 
-@dataclass(frozen=True, slots=True)
-class FolderRemovalFields:
-    playlist: str
-    folder: str
+_ACTION_FIELD = {
+    "playlist": "playlist_id",
+    "track": "track_id",
+    "source": "source",
+    "target": "target",
+}
 
 
-@dataclass(frozen=True, slots=True)
-class M3U8Fields:
-    playlist: str
-    target: str
-
-
-def _need(action: Action, name: str, value: Any) -> Any:
-    if value is None:
-        raise InvalidAction(f"the plan's {action.kind.value} action lacks its {name}")
-    return value
+def _required(action: Action, *names: str) -> dict[str, Any]:
+    """The action's fields ``names`` (of ``_ACTION_FIELD``), each of which it must have."""
+    found = {name: getattr(action, _ACTION_FIELD[name]) for name in names}
+    missing = [name for name, value in found.items() if value is None]
+    if missing:
+        raise InvalidAction(f"the plan's {action.kind.value} action lacks its {missing[0]}")
+    return found
 
 
 def _stored(action: Action, tracks: Mapping[int, TidalTrack]) -> TidalTrack:
-    track = _need(action, "track", action.track_id)
+    track = _required(action, "track")["track"]
     if track not in tracks:
         raise InvalidAction(f"track {track} of the plan's {action.kind.value} is not stored")
     return tracks[track]
 
 
-def _folder(action: Action, _: Mapping[int, TidalTrack]) -> FolderFields:
-    return FolderFields(
-        _need(action, "playlist", action.playlist_id), _need(action, "target", action.target)
-    )
+def _target(action: Action, _: Mapping[int, TidalTrack]) -> TargetFields:
+    return TargetFields(**_required(action, "playlist", "target"))
 
 
 def _rename(action: Action, _: Mapping[int, TidalTrack]) -> RenameFields:
-    return RenameFields(
-        _need(action, "playlist", action.playlist_id),
-        _need(action, "source", action.source),
-        _need(action, "target", action.target),
-    )
+    return RenameFields(**_required(action, "playlist", "source", "target"))
 
 
 def _primary_at_target(action: Action, tracks: Mapping[int, TidalTrack]) -> PrimaryFields:
-    return PrimaryFields(
-        _need(action, "playlist", action.playlist_id),
-        _stored(action, tracks),
-        None,
-        _need(action, "target", action.target),
-    )
+    found = _required(action, "playlist", "target")
+    return PrimaryFields(track=_stored(action, tracks), source=None, **found)
 
 
 def _moved_primary(action: Action, tracks: Mapping[int, TidalTrack]) -> PrimaryFields:
-    return PrimaryFields(
-        _need(action, "playlist", action.playlist_id),
-        _stored(action, tracks),
-        _need(action, "source", action.source),
-        _need(action, "target", action.target),
-    )
+    found = _required(action, "playlist", "source", "target")
+    return PrimaryFields(track=_stored(action, tracks), **found)
 
 
-def _link_fields(action: Action, _: Mapping[int, TidalTrack]) -> LinkFields:
-    return LinkFields(
-        _need(action, "playlist", action.playlist_id),
-        _need(action, "track", action.track_id),
-        _need(action, "target", action.target),
-    )
+def _link(action: Action, _: Mapping[int, TidalTrack]) -> LinkFields:
+    return LinkFields(**_required(action, "playlist", "track", "target"))
 
 
 def _removal(action: Action, _: Mapping[int, TidalTrack]) -> RemovalFields:
-    return RemovalFields(
-        action.playlist_id, action.track_id, _need(action, "source", action.source)
-    )
+    found = _required(action, "source")
+    return RemovalFields(playlist=action.playlist_id, track=action.track_id, **found)
 
 
-def _folder_removal(action: Action, _: Mapping[int, TidalTrack]) -> FolderRemovalFields:
-    return FolderRemovalFields(
-        _need(action, "playlist", action.playlist_id), _need(action, "source", action.source)
-    )
-
-
-def _m3u8(action: Action, _: Mapping[int, TidalTrack]) -> M3U8Fields:
-    return M3U8Fields(
-        _need(action, "playlist", action.playlist_id), _need(action, "target", action.target)
-    )
+def _folder_removal(action: Action, _: Mapping[int, TidalTrack]) -> RemovalFields:
+    return RemovalFields(track=None, **_required(action, "playlist", "source"))
 
 
 # -- the work ---------------------------------------------------------------------------
 
 
-def create_folder(folder: FolderFields, bench: Workbench) -> Result:
+def create_folder(folder: TargetFields, bench: Workbench) -> Result:
     bench.paths.resolve(folder.target).mkdir(parents=True, exist_ok=True)
     bench.ledger.add(FolderPlaced(folder.playlist, folder.target))
     return DONE
@@ -348,13 +322,14 @@ def trash_file(removal: RemovalFields, bench: Workbench) -> Result:
     return DONE
 
 
-def remove_folder(removal: FolderRemovalFields, bench: Workbench) -> Result:
-    removed = remove_empty_folder(removal.folder, root=bench.root)
-    bench.ledger.add(PlaylistRemoved(removal.playlist))
+def remove_folder(removal: RemovalFields, bench: Workbench) -> Result:
+    removed = remove_empty_folder(removal.source, root=bench.root)
+    if removal.playlist is not None:
+        bench.ledger.add(PlaylistRemoved(removal.playlist))
     return DONE if removed else Result(skipped="the folder still holds the user's own files")
 
 
-def write_playlist_m3u8(m3u8: M3U8Fields, bench: Workbench) -> Result:
+def write_playlist_m3u8(m3u8: TargetFields, bench: Workbench) -> Result:
     primaries = bench.settings.m3u8_paths == "primary"
     entries = [
         M3UEntry(path=path, artist=artist, title=title, duration=duration)
@@ -413,15 +388,15 @@ class Handler(Generic[F]):
 
 
 HANDLERS: Mapping[ActionKind, Handler[Any]] = {
-    ActionKind.CREATE_FOLDER: Handler(_folder, create_folder),
+    ActionKind.CREATE_FOLDER: Handler(_target, create_folder),
     ActionKind.RENAME_FOLDER: Handler(_rename, rename_folder),
     ActionKind.DOWNLOAD: Handler(_primary_at_target, download),
     ActionKind.ADOPT: Handler(_moved_primary, adopt),
     ActionKind.MOVE_PRIMARY: Handler(_moved_primary, move_primary),
     ActionKind.RETAG: Handler(_primary_at_target, retag),
-    ActionKind.LINK: Handler(_link_fields, link),
+    ActionKind.LINK: Handler(_link, link),
     ActionKind.UNLINK: Handler(_removal, unlink),
     ActionKind.TRASH: Handler(_removal, trash_file),
     ActionKind.REMOVE_FOLDER: Handler(_folder_removal, remove_folder),
-    ActionKind.WRITE_M3U8: Handler(_m3u8, write_playlist_m3u8),
+    ActionKind.WRITE_M3U8: Handler(_target, write_playlist_m3u8),
 }

@@ -28,22 +28,14 @@ from tidal_sync_assets.database import action_store
 from tidal_sync_assets.planning.placement import PathForgotten, PrimaryPlaced, Record
 
 BATCH_RECORDS = 500
-BATCH_SECONDS = 2.0
+BATCH_SECONDS = 2.0  # the longest a record waits while others keep coming
 
 
 class Ledger:
     """Records waiting to be written, thread-safe."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        *,
-        batch_records: int = BATCH_RECORDS,
-        batch_seconds: float = BATCH_SECONDS,
-    ) -> None:
+    def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._batch_records = batch_records
-        self._batch_seconds = batch_seconds
         self._records: list[Record] = []
         self._since = time.monotonic()
         self._lock = threading.RLock()
@@ -64,8 +56,8 @@ class Ledger:
                 elif isinstance(record, PathForgotten):
                     self._forgotten.add(record.path)
             if (
-                len(self._records) >= self._batch_records
-                or time.monotonic() - self._since >= self._batch_seconds
+                len(self._records) >= BATCH_RECORDS
+                or time.monotonic() - self._since >= BATCH_SECONDS
             ):
                 self._write()
 

@@ -160,12 +160,10 @@ def record_interrupted_work(engine: Engine, root: Path) -> int:
     if latest is None or latest[1] is PlanStatus.HELD:
         return 0
     plan_id = latest[0]
-    pending = plan_store.load_actions(engine, plan_id, pending_only=True)
-    if not pending:
-        return 0
     started, link_mode = plan_store.plan_started(engine, plan_id)
     if started is None:  # no run began on it: nothing can have been done
         return 0
+    pending = plan_store.load_actions(engine, plan_id, pending_only=True)
     library = LibraryPaths(root)
     # Folders first, written before any primary's path is read: a rename moves them.
     folders = [a for a in pending if a.kind in FOLDER_KINDS]

@@ -731,6 +731,18 @@ def run_bare(sandbox: Sandbox, work: Work, args: argparse.Namespace, out: Path) 
     )
 
 
+def settling(sandbox: Sandbox, work: Work, tracks: int, label: str) -> SyncFigures:
+    """Syncs until one runs no library run: the sync after one that changed the library
+    rescans what it placed (a full sync by design). A library kept from an earlier run
+    of the benchmark may first need a change sync back to the seed's account."""
+    for attempt in range(1, 4):
+        figures = run_sync(f"{label} ({attempt})" if attempt > 1 else label, sandbox, work, False)
+        show(figures, tracks)
+        if figures.child.code == 0 and not figures.runs["library"]:
+            break
+    return figures
+
+
 def first_syncs(
     args: argparse.Namespace,
     sandbox: Sandbox,
@@ -946,8 +958,7 @@ def benchmark(args: argparse.Namespace, base: Path, databases: PostgresDatabases
                 marker.write_text(work.folder.name + "\n")
                 if databases:
                     kept_database.write_text(databases.keep(work.url) + "\n")
-        settle = run_sync("settling sync", sandbox, work, False)
-        show(settle, tracks)
+        settle = settling(sandbox, work, tracks, "settling sync")
 
         print("no-change syncs, each next to the floor:")
         floors = [floor_seconds(work.root, args.floor_runs)]
@@ -963,7 +974,6 @@ def benchmark(args: argparse.Namespace, base: Path, databases: PostgresDatabases
         for i in range(args.change_runs):
             print(f"change #{i + 1}: {args.change:.1%} of the account's entries:")
             changed = change_account(catalog, sandbox, args.change, args.seed + 100 * (i + 1))
-            marker.unlink(missing_ok=True)  # the library no longer matches the seed's account
             print("  " + ", ".join(f"{k} {v}" for k, v in changed.items()))
             changes.append(
                 run_sync(
@@ -971,8 +981,7 @@ def benchmark(args: argparse.Namespace, base: Path, databases: PostgresDatabases
                 )
             )
             show(changes[-1], tracks)
-            settles.append(run_sync(f"settling after change #{i + 1}", sandbox, work, False))
-            show(settles[-1], tracks)
+            settles.append(settling(sandbox, work, tracks, f"settling after change #{i + 1}"))
 
     if args.event_partitions > 1:
         print(f"Dagster's own cost per partition ({args.event_partitions:,} partitions):")
@@ -1126,7 +1135,8 @@ def main(argv: list[str] | None = None) -> None:
         type=Path,
         help="keep the work (library, databases) in this folder; when it already holds a "
         "first sync of the same account (same sizes and seed), reuse it instead of syncing "
-        "from scratch (with --database-url, the PostgreSQL database is kept too)",
+        "from scratch, synced back to the seed's account first if an earlier run changed "
+        "it (with --database-url, the PostgreSQL database is kept too)",
     )
     args = parser.parse_args(argv)
 

@@ -253,6 +253,9 @@ class Plan(Base):
     removals: Mapped[int] = mapped_column(Integer)
     managed_files: Mapped[int] = mapped_column(Integer)
     inputs: Mapped[str | None] = mapped_column(Text)  # the settings it was computed with
+    # ``Settings.fingerprint()`` of a ``tidal-sync sync`` that ended with this plan and every
+    # playlist in sync; NULL: none did. The next sync's quick check starts from it.
+    in_sync_settings: Mapped[str | None] = mapped_column(String(64))
 
 
 class PlanAction(Base):

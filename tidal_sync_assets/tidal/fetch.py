@@ -14,11 +14,11 @@ playlists at all is an error (``TidalUnavailable``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import requests
 import tidalapi
@@ -48,6 +48,8 @@ FAVORITE_TRACKS_NAME = "Favorite Tracks"
 # Playlists whose tracks are fetched at the same time.
 FETCH_WORKERS = 4
 
+
+_Item = TypeVar("_Item")
 
 _REFUSED = "TIDAL refused the saved login; run `tidal-sync login` again."
 
@@ -129,17 +131,16 @@ def fetch_snapshot(
         track_ids = tuple(t.tidal_id for t in fetched)
         playlists.append(_to_playlist(entry, track_ids, complete=complete, fetched=True))
     if include_favorite_tracks:
-        fetched, complete, expected = _fetch_favorite_tracks(parse, page_size)
+        fetched, complete, expected = _fetch_favorite_tracks(session, page_size, parse)
+        PROGRESS.playlist_fetched()
         for track in fetched:
             tracks[track.tidal_id] = track
         playlists.append(
-            TidalPlaylist(
-                tidal_id=FAVORITE_TRACKS_KEY,
-                name=FAVORITE_TRACKS_NAME,
-                number_of_tracks=expected,
-                last_updated=None,  # TIDAL gives none: fetched on every snapshot
-                track_ids=tuple(t.tidal_id for t in fetched),
+            _favorites(
+                previous.get(FAVORITE_TRACKS_KEY),
+                tuple(t.tidal_id for t in fetched),
                 complete=complete,
+                expected=expected,
             )
         )
     return TidalSnapshot(
@@ -158,12 +159,16 @@ class ListedPlaylist:
     tidal_id: str
     name: str
     last_updated: datetime | None
+    number_of_tracks: int
+    description: str | None
+    favourite: bool
 
 
 def list_playlists(
     session: tidalapi.Session, *, include_favourites: bool = False
 ) -> list[ListedPlaylist]:
-    """Only the playlist list (a few requests): what the change sensor compares.
+    """Only the playlist list (a few requests): what the change sensor and a sync's quick
+    check compare.
 
     A list shorter than TIDAL announced is ``TidalUnavailable``: it would look like
     deleted playlists."""
@@ -172,7 +177,14 @@ def list_playlists(
         short = f"the playlist list held {len(listing.entries)} of {listing.announced}"
         raise TidalUnavailable(_origin(session), short)
     return [
-        ListedPlaylist(str(e.playlist.id), e.playlist.name or "", e.playlist.last_updated)
+        ListedPlaylist(
+            str(e.playlist.id),
+            e.playlist.name or "",
+            e.playlist.last_updated,
+            e.playlist.num_tracks,
+            e.playlist.description or None,
+            e.favourite,
+        )
         for e in listing.entries
     ]
 
@@ -297,19 +309,27 @@ def _fetch_tracks(
     return fetched, complete
 
 
+def favorite_track_ids(session: tidalapi.Session, page_size: int = 100) -> list[int] | None:
+    """My Collection's track ids, newest first (nothing parsed but the ids); None when
+    they did not all come back."""
+    ids, complete, _ = _fetch_favorite_tracks(session, page_size, lambda item: int(item["id"]))
+    return ids if complete else None
+
+
 def _fetch_favorite_tracks(
-    parse: _TrackParser, page_size: int
-) -> tuple[list[TidalTrack], bool, int]:
-    """My Collection's tracks, newest first; whether exactly all came back; how many
-    TIDAL announced. Paged and checked like a playlist: a short list is incomplete."""
-    user = parse.session.user
+    session: tidalapi.Session, page_size: int, parse: Callable[[dict[str, Any]], _Item]
+) -> tuple[list[_Item], bool, int]:
+    """My Collection's tracks (each track's JSON through ``parse``), newest first; whether
+    exactly all came back; how many TIDAL announced. Paged and checked like a playlist: a
+    short list is incomplete."""
+    user = session.user
     path = f"users/{user.id if user else 0}/favorites/tracks"
-    fetched: list[TidalTrack] = []
+    fetched: list[_Item] = []
     expected: int | None = None
     consistent = True
     try:
         while expected is None or len(fetched) < expected:
-            body = parse.session.request.request(
+            body = session.request.request(
                 "GET",
                 path,
                 params={
@@ -334,11 +354,33 @@ def _fetch_favorite_tracks(
             len(fetched),
             describe_failure(exc),
         )
-        PROGRESS.playlist_fetched()
         return fetched, False, expected if expected is not None else len(fetched)
-    PROGRESS.playlist_fetched()
     announced = expected or 0
     return fetched, consistent and len(fetched) == announced, announced
+
+
+def _favorites(
+    known: TidalPlaylist | None, track_ids: tuple[int, ...], *, complete: bool, expected: int
+) -> TidalPlaylist:
+    """My Collection as a playlist. TIDAL gives it no lastUpdated, so it is fetched on
+    every snapshot and gets one of its own: kept while the list is as stored (then it
+    counts as not fetched: nothing to store, no M3U8 to rewrite), now when it moved."""
+    same = (
+        complete
+        and known is not None
+        and known.complete
+        and known.last_updated is not None
+        and known.track_ids == track_ids
+    )
+    return TidalPlaylist(
+        tidal_id=FAVORITE_TRACKS_KEY,
+        name=FAVORITE_TRACKS_NAME,
+        number_of_tracks=expected,
+        last_updated=known.last_updated if same and known else datetime.now(UTC),
+        track_ids=track_ids,
+        complete=complete,
+        fetched=not same,
+    )
 
 
 def _to_playlist(

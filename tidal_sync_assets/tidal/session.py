@@ -22,6 +22,7 @@ import requests
 import tidalapi
 from tidalapi.exceptions import AuthenticationError, TidalAPIError
 
+from tidal_sync_assets.settings import Settings
 from tidal_sync_assets.tidal.http import (
     RetryPolicy,
     TidalAdapter,
@@ -188,6 +189,19 @@ def open_session(
             f"The TIDAL login in {session_file} is no longer valid; run `tidal-sync login` again."
         )
     return session
+
+
+def open_configured(settings: Settings) -> tidalapi.Session:
+    """``open_session`` as ``settings`` configure it: the session file, the API base, the
+    timeout, both rate limits and the patience (for a command; a run has its resource)."""
+    return open_session(
+        settings.session_file,
+        settings.api_base,
+        timeout=settings.http_timeout,
+        retry=RetryPolicy(patience=settings.patience),
+        limiter=RateLimiter(settings.rate_limit),
+        cdn_limiter=RateLimiter(settings.cdn_rate_limit),
+    )
 
 
 def save_session_file(session: tidalapi.Session, session_file: Path) -> None:

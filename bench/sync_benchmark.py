@@ -124,6 +124,7 @@ class Child:
     peak_mb: float  # ru_maxrss
     stdout: str
     stderr: str
+    peak_at: float  # epoch seconds when the sampled RSS was highest
 
 
 @dataclasses.dataclass
@@ -137,21 +138,39 @@ class SyncFigures:
     db_mb: float
     replanned: bool | None  # library_diff computed anew (False: the empty plan was reused)
     profile: str | None  # where the profile went
+    peak_step: str | None  # the step running when the RSS was highest
 
 
 # -- processes ------------------------------------------------------------------------
 
 
 def run_child(command: list[str], env: dict[str, str], work: Path) -> Child:
-    """Run ``command``; its wall time from spawn to exit, and its own ``ru_maxrss``."""
+    """Run ``command``; its wall time from spawn to exit, its own ``ru_maxrss``, and when
+    its RSS (sampled every 0.1 s) was highest."""
     out_path, err_path = work / "child-stdout.txt", work / "child-stderr.txt"
     with out_path.open("wb") as out, err_path.open("wb") as err:
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=err)
+        highest = [0, time.time()]
+        done = threading.Event()
+
+        def sample() -> None:
+            status_file = Path(f"/proc/{process.pid}/status")
+            while not done.wait(0.1):
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    for line in status_file.read_text().splitlines():
+                        if line.startswith("VmRSS:") and int(line.split()[1]) > highest[0]:
+                            highest[:] = [int(line.split()[1]), time.time()]
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
+        done.set()
+        sampler.join()
     process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
     return Child(
+        peak_at=highest[1],
         code=process.returncode,
         wall=wall,
         cpu=usage.ru_utime + usage.ru_stime,
@@ -269,18 +288,22 @@ def bare_loop(base_url: str, session_file: Path, quality: str, workers: int, out
 # -- profiling a child ----------------------------------------------------------------
 
 
-def profiled(target: Path, run: Callable[[], int]) -> int:
-    """``run()`` under cProfile in every thread it starts; the merged stats to ``target``."""
+def profiled(target: Path, clock: str, run: Callable[[], int]) -> int:
+    """``run()`` under cProfile in every thread it starts, timed by the wall clock (where
+    the time goes, waits included) or by each thread's CPU time (what the work costs,
+    without the waits for the network, the disk or the GIL); the merged stats to
+    ``target``."""
+    timer = time.thread_time if clock == "cpu" else time.perf_counter
     profiles: list[cProfile.Profile] = []
     original = threading.Thread.run
 
     def run_profiled(thread: threading.Thread) -> None:
-        profile = cProfile.Profile()
+        profile = cProfile.Profile(timer)
         profiles.append(profile)
         profile.runcall(original, thread)
 
     threading.Thread.run = run_profiled  # type: ignore[method-assign,assignment]
-    main = cProfile.Profile()
+    main = cProfile.Profile(timer)
     try:
         return main.runcall(run)
     finally:
@@ -600,10 +623,11 @@ def make_work(folder: Path, url: str | None, common: dict[str, str]) -> Work:
 
 
 def step_seconds(
-    instance: DagsterInstance, kind: str, since: float
+    instance: DagsterInstance, kind: str, since: float, windows: dict[str, tuple[float, float]]
 ) -> tuple[dict[str, float], float, list[str]]:
     """Step durations, run duration and step failures of the newest run tagged
-    ``tidal-sync/step=kind`` that started after ``since`` (epoch seconds)."""
+    ``tidal-sync/step=kind`` that started after ``since`` (epoch seconds); each step's
+    (start, end) into ``windows``."""
     from dagster import DagsterEventType, RunsFilter
 
     records = instance.get_run_records(filters=RunsFilter(tags={"tidal-sync/step": kind}), limit=1)
@@ -616,6 +640,13 @@ def step_seconds(
         for stat in instance.get_run_step_stats(run_id)
         if stat.start_time is not None and stat.end_time is not None
     }
+    windows.update(
+        {
+            stat.step_key: (stat.start_time, stat.end_time)
+            for stat in instance.get_run_step_stats(run_id)
+            if stat.start_time is not None and stat.end_time is not None
+        }
+    )
     run = (record.end_time or 0.0) - (record.start_time or 0.0)
     failures = []
     for event in instance.all_logs(run_id, of_type=DagsterEventType.STEP_FAILURE):
@@ -639,30 +670,39 @@ def replanned(instance: DagsterInstance, since: float) -> bool | None:
     return None if value is None else bool(value.value)
 
 
-def run_sync(label: str, sandbox: Sandbox, work: Work, profile: bool) -> SyncFigures:
+def run_sync(label: str, sandbox: Sandbox, work: Work, clock: str | None) -> SyncFigures:
+    """One ``tidal-sync sync`` in a process of its own; ``clock``: profile it (see
+    ``profiled``)."""
     with work.instance() as instance:
         runs_before = instance.get_runs_count()
     sandbox.clear_requests()
     target = None
     command = [sys.executable, "-m", "tidal_sync_assets.cli", "sync"]
-    if profile:
-        name = "sync-bench-" + re.sub(r"\W+", "-", label).strip("-") + ".pstats"
+    if clock is not None:
+        slug = re.sub(r"\W+", "-", label).strip("-")
+        name = f"sync-bench-{slug}-{clock}.pstats"
         target = Path(tempfile.gettempdir()) / name
-        command = [sys.executable, __file__, "--as-child", "profile", str(target)]
+        command = [sys.executable, __file__, "--as-child", "profile", str(target), clock]
     since = time.time()
     child = run_child(command, work.env, work.folder)
     kinds = sandbox.request_kinds()
     with work.instance() as instance:
         started = instance.get_runs_count() - runs_before
         steps, runs, failures = {}, {}, []
+        windows: dict[str, tuple[float, float]] = {}
         for kind in ("plan", "library", "export"):
-            kind_steps, runs[kind], kind_failures = step_seconds(instance, kind, since)
+            kind_steps, runs[kind], kind_failures = step_seconds(instance, kind, since, windows)
             steps.update(kind_steps)
             failures += kind_failures
         diff = replanned(instance, since)
     if failures:
         child.stderr = "\n".join([child.stderr.strip(), *failures])
+    peak_step = next(
+        (key for key, (start, end) in windows.items() if start <= child.peak_at <= end),
+        "outside the steps" if windows else None,
+    )
     return SyncFigures(
+        peak_step=peak_step,
         label=label,
         child=child,
         dagster_runs=started,
@@ -686,7 +726,9 @@ def show(figures: SyncFigures, tracks: int) -> None:
     )
     print(
         f"  {f.label} [{tracks:,} tracks]: exit {c.code}, wall {c.wall:.2f} s, CPU {c.cpu:.2f} s, "
-        f"peak RSS {c.peak_mb:.0f} MB; {path}; database {f.db_mb:.1f} MB"
+        f"peak RSS {c.peak_mb:.0f} MB"
+        + (f" (during {f.peak_step})" if f.peak_step else "")
+        + f"; {path}; database {f.db_mb:.1f} MB"
     )
     per_kind = ", ".join(f"{k} {n}" for k, n in f.requests.most_common() if k != "total")
     print(f"    requests {f.requests['total']}" + (f": {per_kind}" if per_kind else ""))
@@ -698,6 +740,11 @@ def show(figures: SyncFigures, tracks: int) -> None:
         top.sort_stats("cumulative").print_stats(25)
     if c.code != 0:
         print("    stderr: " + c.stderr.strip()[-2000:].replace("\n", "\n            "))
+
+
+def clock_for(args: argparse.Namespace, phase: str) -> str | None:
+    """The profile clock for the syncs of ``phase``; None: not profiled."""
+    return str(args.profile_clock) if phase in args.profile else None
 
 
 def median_of(values: list[float]) -> float:
@@ -736,7 +783,7 @@ def settling(sandbox: Sandbox, work: Work, tracks: int, label: str) -> SyncFigur
     rescans what it placed (a full sync by design). A library kept from an earlier run
     of the benchmark may first need a change sync back to the seed's account."""
     for attempt in range(1, 4):
-        figures = run_sync(f"{label} ({attempt})" if attempt > 1 else label, sandbox, work, False)
+        figures = run_sync(f"{label} ({attempt})" if attempt > 1 else label, sandbox, work, None)
         show(figures, tracks)
         if figures.child.code == 0 and not figures.runs["library"]:
             break
@@ -764,7 +811,7 @@ def first_syncs(
             f"{b.wall:.2f} s (listing {bare.listing:.2f} s, downloads {bare.download:.2f} s), "
             f"CPU {b.cpu:.2f} s, peak RSS {b.peak_mb:.0f} MB, {bare.bytes / 2**20:.0f} MB"
         )
-        figures = run_sync(f"first sync #{i + 1}", sandbox, work, "first" in args.profile)
+        figures = run_sync(f"first sync #{i + 1}", sandbox, work, clock_for(args, "first"))
         show(figures, args.tracks)
         syncs.append(figures)
     assert work is not None
@@ -964,7 +1011,8 @@ def benchmark(args: argparse.Namespace, base: Path, databases: PostgresDatabases
         floors = [floor_seconds(work.root, args.floor_runs)]
         quiet = []
         for i in range(args.quiet_runs):
-            quiet.append(run_sync(f"no-change #{i + 1}", sandbox, work, "nochange" in args.profile))
+            label = f"no-change #{i + 1}"
+            quiet.append(run_sync(label, sandbox, work, clock_for(args, "nochange")))
             show(quiet[-1], tracks)
             floors.append(floor_seconds(work.root, args.floor_runs))
         files = lstat_walk(work.root)
@@ -977,7 +1025,7 @@ def benchmark(args: argparse.Namespace, base: Path, databases: PostgresDatabases
             print("  " + ", ".join(f"{k} {v}" for k, v in changed.items()))
             changes.append(
                 run_sync(
-                    f"{args.change:.0%}-change #{i + 1}", sandbox, work, "change" in args.profile
+                    f"{args.change:.0%}-change #{i + 1}", sandbox, work, clock_for(args, "change")
                 )
             )
             show(changes[-1], tracks)
@@ -1079,7 +1127,7 @@ def as_child(argv: list[str]) -> None:
     elif what == "profile":
         from tidal_sync_assets import cli
 
-        sys.exit(profiled(Path(argv[1]), lambda: cli.main(["sync"])))
+        sys.exit(profiled(Path(argv[1]), argv[2], lambda: cli.main(["sync"])))
     elif what == "events":
         event_cost_child(argv[1], int(argv[2]))
 
@@ -1129,6 +1177,12 @@ def main(argv: list[str] | None = None) -> None:
         default=[],
         choices=("first", "nochange", "change"),
         help="profile these syncs (cProfile in every thread; stats to the temp dir)",
+    )
+    parser.add_argument(
+        "--profile-clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="time the profile by the wall clock (waits included) or each thread's CPU time",
     )
     parser.add_argument(
         "--state",

@@ -186,10 +186,10 @@ def _make_way_for_upgrades() -> None:
 
 
 def _print_quality_note(engine: Engine, wanted: str) -> None:
-    from tidal_sync_assets.library.upgrade import below_wanted_quality
+    from tidal_sync_assets.library.upgrade import count_below_wanted_quality
     from tidal_sync_assets.status import quality_note
 
-    note = quality_note(len(below_wanted_quality(engine, wanted)), wanted)
+    note = quality_note(count_below_wanted_quality(engine, wanted), wanted)
     if note:
         print(note)
 

@@ -23,7 +23,7 @@ from tidal_sync_assets.assets.planning import dedup_plan
 from tidal_sync_assets.disk.lock import LibraryBusy
 from tidal_sync_assets.library.execute import PlaylistOutcome
 from tidal_sync_assets.library.report import failure_description, outcome_report
-from tidal_sync_assets.library.upgrade import below_wanted_quality
+from tidal_sync_assets.library.upgrade import count_below_wanted_quality
 from tidal_sync_assets.partitions import playlist_partitions
 from tidal_sync_assets.resources import DatabaseResource, LibraryResource, TidalResource
 from tidal_sync_assets.services.library import PlanNotReady, run_playlists
@@ -75,7 +75,7 @@ def playlist_library(
             if not outcome.ok:
                 failed.append(outcome)
                 continue
-            below = len(below_wanted_quality(engine, quality))
+            below = count_below_wanted_quality(engine, quality)
             report = metadata(outcome_report(outcome, below))
             yield AssetMaterialization(
                 context.asset_key, partition=outcome.playlist, metadata=report

@@ -119,7 +119,7 @@ class Track(Base):
     musical_key: Mapped[str | None] = mapped_column(String(8))  # classic notation: Am, F#
     release_date: Mapped[str | None] = mapped_column(String(10))  # ISO date of the album
     # What TIDAL delivered for the stored file (None: adopted, or stored before this was kept).
-    audio_quality: Mapped[str | None] = mapped_column(String(16))
+    audio_quality: Mapped[str | None] = mapped_column(String(16), index=True)
     codec: Mapped[str | None] = mapped_column(String(8))
     sample_rate: Mapped[int | None] = mapped_column(Integer)
     bit_depth: Mapped[int | None] = mapped_column(Integer)

@@ -857,7 +857,8 @@ def event_cost_child(storage_url: str, partitions: int) -> None:
     if storage_url.startswith("postgresql"):
         (home / "dagster.yaml").write_text(
             "telemetry: {enabled: false}\nstorage:\n  postgres:\n    postgres_url: "
-            + json.dumps(storage_url.replace("postgresql+psycopg://", "postgresql://"))
+            # dagster-postgres talks psycopg2 (deploy/dagster.postgres.yaml says why)
+            + json.dumps(storage_url.replace("postgresql+psycopg://", "postgresql+psycopg2://"))
             + "\n"
         )
     else:

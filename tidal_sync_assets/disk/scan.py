@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from tidal_sync_assets.disk.entry import (
     INTERNAL_PREFIX,
@@ -27,7 +28,9 @@ from tidal_sync_assets.disk.entry import (
 )
 from tidal_sync_assets.disk.link_resolution import LinkResolver
 from tidal_sync_assets.disk.paths import LibraryRootMissing
-from tidal_sync_assets.disk.tag_reading import TagReader
+
+if TYPE_CHECKING:
+    from tidal_sync_assets.disk.tag_reading import TagReader
 
 PLAYLISTS = "Playlists"
 NOT_UTF8 = "name is not valid UTF-8"
@@ -59,6 +62,9 @@ def scan_library(
     if os.path.islink(playlists):  # following it could leave the root
         entries.append(_unreadable(PLAYLISTS, False, "Playlists is a link: not followed"))
     elif os.path.lexists(playlists):
+        # Imported here: a walk that only compares (``changed_since``) reads no tags.
+        from tidal_sync_assets.disk.tag_reading import TagReader
+
         reader = TagReader(workers)
         changed_audio = _walk(real_root, previous, entries, reader)
         reread = _fill_tags(entries, changed_audio, reader)

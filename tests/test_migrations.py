@@ -16,11 +16,13 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, make_url, text
 
 from tests.fixtures.database import run_cli
 from tidal_sync_assets.database import Base, make_engine, redact
 from tidal_sync_assets.database.migrations import (
+    SCRIPT_LOCATION,
     VERSION_TABLE,
     current_revision,
     head_revision,
@@ -67,6 +69,17 @@ def test_an_empty_database_is_upgraded_to_head(empty_engine: Engine) -> None:
     assert (before, after) == (None, head)
     assert current_revision(empty_engine) == head
     assert table_names(empty_engine) == PRODUCT_TABLES | {VERSION_TABLE}
+
+
+def test_the_revisions_read_without_alembic_are_alembics(empty_engine: Engine) -> None:
+    with empty_engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+        assert current_revision(empty_engine) == context.get_current_revision() is None
+    upgrade(empty_engine)
+    with empty_engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+        assert current_revision(empty_engine) == context.get_current_revision() is not None
+    assert head_revision() == ScriptDirectory(str(SCRIPT_LOCATION)).get_current_head()
 
 
 def test_upgrading_again_is_a_no_op(empty_engine: Engine) -> None:

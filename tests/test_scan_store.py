@@ -1,4 +1,5 @@
-"""Storing scans: what is stored loads back equal, and a quiet rescan writes nothing.
+"""Storing scans: what is stored loads back equal, and a quiet rescan writes nothing; the
+quick walk against the stored stats sees a change exactly when a rescan records one.
 
 A scan's change count is what lets a quiet sync reuse its empty plan, so it must
 be 0 exactly when nothing on disk (or in how files match TIDAL) changed.
@@ -8,6 +9,8 @@ On SQLite and PostgreSQL, with a real library on disk.
 from __future__ import annotations
 
 import dataclasses
+import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,8 +18,9 @@ from sqlalchemy import Engine, insert, select
 
 from tests.fixtures.library import make_audio
 from tidal_sync_assets.database import Playlist, PlaylistTrack, ScanRecord, Track
-from tidal_sync_assets.database.scan_store import load_scan
+from tidal_sync_assets.database.scan_store import load_scan, load_scanned_stats
 from tidal_sync_assets.disk.entry import AudioTags, Ownership, ScanResult
+from tidal_sync_assets.disk.scan import changed_since
 from tidal_sync_assets.disk.tags import write_tags
 from tidal_sync_assets.services.scan import ScanOutcome, scan_and_store
 
@@ -80,3 +84,41 @@ def test_a_scan_loads_back_equal_and_counts_only_real_changes(
 
     _, saved = rescan(engine, library_root)
     assert saved.changes == 0
+
+
+def test_the_quick_walk_sees_a_change_exactly_when_the_scan_records_one(
+    engine: Engine, library_root: Path, tmp_path: Path
+) -> None:
+    folder = library_root / "Playlists" / "Mix"
+    song = make_audio(folder / "Artist - Song.flac", "flac", tags=TAGS)
+    other = make_audio(folder / "Mine - Own.mp3", "mp3")
+    (folder / "link.flac").symlink_to("Artist - Song.flac")
+    outside = make_audio(tmp_path / "elsewhere" / "far.mp3", "mp3")
+    (folder / "far.mp3").symlink_to(outside)  # resolved by realpath: outside the root
+    os.mkfifo(folder / "pipe")
+    rescan(engine, library_root)
+
+    def hardlink() -> None:
+        os.link(other, folder / "again.mp3")
+
+    def relink() -> None:
+        (folder / "link.flac").unlink()
+        (folder / "link.flac").symlink_to("Mine - Own.mp3")
+
+    changes: list[tuple[str, Callable[[], object]]] = [
+        ("nothing", lambda: None),
+        ("a newer mtime", lambda: os.utime(song, ns=(0, song.stat().st_mtime_ns + 10**9))),
+        ("more bytes", lambda: song.open("ab").write(b"\0")),
+        ("a new file of the user's", lambda: (folder / "notes.txt").write_text("mine\n")),
+        ("a removed file", lambda: (folder / "notes.txt").unlink()),
+        ("a link made again elsewhere", relink),
+        ("a second name for a file", hardlink),
+        ("a link's target outside the root gone", outside.unlink),
+    ]
+    for change, make in changes:
+        make()
+        seen = changed_since(library_root, load_scanned_stats(engine))
+        _, saved = rescan(engine, library_root)
+        assert (seen is not None) == (saved.changes > 0), (change, seen, saved.changes)
+        assert (change == "nothing") == (seen is None), change
+        assert changed_since(library_root, load_scanned_stats(engine)) is None, change

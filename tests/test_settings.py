@@ -21,7 +21,7 @@ from tidal_sync_assets.resources import (
     TidalResource,
     resources_from_env,
 )
-from tidal_sync_assets.settings import SETTINGS, ConfigurationError, Settings
+from tidal_sync_assets.settings import SETTINGS, ConfigurationError, Setting, Settings
 
 REPO = Path(__file__).resolve().parents[1]
 # The SPEC sits beside the repository (CI: ../shared/SPEC.md), or beside the folder of
@@ -126,6 +126,50 @@ def test_a_bad_value_is_refused_naming_its_variable_by_the_cli_and_the_resources
     if variable != "TIDAL_SYNC_CRON":  # the schedule's, not a resource's
         with pytest.raises(ConfigurationError, match=f"^{variable}="):
             resources_from_env({variable: value})
+
+
+# A value other than the default for each setting: (variable, value).
+OTHER_VALUES = {
+    "DAGSTER_HOME": "/elsewhere/home",
+    "TIDAL_SYNC_DATABASE_URL": "postgresql+psycopg://db/tidal",
+    "TIDAL_SYNC_LIBRARY_ROOT": "/elsewhere/library",
+    "TIDAL_SYNC_SESSION_FILE": "/elsewhere/session.json",
+    "TIDAL_SYNC_API_BASE": "http://127.0.0.1:8765",
+    "TIDAL_SYNC_LINK_MODE": "copy",
+    "TIDAL_SYNC_QUALITY": "HIGH",
+    "TIDAL_SYNC_DOWNLOAD_WORKERS": "8",
+    "TIDAL_SYNC_MIN_QUALITY": "LOSSLESS",
+    "TIDAL_SYNC_REKORDBOX_XML": "off",
+    "TIDAL_SYNC_KEY_NOTATION": "camelot",
+    "TIDAL_SYNC_FAVORITE_TRACKS": "on",
+    "TIDAL_SYNC_FAVORITE_PLAYLISTS": "on",
+    "TIDAL_SYNC_RATE_LIMIT": "10",
+    "TIDAL_SYNC_CDN_RATE_LIMIT": "50",
+    "TIDAL_SYNC_HTTP_TIMEOUT": "60",
+    "TIDAL_SYNC_PATIENCE": "600",
+    "TIDAL_SYNC_CRON": "0 4 * * *",
+    "TIDAL_SYNC_M3U8_PATHS": "primary",
+}
+PACING = {
+    "TIDAL_SYNC_DOWNLOAD_WORKERS",
+    "TIDAL_SYNC_RATE_LIMIT",
+    "TIDAL_SYNC_CDN_RATE_LIMIT",
+    "TIDAL_SYNC_HTTP_TIMEOUT",
+    "TIDAL_SYNC_PATIENCE",
+    "TIDAL_SYNC_CRON",
+}
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.variable)
+def test_the_fingerprint_moves_with_every_setting_that_shapes_the_library(
+    setting: Setting,
+) -> None:
+    """A sync under another fingerprint may have work although nothing else changed; one
+    that only paces the sync (workers, rates, timeouts, patience, the cron) does not."""
+    before = Settings.from_env({}).fingerprint()
+    after = Settings.from_env({setting.variable: OTHER_VALUES[setting.variable]}).fingerprint()
+    assert (before != after) == (setting.variable not in PACING)
+    assert setting.shapes_library == (setting.variable not in PACING)
 
 
 def test_a_launchpad_override_is_checked_by_the_same_parser() -> None:

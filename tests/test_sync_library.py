@@ -102,9 +102,11 @@ def test_a_quiet_sync_reuses_the_empty_plan_until_the_disk_or_tidal_changes(
     assert world.sync().code == 0  # plans again after the first sync's actions: nothing to do
     assert recomputed("library_diff") and recomputed("dedup_plan")
 
-    quiet = world.sync()
+    quiet = world.sync()  # the quick check: no run (tests/test_quick_check.py)
+    scheduled = world.graph_sync()  # the graph as the nightly schedule runs it
 
     assert quiet.code == 0 and "in sync" in quiet.out, quiet
+    assert scheduled.exit_code == 0 and not scheduled.summary
     assert not recomputed("library_diff") and not recomputed("dedup_plan")
 
     # A link the user deleted shows up in the scan: the sync plans again and repairs it.
@@ -117,7 +119,7 @@ def test_a_quiet_sync_reuses_the_empty_plan_until_the_disk_or_tidal_changes(
 
     # The sync after a repair plans once more (the repair moved things), then rests.
     assert world.sync().code == 0 and recomputed("dedup_plan")
-    assert world.sync().code == 0 and not recomputed("dedup_plan")
+    assert world.graph_sync().exit_code == 0 and not recomputed("dedup_plan")
 
     # A change on TIDAL plans again too: a renamed playlist.
     world.catalog.rename_playlist(CAFE, "Cafe Renamed")

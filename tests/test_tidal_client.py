@@ -142,6 +142,24 @@ def test_an_unreachable_tidal_fails_in_one_clear_sentence(session_file: Path) ->
         assert tokens[key]["data"] not in message
 
 
+def test_the_environments_proxies_are_honoured_and_read_once(
+    sandbox: SandboxServer, session_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as probe:  # a proxy nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        dead_proxy = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setenv("HTTP_PROXY", dead_proxy)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    session = open_session(session_file, sandbox.base_url, retry=FAST_RETRY)  # bypassed
+    assert session.user is not None
+
+    monkeypatch.delenv("NO_PROXY")
+    with pytest.raises(TidalUnavailable):  # the same origin, now through the dead proxy
+        open_session(session_file, sandbox.base_url, retry=FAST_RETRY)
+    # One session reads its environment once: what it found first still holds.
+    assert session.playlist(next(iter(sandbox.catalog.listed_playlists())).uuid).name
+
+
 def test_a_2500_track_playlist_is_fetched_whole_page_by_page(
     sandbox: SandboxServer, session: tidalapi.Session, big_playlist: Playlist
 ) -> None:

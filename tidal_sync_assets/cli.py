@@ -91,11 +91,23 @@ def _sync(args: argparse.Namespace) -> int:
 
 
 def _sync_locked(args: argparse.Namespace, raise_if_stopped: Callable[[], None]) -> int:
+    started = time.monotonic()
+    if not (args.dry_run or args.playlist or args.upgrade):
+        from tidal_sync_assets.services.quick_check import what_changed
+
+        settings = Settings.from_env()
+        engine = make_engine(settings.database_url)
+        if what_changed(settings, engine) is None:
+            # Nothing changed since a sync found the library in sync: this is all a full
+            # sync would say, without starting Dagster or loading every row.
+            raise_if_stopped()
+            _print_quality_note(engine, settings.quality)
+            print(f"in sync ({time.monotonic() - started:.1f} s)")
+            return 0
     from tidal_sync_assets.definitions import defs
     from tidal_sync_assets.progress_display import show_progress
     from tidal_sync_assets.sync import run_sync
 
-    started = time.monotonic()
     if args.upgrade and not args.dry_run:
         _make_way_for_upgrades()
     with show_progress():
@@ -162,31 +174,22 @@ def _print_entries(engine: Engine, output_format: str) -> int:
 
 def _make_way_for_upgrades() -> None:
     from tidal_sync_assets.library.upgrade import make_way_for_upgrades
-    from tidal_sync_assets.tidal.http import RetryPolicy
-    from tidal_sync_assets.tidal.ratelimit import RateLimiter
-    from tidal_sync_assets.tidal.session import open_session
+    from tidal_sync_assets.tidal.session import open_configured
 
     settings = Settings.from_env()
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    session = open_session(
-        settings.session_file,
-        settings.api_base,
-        timeout=settings.http_timeout,
-        retry=RetryPolicy(patience=settings.patience),
-        limiter=RateLimiter(settings.rate_limit),
-        cdn_limiter=RateLimiter(settings.cdn_rate_limit),
-    )
+    session = open_configured(settings)
     settings.library_root.mkdir(parents=True, exist_ok=True)
     upgraded = make_way_for_upgrades(engine, session, settings.quality, settings.library_root)
     print(f"upgrade: TIDAL now delivers {len(upgraded)} track(s) better; downloading them again")
 
 
 def _print_quality_note(engine: Engine, wanted: str) -> None:
-    from tidal_sync_assets.library.upgrade import below_wanted_quality
+    from tidal_sync_assets.library.upgrade import count_below_wanted_quality
     from tidal_sync_assets.status import quality_note
 
-    note = quality_note(len(below_wanted_quality(engine, wanted)), wanted)
+    note = quality_note(count_below_wanted_quality(engine, wanted), wanted)
     if note:
         print(note)
 

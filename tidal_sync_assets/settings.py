@@ -13,6 +13,8 @@ Nothing here reads the environment at import time.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -120,6 +122,9 @@ class Setting:
     doc: str
     shown: str | None = None  # the default in the README's words, when not `default`
     resource: str | None = None  # "tidal.quality": the Dagster resource field carrying it
+    # Whether its value can change what a sync leaves behind (files, database, XML);
+    # False: only how fast, how patiently or when a sync runs.
+    shapes_library: bool = True
 
     def read(self, text: str | None) -> Any:
         """The value of ``text`` (unset or empty: the default's); bad text names the variable."""
@@ -157,7 +162,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("quality", "TIDAL_SYNC_QUALITY", _one_of(QUALITIES), "LOSSLESS",
             "`LOW` / `HIGH` / `LOSSLESS` / `HI_RES_LOSSLESS`", resource="tidal.quality"),
     Setting("download_workers", "TIDAL_SYNC_DOWNLOAD_WORKERS", _positive_int, "4",
-            "parallel downloads", resource="tidal.download_workers"),
+            "parallel downloads", resource="tidal.download_workers", shapes_library=False),
     Setting("min_quality", "TIDAL_SYNC_MIN_QUALITY", _one_of(QUALITIES), None,
             "lowest delivered quality kept; a lower delivery fails that track instead",
             shown="unset: keep any", resource="tidal.min_quality"),
@@ -176,21 +181,21 @@ SETTINGS: tuple[Setting, ...] = (
             resource="tidal.include_favourites"),
     Setting("rate_limit", "TIDAL_SYNC_RATE_LIMIT", _positive_number, "3",
             "TIDAL API requests per second, all API calls together",
-            resource="tidal.requests_per_second"),
+            resource="tidal.requests_per_second", shapes_library=False),
     Setting("cdn_rate_limit", "TIDAL_SYNC_CDN_RATE_LIMIT", _positive_number, "20",
             "audio requests (files, DASH segments) per second to TIDAL's CDN",
-            resource="tidal.cdn_requests_per_second"),
+            resource="tidal.cdn_requests_per_second", shapes_library=False),
     Setting("http_timeout", "TIDAL_SYNC_HTTP_TIMEOUT", _positive_number, "30",
             "seconds before a TIDAL request times out (then retried)",
-            resource="tidal.timeout_seconds"),
+            resource="tidal.timeout_seconds", shapes_library=False),
     Setting("patience", "TIDAL_SYNC_PATIENCE", _seconds, "300",
             "seconds one TIDAL request keeps being retried: a 429 waits out its "
             "`Retry-After` (each wait at most 120 s; the terminal says \"rate limited by "
             "TIDAL, waiting 30 s\"), 5xx and timeouts back off; after that the sync fails "
             "with one sentence",
-            resource="tidal.patience_seconds"),
+            resource="tidal.patience_seconds", shapes_library=False),
     Setting("cron", "TIDAL_SYNC_CRON", _cron, "0 3 * * *",
-            "cron of the nightly sync schedule"),
+            "cron of the nightly sync schedule", shapes_library=False),
     Setting("m3u8_paths", "TIDAL_SYNC_M3U8_PATHS", _one_of(M3U8_PATHS), "folder",
             "M3U8 entries: `folder` (the file in the playlist's folder, a link or the "
             "primary) / `primary` (always the track's one real file, relative: for Traktor, "
@@ -264,3 +269,10 @@ class Settings:
             values["rekordbox_xml"], values["library_root"]
         )
         return cls(**values)
+
+    def fingerprint(self) -> str:
+        """The settings that shape what a sync leaves behind, as one digest (no value in
+        clear: the database URL may hold a password). A sync under another fingerprint
+        than the last one may have work to do although nothing changed on TIDAL or disk."""
+        shaping = {s.name: str(getattr(self, s.name)) for s in SETTINGS if s.shapes_library}
+        return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()

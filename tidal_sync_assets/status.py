@@ -6,10 +6,12 @@ spreadsheet, one row per playlist entry. The rows come from the stores."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from tidal_sync_assets.database.status_store import PlaylistStatus
+
+if TYPE_CHECKING:  # the frames come from the store; a sync's last line needs no pandas
+    import pandas as pd
 
 
 def quality_note(count: int, wanted: str) -> str | None:

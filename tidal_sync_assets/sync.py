@@ -4,7 +4,9 @@ Two runs, both visible in the Dagster UI: the planning run (both snapshots,
 the diff and the plan, with their blocking checks), then — unless a guard
 held the plan, this is a dry run, or the plan has nothing to do — one
 library run over every playlist partition (a single run, not one per
-playlist).
+playlist). A sync that ends with every playlist in sync marks its plan with the
+fingerprint of its settings: the command line's quick check
+(``services.quick_check``) starts from that mark the next time.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from tidal_sync_assets.database import make_engine
 from tidal_sync_assets.database.action_store import action_outcomes
 from tidal_sync_assets.database.export_store import export_count
 from tidal_sync_assets.database.migrations import upgrade
-from tidal_sync_assets.database.plan_store import latest_plan, load_actions
+from tidal_sync_assets.database.plan_store import latest_plan, load_actions, mark_in_sync
 from tidal_sync_assets.database.tidal_store import playlist_names
 from tidal_sync_assets.instance import cli_instance
 from tidal_sync_assets.partitions import span_tags
@@ -142,6 +144,9 @@ def run_sync(
     report.summary, report.failed = _outcomes(engine, latest[0], names)
     if report.error and not report.failed:
         report.failed = {"(run)": report.error}
+    if report.exit_code == 0 and not selected:
+        # What the next sync's quick check starts from (services.quick_check).
+        mark_in_sync(engine, latest[0], settings.fingerprint())
     return report
 
 

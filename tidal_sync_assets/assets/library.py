@@ -26,7 +26,7 @@ from tidal_sync_assets.disk.lock import LibraryBusy
 from tidal_sync_assets.library.handlers import LibrarySettings
 from tidal_sync_assets.library.report import failure_description, named, outcome_report
 from tidal_sync_assets.library.scheduler import PlaylistOutcome
-from tidal_sync_assets.library.upgrade import below_wanted_quality
+from tidal_sync_assets.library.upgrade import count_below_wanted_quality
 from tidal_sync_assets.partitions import playlist_partitions
 from tidal_sync_assets.resources import DatabaseResource, LibraryResource, TidalResource
 from tidal_sync_assets.services.library import PlanNotReady, run_playlists
@@ -104,7 +104,7 @@ def _materialization(
     before: Mapping[str, PlaylistLabel],
 ) -> AssetMaterialization:
     """A playlist's partition materialized, under the names a person finds it by."""
-    below = len(below_wanted_quality(engine, quality))
+    below = count_below_wanted_quality(engine, quality)
     # Read again: the run may have made or renamed the playlist's folder.
     label = playlist_labels(engine, [outcome.playlist]).get(outcome.playlist)
     report = outcome_report(outcome, below, label or before.get(outcome.playlist))

@@ -378,6 +378,16 @@ def action_outcomes(engine: Engine, plan_id: int) -> list[tuple[str | None, str,
         return [(playlist, kind, str(status), error) for playlist, kind, status, error in rows]
 
 
+def count_delivered_in(engine: Engine, qualities: Sequence[str]) -> int:
+    """How many stored tracks TIDAL delivered in one of ``qualities`` (an index lookup:
+    every playlist of a library run reports it)."""
+    query = select(func.count()).where(
+        Track.file_path.is_not(None), Track.audio_quality.in_(qualities)
+    )
+    with engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())
+
+
 def delivered_in(engine: Engine, qualities: Sequence[str]) -> list[tuple[int, str]]:
     """(TIDAL id, delivered quality) of the stored tracks TIDAL delivered in one of
     ``qualities``, by id."""

@@ -12,7 +12,6 @@ from itertools import islice
 from typing import Any
 
 from sqlalchemy import Connection, Table
-from sqlalchemy.dialects import postgresql, sqlite
 
 ROWS_PER_STATEMENT = 500  # rows bound into one statement (IN lists): under SQLite's limit
 ROWS_PER_EXECUTE = 5_000  # rows handed to one executemany
@@ -39,7 +38,12 @@ def upsert(
     compiling a multi-row VALUES clause per chunk cost SQLAlchemy more than the
     database spent writing (150,000 scanned files: 104 s against 4 s).
     """
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    # The dialect's own INSERT, imported when first needed: a command that only reads
+    # does not pay for PostgreSQL's dialect on SQLite.
+    if connection.dialect.name == "postgresql":
+        from sqlalchemy.dialects import postgresql as dialect
+    else:
+        from sqlalchemy.dialects import sqlite as dialect  # type: ignore[no-redef]
     statement = dialect.insert(table)
     if update:
         excluded = statement.excluded

@@ -107,7 +107,7 @@ class Track(Base):
     tagged_release_date: Mapped[str | None] = mapped_column(String(10))
     tagged_notation: Mapped[str | None] = mapped_column(String(8))
     # What TIDAL delivered for the stored file (None: adopted, or stored before this was kept).
-    audio_quality: Mapped[str | None] = mapped_column(String(16))
+    audio_quality: Mapped[str | None] = mapped_column(String(16), index=True)
     codec: Mapped[str | None] = mapped_column(String(8))
     sample_rate: Mapped[int | None] = mapped_column(Integer)
     bit_depth: Mapped[int | None] = mapped_column(Integer)
@@ -260,6 +260,9 @@ class Plan(Base):
     inputs: Mapped[str | None] = mapped_column(Text)  # the settings it was computed with
     # When a library run first began on it (``library.recovery`` looks at no other).
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # ``Settings.fingerprint()`` of a ``tidal-sync sync`` that ended with this plan and every
+    # playlist in sync; NULL: none did. The next sync's quick check starts from it.
+    in_sync_settings: Mapped[str | None] = mapped_column(String(64))
 
 
 class PlanAction(Base):

@@ -6,7 +6,8 @@ file extension, ...). Every snapshot and scan records whether it changed
 anything, and every plan records the ids and settings it saw, so a sync can
 tell that an *empty* plan still holds without loading 150,000 entries again:
 nothing TIDAL or the disk reported since has changed, and an empty plan ran
-no action that could have moved the placement.
+no action that could have moved the placement. A plan a sync found the library in
+sync with also carries that sync's settings (``in_sync_plan``).
 """
 
 from __future__ import annotations
@@ -102,3 +103,16 @@ def unchanged_empty_plan(engine: Engine, settings: str) -> int | None:
             .limit(1)
         ).first()
     return None if snapshot_changed or scan_changed else int(plan.id)
+
+
+def in_sync_plan(engine: Engine, settings: str, fingerprint: str) -> int | None:
+    """The latest plan's id when it is an unchanged empty plan (``unchanged_empty_plan``)
+    that a sync under the settings of ``fingerprint`` found the library in sync with."""
+    plan_id = unchanged_empty_plan(engine, settings)
+    if plan_id is None:
+        return None
+    with engine.connect() as connection:
+        marked = connection.execute(
+            select(Plan.in_sync_settings).where(Plan.id == plan_id)
+        ).scalar()
+    return plan_id if marked == fingerprint else None

@@ -199,6 +199,15 @@ def _new_plan(connection: Connection, inputs: PlanInputs, **values: object) -> i
     return int(inserted[0]) if inserted else 0
 
 
+def mark_in_sync(engine: Engine, plan_id: int, fingerprint: str) -> None:
+    """Record that a sync under the settings of ``fingerprint`` ended with plan
+    ``plan_id`` and the library in sync (``plan_inputs.in_sync_plan`` reads it)."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(Plan).where(Plan.id == plan_id).values(in_sync_settings=fingerprint)
+        )
+
+
 def latest_plan(engine: Engine) -> tuple[int, PlanStatus, str | None] | None:
     with engine.connect() as connection:
         row = connection.execute(

@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, bindparam, delete, select, union, update
+from sqlalchemy import Connection, Engine, Row, bindparam, delete, func, select, union, update
 
 from tidal_sync_assets.database import status_store
 from tidal_sync_assets.database.bulk import ROWS_PER_STATEMENT, insert_many, upsert
@@ -216,13 +217,9 @@ def save_folders(engine: Engine, placed: Mapping[str, tuple[str, ...]]) -> int:
     """Store where each playlist sits in the account's folders (absent: at the top);
     returns how many playlists moved to another folder."""
     with engine.begin() as connection:
-        before = dict(
-            connection.execute(select(Playlist.tidal_id, Playlist.tidal_folder)).tuples().all()
-        )
         changed = [
             {"b_tidal_id": uuid, "b_folder": folder}
-            for uuid, old in before.items()
-            if old != (folder := json.dumps(placed[uuid]) if uuid in placed else None)
+            for uuid, folder in _moved_folders(connection, placed).items()
         ]
         if changed:
             connection.execute(
@@ -232,6 +229,85 @@ def save_folders(engine: Engine, placed: Mapping[str, tuple[str, ...]]) -> int:
                 changed,
             )
     return len(changed)
+
+
+def folders_moved(engine: Engine, placed: Mapping[str, tuple[str, ...]]) -> int:
+    """How many playlists ``save_folders(placed)`` would move to another folder."""
+    with engine.connect() as connection:
+        return len(_moved_folders(connection, placed))
+
+
+def _moved_folders(
+    connection: Connection, placed: Mapping[str, tuple[str, ...]]
+) -> dict[str, str | None]:
+    """Each stored playlist whose folder ``placed`` changes -> its new ``tidal_folder``."""
+    before = connection.execute(select(Playlist.tidal_id, Playlist.tidal_folder)).tuples()
+    return {
+        uuid: folder
+        for uuid, old in before
+        if old != (folder := json.dumps(placed[uuid]) if uuid in placed else None)
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ListedPlaylistRow:
+    """A playlist TIDAL still lists, as the last snapshot stored it."""
+
+    name: str
+    description: str | None
+    number_of_tracks: int
+    favourite: bool
+    last_updated: datetime | None  # lastUpdated as last listed
+    fetched_last_updated: datetime | None  # lastUpdated as last fetched whole
+    fetch_complete: bool
+    entries: int  # the entries it holds (TIDAL's, not those pending removal)
+
+
+def listed_playlists(engine: Engine) -> dict[str, ListedPlaylistRow]:
+    """Every stored playlist not removed from TIDAL, by UUID (no tracks: a light read)."""
+    entries = (
+        select(PlaylistTrack.playlist_id, func.count().label("entries"))
+        .where(PlaylistTrack.position.is_not(None))
+        .group_by(PlaylistTrack.playlist_id)
+        .subquery()
+    )
+    query = (
+        select(
+            Playlist.tidal_id,
+            Playlist.name,
+            Playlist.description,
+            Playlist.number_of_tracks,
+            Playlist.favourite,
+            Playlist.last_updated_tidal,
+            Playlist.fetched_last_updated,
+            Playlist.fetch_complete,
+            func.coalesce(entries.c.entries, 0),
+        )
+        .outerjoin(entries, entries.c.playlist_id == Playlist.id)
+        .where(Playlist.removed_from_tidal.is_(False))
+    )
+    with engine.connect() as connection:
+        rows = connection.execute(query).tuples().all()
+    return {
+        uuid: ListedPlaylistRow(
+            name, description, number, favourite, _utc(listed), _utc(fetched), complete, count
+        )
+        for uuid, name, description, number, favourite, listed, fetched, complete, count in rows
+    }
+
+
+def playlist_track_ids(engine: Engine, tidal_id: str) -> list[int]:
+    """The TIDAL tracks of one stored playlist, in its order."""
+    with engine.connect() as connection:
+        return list(
+            connection.execute(
+                select(Track.tidal_id)
+                .join(PlaylistTrack, PlaylistTrack.track_id == Track.id)
+                .join(Playlist, Playlist.id == PlaylistTrack.playlist_id)
+                .where(Playlist.tidal_id == tidal_id, PlaylistTrack.position.is_not(None))
+                .order_by(PlaylistTrack.position)
+            ).scalars()
+        )
 
 
 def _playlist_row(playlist: TidalPlaylist) -> dict[str, object]:

@@ -71,6 +71,11 @@ class ScannedEntry:
         return self.kind is EntryKind.FILE and self.error is None and self.audio_damage is None
 
 
+# One path of the latest scan as stored, for a walk to compare with: kind, size,
+# mtime_ns, inode, nlink, link_target, link_resolves_to, link_outside_root, error.
+ScanStat = tuple[str, int, int, int, int, str | None, str | None, bool, str | None]
+
+
 @dataclass(frozen=True, slots=True)
 class ScanResult:
     entries: list[ScannedEntry]

@@ -29,11 +29,15 @@ class LinkResolver:
 
     def resolve(self, link: ScannedEntry) -> ScannedEntry:
         """``link`` with ``link_resolves_to``, ``link_outside_root`` and ``error`` filled in."""
-        target = link.link_target
-        found = self._lookup(link.path, target) if target is not None else None
+        return _resolved(link, *self.where(link.path, link.link_target))
+
+    def where(self, path: str, target: str | None) -> tuple[str | None, bool, str | None]:
+        """Where the link at ``path`` whose text is ``target`` ends up: the root-relative
+        final target (None if there is none), whether it leaves the root, and the error."""
+        found = self._lookup(path, target) if target is not None else None
         if found is not None:
-            return _resolved(link, found, False, None)
-        return self._realpath(link)
+            return found, False, None
+        return self._realpath(path)
 
     def _lookup(self, path: str, target: str) -> str | None:
         """The target, if plain ``../`` steps then downward names reach a known file."""
@@ -48,8 +52,8 @@ class LinkResolver:
         candidate = f"{folder}/{target}"
         return candidate if candidate in self._files else None
 
-    def _realpath(self, link: ScannedEntry) -> ScannedEntry:
-        absolute = os.path.join(self._root, link.path)
+    def _realpath(self, path: str) -> tuple[str | None, bool, str | None]:
+        absolute = os.path.join(self._root, path)
         outside = not _within(os.path.realpath(absolute), self._root)
         try:
             final = os.path.realpath(absolute, strict=True)
@@ -57,11 +61,11 @@ class LinkResolver:
             reason = LOOP if exc.errno == errno.ELOOP else BROKEN
             if exc.errno not in (errno.ELOOP, errno.ENOENT, errno.ENOTDIR):
                 reason = f"cannot resolve link: {exc.strerror}"
-            return _resolved(link, None, outside, reason)
+            return None, outside, reason
         if outside:
-            return _resolved(link, None, True, OUTSIDE)
+            return None, True, OUTSIDE
         relative = posixpath.relpath(final, self._root) if final != self._root else "."
-        return _resolved(link, relative, False, None)
+        return relative, False, None
 
 
 def _resolved(

@@ -12,21 +12,25 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from tidal_sync_assets.disk.entry import (
     INTERNAL_PREFIX,
     EntryKind,
     ScannedEntry,
     ScanResult,
+    ScanStat,
     is_audio,
 )
 from tidal_sync_assets.disk.link_resolution import LinkResolver
 from tidal_sync_assets.disk.paths import LibraryRootMissing
-from tidal_sync_assets.disk.tag_reading import TagReader
+
+if TYPE_CHECKING:
+    from tidal_sync_assets.disk.tag_reading import TagReader
 
 PLAYLISTS = "Playlists"
 NOT_UTF8 = "name is not valid UTF-8"
@@ -58,11 +62,97 @@ def scan_library(
     if os.path.islink(playlists):  # following it could leave the root
         entries.append(_unreadable(PLAYLISTS, False, "Playlists is a link: not followed"))
     elif os.path.lexists(playlists):
+        # Imported here: a walk that only compares (``changed_since``) reads no tags.
+        from tidal_sync_assets.disk.tag_reading import TagReader
+
         reader = TagReader(workers)
         changed_audio = _walk(real_root, previous, entries, reader)
         reread = _fill_tags(entries, changed_audio, reader)
         _resolve_links(real_root, entries)
     return ScanResult(entries, reread, [e for e in entries if e.error is not None])
+
+
+def changed_since(root: Path, stored: Mapping[str, ScanStat]) -> str | None:
+    """The first path under ``<root>/Playlists`` a scan would record otherwise than
+    ``stored`` (the latest scan's stats, by path), or that ``stored`` holds and the disk
+    no longer does; None when the disk is as stored. Reads no tags and builds no entries:
+    it compares what the walk sees (kind, size, mtime, inode, link count; where each link
+    ends up) with the stored rows, in about the time of the walk itself."""
+    real_root = os.path.realpath(root)
+    playlists = os.path.join(real_root, PLAYLISTS)
+    if not os.path.isdir(root) or os.path.islink(playlists) or not os.path.isdir(playlists):
+        return PLAYLISTS
+    is_reg, is_lnk = stat.S_ISREG, stat.S_ISLNK
+    file_kind, link_kind, other_kind = EntryKind.FILE, EntryKind.SYMLINK, EntryKind.OTHER
+    get_stored = stored.get
+    files: set[str] = set()
+    links: list[str] = []
+    seen = 0
+    for rel, _, st, undecodable in _found(real_root):
+        seen += 1
+        if isinstance(st, str):  # unreadable: the same reason as last time
+            entry = _unreadable(rel, undecodable, st)
+            before = get_stored(entry.path)
+            if before is None or (before[0], before[8]) != (entry.kind, entry.error):
+                return entry.path
+            continue
+        path = _printable(rel) if undecodable else rel
+        mode = st.st_mode
+        kind = file_kind if is_reg(mode) else link_kind if is_lnk(mode) else other_kind
+        before = get_stored(path)
+        if before is None or before[:5] != (
+            kind,
+            st.st_size,
+            st.st_mtime_ns,
+            st.st_ino,
+            st.st_nlink,
+        ):
+            return path
+        if kind is not link_kind:
+            files.add(path)
+        elif not undecodable:  # a link's text never changes in place; where it ends may
+            links.append(path)
+    if seen != len(stored):
+        walked = {_printable(rel) for rel, *_ in _found(real_root)}
+        return next(iter(stored.keys() - walked), PLAYLISTS)
+    resolver = LinkResolver(real_root, files)
+    for path in links:
+        before = get_stored(path)
+        assert before is not None
+        if resolver.where(path, before[5]) != before[6:9]:
+            return path
+    return None
+
+
+Found = tuple[str, str, os.stat_result | str, bool]
+
+
+def _found(real_root: str) -> Iterator[Found]:
+    """Every non-folder entry under ``Playlists`` (links are never followed), in no
+    particular order: its root-relative path, its absolute path, its lstat (or why it
+    could not be had: a folder that cannot be listed is one such entry), and whether its
+    name (or a folder's above it) is not valid UTF-8."""
+    stack: list[tuple[str, str, bool]] = [(os.path.join(real_root, PLAYLISTS), PLAYLISTS, False)]
+    while stack:
+        folder, rel_folder, folder_undecodable = stack.pop()
+        try:
+            listing = os.scandir(folder)
+        except OSError as exc:
+            yield rel_folder, folder, f"cannot list folder: {exc.strerror}", folder_undecodable
+            continue
+        with listing:
+            for item in listing:
+                name = item.name
+                undecodable = folder_undecodable or not _decodable(name)
+                rel = f"{rel_folder}/{name}"
+                if item.is_dir(follow_symlinks=False):
+                    stack.append((item.path, rel, undecodable))
+                    continue
+                try:
+                    st: os.stat_result | str = item.stat(follow_symlinks=False)
+                except OSError as exc:
+                    st = f"cannot stat: {exc.strerror}"
+                yield rel, item.path, st, undecodable
 
 
 def _walk(
@@ -78,68 +168,51 @@ def _walk(
     is_reg, is_lnk = stat.S_ISREG, stat.S_ISLNK
     get_previous = previous.get
     append = out.append
-    stack: list[tuple[str, str, bool]] = [(os.path.join(real_root, PLAYLISTS), PLAYLISTS, False)]
-    while stack:
-        folder, rel_folder, folder_undecodable = stack.pop()
-        try:
-            listing = os.scandir(folder)
-        except OSError as exc:
-            reason = f"cannot list folder: {exc.strerror}"
-            append(_unreadable(rel_folder, folder_undecodable, reason))
+    for rel, path, st, undecodable in _found(real_root):
+        if isinstance(st, str):
+            append(_unreadable(rel, undecodable, st))
             continue
-        with listing:
-            for item in listing:
-                name = item.name
-                undecodable = folder_undecodable or not _decodable(name)
-                rel = f"{rel_folder}/{name}"
-                if item.is_dir(follow_symlinks=False):
-                    stack.append((item.path, rel, undecodable))
-                    continue
-                try:
-                    st = item.stat(follow_symlinks=False)
-                except OSError as exc:
-                    append(_unreadable(rel, undecodable, f"cannot stat: {exc.strerror}"))
-                    continue
-                if undecodable:
-                    append(_undecodable(rel, st, item.path))
-                    continue
-                mode = st.st_mode
-                before = get_previous(rel)
-                if (
-                    before is not None
-                    and before.inode == st.st_ino
-                    and before.mtime_ns == st.st_mtime_ns
-                    and before.size == st.st_size
-                    and before.kind is (file_kind if is_reg(mode) else link_kind)
-                ):
-                    # Unchanged: reuse tags (files) or readlink text (links never change in place).
-                    if before.nlink != st.st_nlink:
-                        before = replace(before, nlink=st.st_nlink)
-                    append(before)
-                elif is_reg(mode):
-                    audio = is_audio(name) and not name.startswith(INTERNAL_PREFIX)
-                    if audio and st.st_size:
-                        changed_audio.append(len(out))
-                        reader.add(item.path)
-                    append(
-                        ScannedEntry(
-                            rel,
-                            file_kind,
-                            st.st_size,
-                            st.st_mtime_ns,
-                            st.st_ino,
-                            st.st_nlink,
-                            error=EMPTY_AUDIO if audio and not st.st_size else None,
-                        )
-                    )
-                elif is_lnk(mode):
-                    append(_link(rel, st, item.path))
-                else:
-                    append(
-                        ScannedEntry(
-                            rel, EntryKind.OTHER, st.st_size, st.st_mtime_ns, st.st_ino, st.st_nlink
-                        )
-                    )
+        if undecodable:
+            append(_undecodable(rel, st, path))
+            continue
+        mode = st.st_mode
+        before = get_previous(rel)
+        if (
+            before is not None
+            and before.inode == st.st_ino
+            and before.mtime_ns == st.st_mtime_ns
+            and before.size == st.st_size
+            and before.kind is (file_kind if is_reg(mode) else link_kind)
+        ):
+            # Unchanged: reuse tags (files) or readlink text (links never change in place).
+            if before.nlink != st.st_nlink:
+                before = replace(before, nlink=st.st_nlink)
+            append(before)
+        elif is_reg(mode):
+            name = rel.rpartition("/")[2]
+            audio = is_audio(name) and not name.startswith(INTERNAL_PREFIX)
+            if audio and st.st_size:
+                changed_audio.append(len(out))
+                reader.add(path)
+            append(
+                ScannedEntry(
+                    rel,
+                    file_kind,
+                    st.st_size,
+                    st.st_mtime_ns,
+                    st.st_ino,
+                    st.st_nlink,
+                    error=EMPTY_AUDIO if audio and not st.st_size else None,
+                )
+            )
+        elif is_lnk(mode):
+            append(_link(rel, st, path))
+        else:
+            append(
+                ScannedEntry(
+                    rel, EntryKind.OTHER, st.st_size, st.st_mtime_ns, st.st_ino, st.st_nlink
+                )
+            )
     return changed_audio
 
 

@@ -29,6 +29,11 @@ def below_wanted_quality(engine: Engine, wanted: str) -> list[tuple[int, str]]:
     return store.delivered_in(engine, lower_qualities(wanted))
 
 
+def count_below_wanted_quality(engine: Engine, wanted: str) -> int:
+    """How many stored tracks TIDAL delivered below ``wanted``."""
+    return store.count_delivered_in(engine, lower_qualities(wanted))
+
+
 def make_way_for_upgrades(
     engine: Engine, session: tidalapi.Session, wanted: str, root: Path
 ) -> list[int]:

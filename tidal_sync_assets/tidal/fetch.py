@@ -152,12 +152,16 @@ class ListedPlaylist:
     tidal_id: str
     name: str
     last_updated: datetime | None
+    number_of_tracks: int
+    description: str | None
+    favourite: bool
 
 
 def list_playlists(
     session: tidalapi.Session, *, include_favourites: bool = False
 ) -> list[ListedPlaylist]:
-    """Only the playlist list (a few requests): what the change sensor compares.
+    """Only the playlist list (a few requests): what the change sensor and a sync's quick
+    check compare.
 
     A list shorter than TIDAL announced is ``TidalUnavailable``: it would look like
     deleted playlists."""
@@ -166,7 +170,14 @@ def list_playlists(
         short = f"the playlist list held {len(listing.entries)} of {listing.announced}"
         raise TidalUnavailable(_origin(session), short)
     return [
-        ListedPlaylist(str(e.playlist.id), e.playlist.name or "", e.playlist.last_updated)
+        ListedPlaylist(
+            str(e.playlist.id),
+            e.playlist.name or "",
+            e.playlist.last_updated,
+            e.playlist.num_tracks,
+            e.playlist.description or None,
+            e.favourite,
+        )
         for e in listing.entries
     ]
 
@@ -302,28 +313,17 @@ def _fetch_favorite_tracks(
     the count and the first page are what the last complete fetch stored, nothing
     changed, and the rest of the list is not fetched again.
     """
-    user = parse.session.user
-    path = f"users/{user.id if user else 0}/favorites/tracks"
     fetched: list[TidalTrack] = []
     expected: int | None = None
     consistent = True
     try:
         while expected is None or len(fetched) < expected:
-            body = parse.session.request.request(
-                "GET",
-                path,
-                params={
-                    "limit": page_size,
-                    "offset": len(fetched),
-                    "order": "DATE",
-                    "orderDirection": "DESC",
-                },
-            ).json()
+            body = _favourites_page(parse.session, len(fetched), page_size)
             total = int(body["totalNumberOfItems"])
             items = body["items"]
             if expected is None:
                 expected = total
-                if known is not None and _favourites_unchanged(known, total, items):
+                if known is not None and known.complete and _same(known.track_ids, total, items):
                     PROGRESS.playlist_fetched()
                     return _favourites(known.track_ids, total, fetched=False), []
             elif total != expected:
@@ -346,14 +346,32 @@ def _fetch_favorite_tracks(
     return _favourites(_ids(fetched), announced, complete=complete), fetched
 
 
-def _favourites_unchanged(known: TidalPlaylist, total: int, first_page: list[Any]) -> bool:
+def favourite_tracks_unchanged(
+    session: tidalapi.Session, known: tuple[int, ...], page_size: int = 100
+) -> bool:
+    """Whether My Collection's tracks are still ``known`` (stored from a complete fetch),
+    told as a snapshot tells it: by the count and the newest page, in one request."""
+    try:
+        body = _favourites_page(session, 0, page_size)
+    except _PAGE_ERRORS:
+        return False
+    return _same(known, int(body["totalNumberOfItems"]), body["items"])
+
+
+def _favourites_page(session: tidalapi.Session, offset: int, page_size: int) -> Any:
+    user = session.user
+    return session.request.request(
+        "GET",
+        f"users/{user.id if user else 0}/favorites/tracks",
+        params={"limit": page_size, "offset": offset, "order": "DATE", "orderDirection": "DESC"},
+    ).json()
+
+
+def _same(known: tuple[int, ...], total: int, first_page: list[Any]) -> bool:
+    """TIDAL lists favourites newest first: one added comes first, one removed lowers
+    the count. So an unchanged count and first page mean an unchanged list."""
     newest = tuple(int(item["item"]["id"]) for item in first_page)
-    return (
-        known.complete
-        and total == len(known.track_ids)
-        and newest == known.track_ids[: len(newest)]
-        and (bool(newest) or total == 0)
-    )
+    return total == len(known) and newest == known[: len(newest)] and (bool(newest) or total == 0)
 
 
 def _favourites(

@@ -17,11 +17,13 @@ import tempfile
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import tidalapi
 from tidalapi.exceptions import AuthenticationError, TidalAPIError
 
+from tidal_sync_assets.settings import Settings
 from tidal_sync_assets.tidal.http import (
     RetryPolicy,
     TidalAdapter,
@@ -79,17 +81,36 @@ def rebase_url(url: str, api_base: str) -> str:
     return url
 
 
-class _RebasedRequests(requests.Session):
-    """A requests session that sends TIDAL API/auth URLs to ``api_base`` instead."""
+class _TidalRequests(requests.Session):
+    """A requests session that sends TIDAL API/auth URLs to ``api_base`` instead (when
+    set), and reads its settings from the environment (proxies, ``no_proxy``, a CA
+    bundle) once per origin. requests reads them again for every request: at thousands
+    of downloads that cost more CPU than the requests themselves, and a command's
+    environment does not change while it runs."""
 
-    def __init__(self, api_base: str) -> None:
+    def __init__(self, api_base: str | None = None) -> None:
         super().__init__()
         self.api_base = api_base
+        self._environment: dict[tuple[object, ...], dict[str, Any]] = {}
 
     def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
         prepared = super().prepare_request(request)
-        prepared.url = rebase_url(prepared.url or "", self.api_base)
+        if self.api_base:
+            prepared.url = rebase_url(prepared.url or "", self.api_base)
         return prepared
+
+    def merge_environment_settings(
+        self, url: str, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> dict[str, Any]:
+        if proxies:  # the request's own proxies: merged as requests merges them
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc, stream, verify, cert)
+        settings = self._environment.get(key)
+        if settings is None:
+            settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+            self._environment[key] = settings
+        return {**settings, "proxies": dict(settings["proxies"])}
 
 
 class PersistedSession(tidalapi.Session):
@@ -103,8 +124,9 @@ class PersistedSession(tidalapi.Session):
         # Playlists are fetched from several threads: an expired token makes each of
         # them refresh; one at a time, so the file always holds the session's token.
         self._refreshing = threading.Lock()
+        self.request_session = _TidalRequests()
         #: Audio from TIDAL's CDN goes through its own rate limit (see ``new_session``).
-        self.audio_http = requests.Session()
+        self.audio_http = _TidalRequests()
 
     def token_refresh(self, refresh_token: str) -> bool:
         with self._refreshing:
@@ -131,7 +153,7 @@ def new_session(
     origin = api_base.rstrip("/") if api_base else REAL_TIDAL_ORIGIN
     session = PersistedSession(session_file, origin)
     if api_base:
-        session.request_session = _RebasedRequests(api_base)
+        session.request_session = _TidalRequests(api_base)
     adapter = TidalAdapter(limiter or RateLimiter(), retry or RetryPolicy(), timeout)
     mount(session.request_session, adapter)
     cdn = TidalAdapter(
@@ -188,6 +210,19 @@ def open_session(
             f"The TIDAL login in {session_file} is no longer valid; run `tidal-sync login` again."
         )
     return session
+
+
+def open_configured(settings: Settings) -> tidalapi.Session:
+    """``open_session`` as ``settings`` configure it: the session file, the API base, the
+    timeout, both rate limits and the patience (for a command; a run has its resource)."""
+    return open_session(
+        settings.session_file,
+        settings.api_base,
+        timeout=settings.http_timeout,
+        retry=RetryPolicy(patience=settings.patience),
+        limiter=RateLimiter(settings.rate_limit),
+        cdn_limiter=RateLimiter(settings.cdn_rate_limit),
+    )
 
 
 def save_session_file(session: tidalapi.Session, session_file: Path) -> None:

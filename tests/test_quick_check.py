@@ -226,7 +226,8 @@ def test_a_playlist_moved_to_a_tidal_folder_runs_the_full_sync(sync_world: World
 
 def test_a_track_favourited_on_tidal_runs_the_full_sync(sync_world: World) -> None:
     world = in_sync_world(sync_world, env={"TIDAL_SYNC_FAVORITE_TRACKS": "on"})
-    world.catalog.favorite_tracks = (ECHO, ALPHA)
+    world.catalog.add_favorite_track(ALPHA)
+    world.catalog.add_favorite_track(ECHO)  # the newest
 
     assert why(world) == "the favourite tracks changed on TIDAL"
     assert synced(world).runs >= 1

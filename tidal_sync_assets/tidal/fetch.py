@@ -18,7 +18,7 @@ import logging
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -325,7 +325,7 @@ def _fetch_favorite_tracks(
                 expected = total
                 if known is not None and known.complete and _same(known.track_ids, total, items):
                     PROGRESS.playlist_fetched()
-                    return _favourites(known.track_ids, total, fetched=False), []
+                    return _favourites(known.track_ids, total, known, fetched=False), []
             elif total != expected:
                 consistent = False  # changed while we were paging it
             if not items:
@@ -339,11 +339,11 @@ def _fetch_favorite_tracks(
         )
         PROGRESS.playlist_fetched()
         announced = expected if expected is not None else len(fetched)
-        return _favourites(_ids(fetched), announced, complete=False), fetched
+        return _favourites(_ids(fetched), announced, known, complete=False), fetched
     PROGRESS.playlist_fetched()
     announced = expected or 0
     complete = consistent and len(fetched) == announced
-    return _favourites(_ids(fetched), announced, complete=complete), fetched
+    return _favourites(_ids(fetched), announced, known, complete=complete), fetched
 
 
 def favourite_tracks_unchanged(
@@ -375,13 +375,28 @@ def _same(known: tuple[int, ...], total: int, first_page: list[Any]) -> bool:
 
 
 def _favourites(
-    track_ids: tuple[int, ...], announced: int, *, complete: bool = True, fetched: bool = True
+    track_ids: tuple[int, ...],
+    announced: int,
+    known: TidalPlaylist | None,
+    *,
+    complete: bool = True,
+    fetched: bool = True,
 ) -> TidalPlaylist:
+    """My Collection as a playlist. TIDAL gives it no ``lastUpdated``, so it gets one of
+    its own, as planning tells a changed playlist by it: the stored one while the list
+    is as stored, now when it moved."""
+    same = (
+        complete
+        and known is not None
+        and known.complete
+        and known.last_updated is not None
+        and known.track_ids == track_ids
+    )
     return TidalPlaylist(
         tidal_id=FAVORITE_TRACKS_KEY,
         name=FAVORITE_TRACKS_NAME,
         number_of_tracks=announced,
-        last_updated=None,  # TIDAL gives none: the count and the newest tell a change
+        last_updated=known.last_updated if same and known is not None else datetime.now(UTC),
         track_ids=track_ids,
         complete=complete,
         fetched=fetched,

@@ -32,8 +32,18 @@ Phases, each figure printed with its input size, its baseline and its target:
    partitions, with and without ``DAGSTER_EVENT_BATCH_SIZE``.
 
 Per sync it prints wall time, whether Dagster ran (and its run and step durations, from
-the instance), the requests the sandbox saw by kind, the child's CPU time and peak RSS,
-and the database size. It asserts nothing.
+the instance), the requests the sandbox saw by kind (listing, track pages, playback info,
+single tracks, audio files, audio segments, albums, covers, other), the child's CPU time
+and peak RSS, and the database size. It asserts nothing.
+
+After each first sync it also prints the requests of each kind per downloaded track (a
+download is a BTS file or a DASH init segment) and issue 17 item 1's allowance: per
+downloaded track the playback info and, for BTS, the file (2; DASH: 1, its segments
+counted apart), plus one request per distinct album, plus the listing and the track
+pages; covers are counted apart. ``--stream bts`` gives the tracks no hi-res master, so a
+device-code login asking LOSSLESS gets TIDAL's BTS AAC 320; ``--stream dash`` (the
+default, the synthetic catalog's) streams FLAC segments. ``--tracks-per-album`` sets how
+many albums the allowance counts.
 
 At 50,000 tracks a first sync takes a long while on a loaded 2-core machine: build the
 library once and reuse it (``--state DIR``), and take a single first sync
@@ -41,6 +51,7 @@ library once and reuse it (``--state DIR``), and take a single first sync
 
     .venv/bin/python bench/sync_benchmark.py --playlists 200 --tracks 10000
     .venv/bin/python bench/sync_benchmark.py --first-runs 1 --state /var/tmp/sync-50k
+    .venv/bin/python bench/sync_benchmark.py --playlists 200 --tracks 10000 --stream bts
     .venv/bin/python bench/sync_benchmark.py --database-url postgresql+psycopg://127.0.0.1:5432/
     .venv/bin/python bench/sync_benchmark.py --profile nochange   # cProfile, every thread
 """
@@ -90,18 +101,33 @@ ASSETS = (
     "playlist_library",
     "dj_export",
 )
-# The sandbox's request log, by kind (the path with its query).
+# The sandbox's request log, by kind (the path with its query; the first match, else "other").
 REQUEST_KINDS = (
-    ("audio part", re.compile(r"^/_audio/")),
+    (
+        "listing",
+        re.compile(
+            r"^/v1/users/\d+/(playlists|playlistsAndFavoritePlaylists)(\?|$)"
+            r"|^/v2/my-collection/playlists/folders"
+        ),
+    ),
+    (
+        "track pages",
+        re.compile(r"^/v1/playlists/[^/?]+/(tracks|items)|^/v1/users/\d+/favorites/tracks"),
+    ),
     ("playback info", re.compile(r"^/v1/tracks/\d+/playbackinfo")),
-    ("track", re.compile(r"^/v1/tracks/\d+(\?|$)")),
-    ("album", re.compile(r"^/v1/albums/")),
-    ("cover", re.compile(r"^/images/")),
-    ("playlist page", re.compile(r"^/v1/playlists/[^/?]+/(tracks|items)")),
-    ("playlist list", re.compile(r"^/v1/users/\d+/playlists")),
-    ("folders", re.compile(r"^/v2/my-collection/")),
-    ("favourites", re.compile(r"^/v1/users/\d+/favorites")),
+    ("single tracks", re.compile(r"^/v1/tracks/\d+(\?|$)")),
+    ("audio files", re.compile(r"^/_audio/\d+/\w+\.mp4")),
+    ("audio segments", re.compile(r"^/_audio/\d+/\w+/\d+\.mp4")),
+    ("albums", re.compile(r"^/v1/albums/\d+(\?|$)")),
+    ("covers", re.compile(r"^/images/")),
 )
+# A download starts with a BTS file or a DASH init segment (segment 0).
+DOWNLOAD_START = re.compile(r"^/_audio/\d+/\w+(/0)?\.mp4")
+# Issue 17 item 1: what it counts, and what it allows besides the requests per download
+# (BTS: the playback info and the file; DASH: the playback info, its segments apart).
+TARGET_KINDS = ("listing", "track pages", "playback info", "single tracks", "audio files", "albums")
+ALLOWED_KINDS = ("listing", "track pages", "albums")
+ALLOWED_PER_DOWNLOAD = {"bts": 2, "dash": 1}
 TARGET_FIRST_RATIO = 1.5  # first sync / bare loop
 TARGET_QUIET_RATIO = {10_000: 10.0, 50_000: 4.0}  # no-change sync / lstat floor, by tracks
 TARGET_CHANGE_SECONDS = 20.0  # a 1% change at 50,000 tracks, SQLite
@@ -135,6 +161,7 @@ class SyncFigures:
     steps: dict[str, float]  # asset (step key) -> seconds
     runs: dict[str, float]  # "plan" / "library" / "export" -> run seconds (Dagster's record)
     requests: Counter[str]  # by kind (REQUEST_KINDS, "other"), and "total"
+    downloads: int  # BTS files and DASH init segments fetched
     db_mb: float
     replanned: bool | None  # library_diff computed anew (False: the empty plan was reused)
     profile: str | None  # where the profile went
@@ -322,10 +349,27 @@ def build_catalog(args: argparse.Namespace) -> Catalog:
     from tidal_sync_assets.sandbox.catalog import Catalog, synthetic_catalog
 
     base = synthetic_catalog(
-        args.playlists, args.tracks, entries_per_track=args.entries_per_track, seed=args.seed
+        args.playlists,
+        args.tracks,
+        entries_per_track=args.entries_per_track,
+        seed=args.seed,
+        tracks_per_album=args.tracks_per_album,
     )
-    tracks = [dataclasses.replace(t, audio_seconds=args.audio_seconds) for t in base.tracks()]
+    # Without a hi-res master, a device-code login asking LOSSLESS is streamed BTS AAC 320.
+    tracks = [
+        dataclasses.replace(t, audio_seconds=args.audio_seconds, hires_master=args.stream == "dash")
+        for t in base.tracks()
+    ]
     return Catalog(base.user, tracks, base.playlists())
+
+
+def request_kinds(paths: list[str]) -> Counter[str]:
+    """How many of ``paths`` are of each kind (``REQUEST_KINDS``, then "other"), and "total"."""
+    kinds: Counter[str] = Counter()
+    for path in paths:
+        kinds[next((k for k, pattern in REQUEST_KINDS if pattern.match(path)), "other")] += 1
+    kinds["total"] = len(paths)
+    return kinds
 
 
 def change_account(catalog: Catalog, sandbox: Sandbox, share: float, seed: int) -> dict[str, int]:
@@ -434,14 +478,9 @@ class Sandbox:
             return False
         return True
 
-    def request_kinds(self) -> Counter[str]:
-        """The TIDAL requests since the log was last cleared, by kind, and their total."""
-        kinds: Counter[str] = Counter()
-        for entry in self._control("GET", "requests")["requests"]:
-            path = entry["path"]
-            kinds[next((k for k, pattern in REQUEST_KINDS if pattern.match(path)), "other")] += 1
-        kinds["total"] = sum(kinds.values())
-        return kinds
+    def request_paths(self) -> list[str]:
+        """The path (with query) of every TIDAL request since the log was last cleared."""
+        return [entry["path"] for entry in self._control("GET", "requests")["requests"]]
 
     def clear_requests(self) -> None:
         self._control("DELETE", "requests")
@@ -685,7 +724,7 @@ def run_sync(label: str, sandbox: Sandbox, work: Work, clock: str | None) -> Syn
         command = [sys.executable, __file__, "--as-child", "profile", str(target), clock]
     since = time.time()
     child = run_child(command, work.env, work.folder)
-    kinds = sandbox.request_kinds()
+    paths = sandbox.request_paths()
     with work.instance() as instance:
         started = instance.get_runs_count() - runs_before
         steps, runs, failures = {}, {}, []
@@ -708,7 +747,8 @@ def run_sync(label: str, sandbox: Sandbox, work: Work, clock: str | None) -> Syn
         dagster_runs=started,
         steps=steps,
         runs=runs,
-        requests=kinds,
+        requests=request_kinds(paths),
+        downloads=sum(1 for path in paths if DOWNLOAD_START.match(path)),
         db_mb=database_mb(work.url),
         replanned=diff,
         profile=str(target) if target else None,
@@ -740,6 +780,40 @@ def show(figures: SyncFigures, tracks: int) -> None:
         top.sort_stats("cumulative").print_stats(25)
     if c.code != 0:
         print("    stderr: " + c.stderr.strip()[-2000:].replace("\n", "\n            "))
+
+
+def per_download(figures: SyncFigures, stream: str) -> tuple[float, float] | None:
+    """Issue 17 item 1's count per downloaded track and its allowance per downloaded
+    track; None: the sync downloaded nothing."""
+    if not figures.downloads:
+        return None
+    counted = sum(figures.requests[k] for k in TARGET_KINDS)
+    allowed = ALLOWED_PER_DOWNLOAD[stream] * figures.downloads + sum(
+        figures.requests[k] for k in ALLOWED_KINDS
+    )
+    return counted / figures.downloads, allowed / figures.downloads
+
+
+def show_per_download(figures: SyncFigures, stream: str) -> None:
+    """The requests of each kind per downloaded track, and issue 17 item 1's count."""
+    found = per_download(figures, stream)
+    if found is None:
+        print("    requests per downloaded track: nothing was downloaded")
+        return
+    f, (counted, allowed) = figures, found
+    print(
+        f"    requests per downloaded track ({f.downloads:,} downloads, {stream}): "
+        + ", ".join(
+            f"{kind} {f.requests[kind] / f.downloads:.3f}"
+            for kind in [*(k for k, _ in REQUEST_KINDS), "other"]
+        )
+        + f"; every request {f.requests['total'] / f.downloads:.3f}"
+    )
+    print(
+        f"    issue 17.1: {' + '.join(TARGET_KINDS)} = {counted:.3f} per track, allowed "
+        f"{allowed:.3f} ({ALLOWED_PER_DOWNLOAD[stream]} per track + albums, listing and track "
+        "pages; covers and DASH segments apart)"
+    )
 
 
 def clock_for(args: argparse.Namespace, phase: str) -> str | None:
@@ -813,6 +887,7 @@ def first_syncs(
         )
         figures = run_sync(f"first sync #{i + 1}", sandbox, work, clock_for(args, "first"))
         show(figures, args.tracks)
+        show_per_download(figures, args.stream)
         syncs.append(figures)
     assert work is not None
     return work, syncs, bares
@@ -1065,6 +1140,21 @@ def summary(
         verdicts.append(
             (f"first sync <= {TARGET_FIRST_RATIO}x the bare loop: {ratio:.2f}x", ratio <= 1.5)
         )
+        counts = [c for c in (per_download(f, args.stream) for f in first) if c is not None]
+        if counts:
+            counted = median_of([c[0] for c in counts])
+            allowed = median_of([c[1] for c in counts])
+            print(
+                f"  requests per downloaded track ({args.stream}, {how}): {counted:.3f}, "
+                f"issue 17.1 allows {allowed:.3f}"
+            )
+            verdicts.append(
+                (
+                    f"requests per downloaded track <= issue 17.1's allowance: {counted:.3f} "
+                    f"<= {allowed:.3f}",
+                    counted <= allowed,
+                )
+            )
     else:
         print("  first sync: not run (reused an earlier one)")
     floor = median_of(floors)
@@ -1085,7 +1175,7 @@ def summary(
     )
     if changes:
         change_wall = median_of([c.child.wall for c in changes])
-        downloads = median_of([float(c.requests["playback info"]) for c in changes])
+        downloads = median_of([float(c.downloads) for c in changes])
         print(
             f"  {args.change:.0%}-change sync: median of {len(changes)} {change_wall:.2f} s "
             f"({downloads:.0f} downloads each, median); steps (median): "
@@ -1151,6 +1241,16 @@ def main(argv: list[str] | None = None) -> None:
         help="synthesized audio per track (0.2 s: 4 DASH segments, the shape of TIDAL's)",
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--tracks-per-album", type=int, default=4, help="10,000 tracks: 2,500 albums"
+    )
+    parser.add_argument(
+        "--stream",
+        choices=("bts", "dash"),
+        default="dash",
+        help="how TIDAL streams the tracks to the device-code login asking LOSSLESS: dash "
+        "(FLAC segments, a hi-res master) or bts (AAC 320, no hi-res master)",
+    )
     parser.add_argument(
         "--first-runs", type=int, default=3, help="first syncs (each next to a bare loop)"
     )

@@ -1216,7 +1216,7 @@ def as_child(argv: list[str]) -> None:
         base_url, session_file, quality, workers, out = argv[1:]
         bare_loop(base_url, Path(session_file), quality, int(workers), Path(out))
     elif what == "profile":
-        from tidal_sync_assets import cli
+        from tidal_sync_assets.cli import commands as cli
 
         sys.exit(profiled(Path(argv[1]), argv[2], lambda: cli.main(["sync"])))
     elif what == "events":

@@ -25,8 +25,8 @@ import yaml
 
 from tests.fixtures.sandbox import product_env
 from tests.fixtures.sync import without_progress
+from tidal_sync_assets.cli.instance import INSTANCE_YAML
 from tidal_sync_assets.disk.lock import TRACK_LOCK_STRIPES, library_lock, track_lock
-from tidal_sync_assets.instance import INSTANCE_YAML
 from tidal_sync_assets.sandbox.faults import FaultRule
 from tidal_sync_assets.sandbox.server import SandboxServer
 

@@ -27,7 +27,7 @@ from dagster import (
 )
 
 from tidal_sync_assets.definitions import defs
-from tidal_sync_assets.resources import resources_from_env
+from tidal_sync_assets.defs.resources import resources_from_env
 
 ASSETS = {
     # key: (dependencies, group, partitions, backfill policy)

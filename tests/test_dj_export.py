@@ -39,10 +39,10 @@ from tests.fixtures.sync import (
     story_track,
 )
 from tidal_sync_assets.database import Plan, ScanRecord, TidalSnapshotRecord
+from tidal_sync_assets.defs.partitions import PLAYLIST_PARTITIONS
 from tidal_sync_assets.dj.export import export_rekordbox
 from tidal_sync_assets.dj.keys import classic_key, in_notation
 from tidal_sync_assets.dj.rekordbox import location
-from tidal_sync_assets.partitions import PLAYLIST_PARTITIONS
 from tidal_sync_assets.sandbox.catalog import Catalog, playlist_from_dict, track_from_dict
 from tidal_sync_assets.sandbox.images import cover_jpeg
 from tidal_sync_assets.sandbox.payloads import cover_id

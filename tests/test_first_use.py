@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.fixtures.sync import World, story_catalog, story_playlist, story_track
-from tidal_sync_assets import cli
+from tidal_sync_assets.cli import commands as cli
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -42,6 +42,8 @@ CORE_MODULES = {
 }
 LAYER_OF_PACKAGE = {
     "assets": WIRING,
+    "defs": WIRING,  # resources, checks, jobs, partitions, schedules, sensors
+    "cli": WIRING,  # the command line and its in-process sync
     "sandbox": WIRING,  # the stand-in TIDAL server, a tool beside the product
     "services": SERVICES,
     "library": SERVICES,

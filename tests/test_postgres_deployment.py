@@ -19,7 +19,7 @@ from dagster import DagsterInstance, DagsterRunStatus
 from sqlalchemy import create_engine, make_url, select, text
 
 from tests.fixtures.database import POSTGRES_ADMIN_URL
-from tidal_sync_assets import cli
+from tidal_sync_assets.cli import commands as cli
 from tidal_sync_assets.database import (
     DownloadStatus,
     Playlist,
@@ -27,7 +27,7 @@ from tidal_sync_assets.database import (
     Track,
     make_engine,
 )
-from tidal_sync_assets.partitions import PLAYLIST_PARTITIONS
+from tidal_sync_assets.defs.partitions import PLAYLIST_PARTITIONS
 from tidal_sync_assets.sandbox.server import SandboxServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(600)]

@@ -27,7 +27,7 @@ from tests.fixtures.reliability import (
     synced,
 )
 from tests.fixtures.sync import REPO, World, story_playlist
-from tidal_sync_assets.demo import ui_command
+from tidal_sync_assets.cli.demo import ui_command
 from tidal_sync_assets.sandbox.catalog import DEMO_CATALOG_PATH, playlist_from_dict
 from tidal_sync_assets.sandbox.faults import FaultRule
 

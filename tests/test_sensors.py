@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance, SensorResult, SkipReason, build_sensor_context
 
-from tidal_sync_assets.partitions import PLAYLIST_PARTITIONS
-from tidal_sync_assets.resources import TidalResource
+from tidal_sync_assets.defs.partitions import PLAYLIST_PARTITIONS
+from tidal_sync_assets.defs.resources import TidalResource
+from tidal_sync_assets.defs.sensors import tidal_changes
 from tidal_sync_assets.sandbox.catalog import Playlist
 from tidal_sync_assets.sandbox.server import SandboxServer
-from tidal_sync_assets.sensors import tidal_changes
 
 
 @pytest.fixture

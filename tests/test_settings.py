@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tidal_sync_assets.resources import (
+from tidal_sync_assets.defs.resources import (
     DatabaseResource,
     LibraryResource,
     TidalResource,

@@ -33,14 +33,14 @@ from tests.fixtures.sync import (
     unreadable_audio,
 )
 from tidal_sync_assets.database import DownloadStatus
+from tidal_sync_assets.defs.partitions import RANGE_END, RANGE_START
+from tidal_sync_assets.defs.resources import DatabaseResource
+from tidal_sync_assets.defs.sensors import sync_failures
 from tidal_sync_assets.disk.tags import read_tags
-from tidal_sync_assets.partitions import RANGE_END, RANGE_START
-from tidal_sync_assets.resources import DatabaseResource
 from tidal_sync_assets.sandbox.catalog import Catalog, track_from_dict
 from tidal_sync_assets.sandbox.faults import FaultRule
 from tidal_sync_assets.sandbox.images import cover_jpeg
 from tidal_sync_assets.sandbox.payloads import cover_id
-from tidal_sync_assets.sensors import sync_failures
 
 UNAVAILABLE_TRACK = 1042  # "Overpass": allowStreaming false in the demo catalog, in "CON"
 WARM_UP = "5a1d0b00-0000-4000-8000-000000000001"

@@ -48,8 +48,8 @@ from tidal_sync_assets.database.models import (
     Track,
     TrackSyncStatus,
 )
-from tidal_sync_assets.partitions import PLAYLIST_PARTITIONS
-from tidal_sync_assets.resources import (
+from tidal_sync_assets.defs.partitions import PLAYLIST_PARTITIONS
+from tidal_sync_assets.defs.resources import (
     DatabaseResource,
     DiffMemoResource,
     LibraryResource,

@@ -26,11 +26,11 @@ from tests.fixtures.webserver import (
     sandbox_ui,
     wait_for_run,
 )
+from tidal_sync_assets.cli.sync import PLANNING_ASSETS
 from tidal_sync_assets.database import RunFailure, make_engine
-from tidal_sync_assets.partitions import range_tags
+from tidal_sync_assets.defs.partitions import range_tags
 from tidal_sync_assets.sandbox.catalog import Track
 from tidal_sync_assets.sandbox.faults import FaultRule
-from tidal_sync_assets.sync import PLANNING_ASSETS
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 

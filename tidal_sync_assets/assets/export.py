@@ -10,10 +10,10 @@ from dagster import (
 
 from tidal_sync_assets.assets.library import playlist_library
 from tidal_sync_assets.assets.metadata import metadata
+from tidal_sync_assets.defs.resources import DatabaseResource, LibraryResource, TidalResource
 from tidal_sync_assets.disk.lock import LibraryBusy, library_lock
 from tidal_sync_assets.dj.export import export_rekordbox
 from tidal_sync_assets.dj.report import export_report
-from tidal_sync_assets.resources import DatabaseResource, LibraryResource, TidalResource
 from tidal_sync_assets.services.library import LOCK_TIMEOUT_SECONDS
 
 # After any playlist partition was materialized, once no library run is going on.

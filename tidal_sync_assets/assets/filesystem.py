@@ -7,9 +7,9 @@ from dagster import Failure, MaterializeResult, asset
 from tidal_sync_assets.assets.metadata import metadata
 from tidal_sync_assets.assets.tidal import tidal_snapshot
 from tidal_sync_assets.database.scan_store import library_seen
+from tidal_sync_assets.defs.resources import DatabaseResource, LibraryResource
 from tidal_sync_assets.disk.report import scan_report
 from tidal_sync_assets.disk.scan import root_missing
-from tidal_sync_assets.resources import DatabaseResource, LibraryResource
 from tidal_sync_assets.services.library import settle_interrupted_run
 from tidal_sync_assets.services.scan import scan_and_store
 

@@ -22,13 +22,13 @@ from sqlalchemy import Engine
 from tidal_sync_assets.assets.metadata import metadata
 from tidal_sync_assets.assets.planning import dedup_plan
 from tidal_sync_assets.database.tidal_store import playlist_labels
+from tidal_sync_assets.defs.partitions import playlist_partitions
+from tidal_sync_assets.defs.resources import DatabaseResource, LibraryResource, TidalResource
 from tidal_sync_assets.disk.lock import LibraryBusy
 from tidal_sync_assets.library.handlers import LibrarySettings
 from tidal_sync_assets.library.report import failure_description, named, outcome_report
 from tidal_sync_assets.library.scheduler import PlaylistOutcome
 from tidal_sync_assets.library.upgrade import count_below_wanted_quality
-from tidal_sync_assets.partitions import playlist_partitions
-from tidal_sync_assets.resources import DatabaseResource, LibraryResource, TidalResource
 from tidal_sync_assets.services.library import PlanNotReady, run_playlists
 from tidal_sync_assets.tidal.snapshot import PlaylistLabel
 

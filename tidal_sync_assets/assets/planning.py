@@ -9,17 +9,17 @@ from dagster import AssetCheckResult, AssetCheckSpec, Config, MaterializeResult,
 from tidal_sync_assets.assets.filesystem import filesystem_snapshot
 from tidal_sync_assets.assets.metadata import metadata
 from tidal_sync_assets.assets.tidal import tidal_snapshot
+from tidal_sync_assets.defs.resources import (
+    DatabaseResource,
+    DiffMemoResource,
+    LibraryResource,
+    TidalResource,
+)
 from tidal_sync_assets.planning.report import (
     diff_report,
     plan_report,
     unchanged_diff_report,
     unchanged_plan_report,
-)
-from tidal_sync_assets.resources import (
-    DatabaseResource,
-    DiffMemoResource,
-    LibraryResource,
-    TidalResource,
 )
 from tidal_sync_assets.services.plan import (
     PlanSettings,

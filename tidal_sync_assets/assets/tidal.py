@@ -17,8 +17,8 @@ from tidal_sync_assets.database.tidal_store import (
     save_folders,
     save_snapshot,
 )
-from tidal_sync_assets.partitions import register_exactly
-from tidal_sync_assets.resources import DatabaseResource, TidalResource
+from tidal_sync_assets.defs.partitions import register_exactly
+from tidal_sync_assets.defs.resources import DatabaseResource, TidalResource
 from tidal_sync_assets.tidal.fetch import fetch_snapshot
 from tidal_sync_assets.tidal.folders import fetch_folders
 from tidal_sync_assets.tidal.report import incomplete_report, snapshot_report

@@ -2,7 +2,7 @@
 
 from dagster import AssetSelection, define_asset_job
 
-from tidal_sync_assets.partitions import playlist_partitions
+from tidal_sync_assets.defs.partitions import playlist_partitions
 
 LIBRARY_TAG = "tidal-sync/library"
 

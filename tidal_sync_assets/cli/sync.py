@@ -21,14 +21,14 @@ from sqlalchemy import Engine
 
 from tidal_sync_assets.assets.planning import GUARD_CHECK
 from tidal_sync_assets.assets.tidal import COMPLETE_CHECK
+from tidal_sync_assets.cli.instance import cli_instance
 from tidal_sync_assets.database import make_engine
 from tidal_sync_assets.database.action_store import action_outcomes
 from tidal_sync_assets.database.export_store import export_count
 from tidal_sync_assets.database.migrations import upgrade
 from tidal_sync_assets.database.plan_store import latest_plan, load_actions, mark_in_sync
 from tidal_sync_assets.database.tidal_store import playlist_names
-from tidal_sync_assets.instance import cli_instance
-from tidal_sync_assets.partitions import span_tags
+from tidal_sync_assets.defs.partitions import span_tags
 from tidal_sync_assets.planning.actions import Action
 from tidal_sync_assets.settings import Settings
 

@@ -9,8 +9,8 @@ from dagster import (
     schedule,
 )
 
-from tidal_sync_assets.jobs import sync_job
-from tidal_sync_assets.partitions import playlist_keys, range_tags
+from tidal_sync_assets.defs.jobs import sync_job
+from tidal_sync_assets.defs.partitions import playlist_keys, range_tags
 
 
 def nightly_sync(cron: str) -> ScheduleDefinition:

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from tidal_sync_assets.cli.stopping import STOPPED_SENTENCE, Stopped, stoppable
 from tidal_sync_assets.database import DatabaseUnavailable, make_engine, redact
 from tidal_sync_assets.database.migrations import upgrade
 from tidal_sync_assets.database.scan_store import library_seen
@@ -28,7 +29,6 @@ from tidal_sync_assets.disk.paths import LibraryRootMissing
 from tidal_sync_assets.disk.scan import root_missing
 from tidal_sync_assets.disk.trash import ALL, Trash
 from tidal_sync_assets.settings import ConfigurationError, Settings
-from tidal_sync_assets.stopping import STOPPED_SENTENCE, Stopped, stoppable
 from tidal_sync_assets.tidal.http import WAITS
 from tidal_sync_assets.tidal.session import (
     TidalLoginRequired,
@@ -104,9 +104,9 @@ def _sync_locked(args: argparse.Namespace, raise_if_stopped: Callable[[], None])
             _print_quality_note(engine, settings.quality)
             print(f"in sync ({time.monotonic() - started:.1f} s)")
             return 0
+    from tidal_sync_assets.cli.progress_display import show_progress
+    from tidal_sync_assets.cli.sync import run_sync
     from tidal_sync_assets.definitions import defs
-    from tidal_sync_assets.progress_display import show_progress
-    from tidal_sync_assets.sync import run_sync
 
     if args.upgrade and not args.dry_run:
         _make_way_for_upgrades()
@@ -149,9 +149,9 @@ def _sync_locked(args: argparse.Namespace, raise_if_stopped: Callable[[], None])
 
 
 def _status(args: argparse.Namespace) -> int:
+    from tidal_sync_assets.cli.status import render
     from tidal_sync_assets.database.scan_store import load_damaged
     from tidal_sync_assets.database.status_store import playlist_statuses
-    from tidal_sync_assets.status import render
 
     settings = Settings.from_env()
     engine = make_engine(settings.database_url)
@@ -164,8 +164,8 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _print_entries(engine: Engine, output_format: str) -> int:
+    from tidal_sync_assets.cli.status import entries_csv, entries_json
     from tidal_sync_assets.database.entry_store import load_entries
-    from tidal_sync_assets.status import entries_csv, entries_json
 
     entries = load_entries(engine)
     sys.stdout.write(entries_csv(entries) if output_format == "csv" else entries_json(entries))
@@ -186,8 +186,8 @@ def _make_way_for_upgrades() -> None:
 
 
 def _print_quality_note(engine: Engine, wanted: str) -> None:
+    from tidal_sync_assets.cli.status import quality_note
     from tidal_sync_assets.library.upgrade import count_below_wanted_quality
-    from tidal_sync_assets.status import quality_note
 
     note = quality_note(count_below_wanted_quality(engine, wanted), wanted)
     if note:
@@ -226,7 +226,7 @@ def _sandbox(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from tidal_sync_assets.demo import demo_environment, run_ui
+    from tidal_sync_assets.cli.demo import demo_environment, run_ui
 
     if args.ui:
         return run_ui()
@@ -364,7 +364,3 @@ def _run(args: argparse.Namespace) -> int:
         return stop.exit_code
     except KeyboardInterrupt:
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -28,9 +28,9 @@ from dagster import (
 
 from tidal_sync_assets.database.run_store import record_run_failure
 from tidal_sync_assets.database.tidal_store import playlist_names
-from tidal_sync_assets.jobs import sync_job
-from tidal_sync_assets.partitions import range_tags, registration_for
-from tidal_sync_assets.resources import DatabaseResource, TidalResource
+from tidal_sync_assets.defs.jobs import sync_job
+from tidal_sync_assets.defs.partitions import range_tags, registration_for
+from tidal_sync_assets.defs.resources import DatabaseResource, TidalResource
 from tidal_sync_assets.tidal.fetch import list_playlists
 from tidal_sync_assets.tidal.session import TidalLoginRequired, TidalUnavailable
 

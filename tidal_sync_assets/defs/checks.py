@@ -4,9 +4,9 @@ from dagster import AssetCheckResult, AssetCheckSeverity, asset_check
 
 from tidal_sync_assets.assets.library import playlist_library
 from tidal_sync_assets.assets.metadata import metadata
+from tidal_sync_assets.defs.resources import DatabaseResource, LibraryResource
 from tidal_sync_assets.library.report import consistency_report
 from tidal_sync_assets.library.verify import verify_library
-from tidal_sync_assets.resources import DatabaseResource, LibraryResource
 
 
 @asset_check(

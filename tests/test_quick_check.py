@@ -119,7 +119,7 @@ def test_the_quick_sync_does_not_even_import_dagster(sync_world: World) -> None:
     world = in_sync_world(sync_world)
     check = (
         "import sys\n"
-        "from tidal_sync_assets import cli\n"
+        "from tidal_sync_assets.cli import commands as cli\n"
         "code = cli.main(['sync'])\n"
         "print('dagster imported' if 'dagster' in sys.modules else 'no dagster')\n"
         "sys.exit(code)\n"
@@ -257,7 +257,7 @@ def test_a_failed_download_is_retried_by_the_next_sync(sync_world: World) -> Non
     [
         ("TIDAL_SYNC_QUALITY", "HIGH", 0),
         ("TIDAL_SYNC_LINK_MODE", "hardlink", 1),  # every link is made again, then rescanned
-        ("TIDAL_SYNC_M3U8_PATHS", "primary", 0),
+        ("TIDAL_SYNC_M3U8_PATHS", "primary", 1),  # every M3U8 is written again, then rescanned
         ("TIDAL_SYNC_KEY_NOTATION", "camelot", 0),
         ("TIDAL_SYNC_REKORDBOX_XML", "off", 0),
         ("TIDAL_SYNC_FAVORITE_PLAYLISTS", "on", 0),

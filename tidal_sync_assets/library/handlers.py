@@ -363,7 +363,9 @@ def _tag(bench: Workbench, files: list[str], track: TidalTrack, cover: bytes | N
 
 
 def _tagged(bench: Workbench, track: TidalTrack) -> Tagged:
-    return Tagged(track.tidal_id, DjValues.of(track), bench.settings.key_notation)
+    """What ``_tag`` wrote: TIDAL's values with the album's (asked once per album)."""
+    written = bench.albums.with_album(track)
+    return Tagged(track.tidal_id, DjValues.of(written), bench.settings.key_notation)
 
 
 def _rewritten(bench: Workbench, path: str) -> FileRewritten:

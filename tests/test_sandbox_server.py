@@ -231,6 +231,29 @@ def test_429_carries_retry_after_to_tidalapi(
     assert sandbox_tidal_session.track("1001").id == 1001, "the rule fires once"
 
 
+def test_a_status_fault_answers_with_tidals_own_error_body(
+    sandbox: SandboxServer, sandbox_tidal_session: tidalapi.Session
+) -> None:
+    # A streamable track refused as TIDAL refuses one it will not play to this account.
+    rule: dict[str, str | int] = {
+        "path": r"^/v1/tracks/1001/playback",
+        "status": 401,
+        "sub_status": 4005,
+        "message": "Asset is not ready for playback",
+    }
+    added = requests.post(f"{sandbox.base_url}/_sandbox/faults", json=rule, timeout=5)
+    assert added.status_code == 201
+    with pytest.raises(requests.HTTPError) as refused:
+        sandbox_tidal_session.track("1001").get_stream()
+    answer = refused.value.response
+    assert answer is not None and answer.status_code == 401
+    unstreamable = sandbox_tidal_session.track(str(UNSTREAMABLE_TRACK))
+    with pytest.raises(requests.HTTPError) as genuine:
+        unstreamable.get_stream()
+    assert genuine.value.response is not None
+    assert answer.json() == genuine.value.response.json()
+
+
 def test_a_short_page_skips_items_but_still_announces_them_all(
     sandbox: SandboxServer, sandbox_tidal_session: tidalapi.Session
 ) -> None:

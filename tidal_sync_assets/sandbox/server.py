@@ -244,9 +244,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _fault_status(rule: FaultRule) -> Response:
-    message = _STATUS_MESSAGES.get(rule.status, "Sandbox fault")
+    message = rule.message or _STATUS_MESSAGES.get(rule.status, "Sandbox fault")
     headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else {}
-    body = json.dumps(payloads.error(rule.status, 0, message)).encode()
+    body = json.dumps(payloads.error(rule.status, rule.sub_status, message)).encode()
     return Response(rule.status, body, headers=headers)
 
 

@@ -42,7 +42,8 @@ RETRY = RetryPolicy(patience=0.2, backoff_base=0.01, backoff_max=0.05, retry_aft
 def session(sandbox: SandboxServer, tmp_path: Path) -> tidalapi.Session:
     path = tmp_path / "session.json"
     login(path, sandbox.base_url, print_fn=lambda _: None)
-    return open_session(path, sandbox.base_url, retry=RETRY, limiter=RateLimiter(rate=10_000))
+    fast = RateLimiter(rate=10_000)
+    return open_session(path, sandbox.base_url, retry=RETRY, limiter=fast, cdn_limiter=fast)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import sys
 
 import mutagen
 import pytest
+from dagster import AssetKey, DagsterInstance
 from sqlalchemy import select
 
 from tests.fixtures.sandbox import browser_redirect
@@ -19,6 +20,7 @@ from tests.fixtures.sync import (
     REPO,
     SyncWorld,
     World,
+    disk_state,
     story_catalog,
     story_playlist,
     story_track,
@@ -122,6 +124,63 @@ def test_sync_upgrade_after_a_pkce_login_replaces_the_aac_with_flac(sync_world: 
     assert old.name in trashed
     assert "below the wanted quality" not in result.out
     world.check()
+
+
+def test_sync_upgrade_when_tidal_still_delivers_the_same_quality_changes_nothing(
+    sync_world: World,
+) -> None:
+    world = mixed_world(sync_world)
+    assert world.sync().code == 0
+    stored = world.primary(PLAIN)
+    inode, data = stored.stat().st_ino, stored.read_bytes()
+    rows, disk = world.track_rows(), disk_state(world.root)
+    world.sandbox.clear_log()
+
+    # Still the device-code login: TIDAL answers LOSSLESS with AAC 320 again.
+    result = world.sync("--upgrade")
+
+    assert result.code == 0, result
+    assert "TIDAL now delivers 0 track(s) better" in result.out
+    asked = world.requests(r"/playbackinfo")
+    assert asked and all(f"/v1/tracks/{PLAIN}/" in request for request in asked), asked
+    assert world.downloads() == []
+    assert (stored.stat().st_ino, stored.read_bytes()) == (inode, data)
+    assert disk_state(world.root) == disk  # the trash included: nothing went there
+    assert "the trash is empty" in world.cli("trash", "list").out
+    assert world.track_rows() == rows
+    assert delivered(world)[PLAIN][:4] == ("HIGH", "aac", 16_000, None)
+    assert "1 stored track(s) below the wanted quality LOSSLESS" in result.out
+
+
+def below_wanted_quality_metadata() -> dict[str, object]:
+    """Per playlist partition, what its latest ``playlist_library`` materialization in the
+    Dagster instance says under "tracks below wanted quality"."""
+    instance = DagsterInstance.get()
+    records = instance.fetch_materializations(AssetKey("playlist_library"), limit=100).records
+    latest: dict[str, object] = {}
+    for record in sorted(records, key=lambda r: r.storage_id):
+        materialization = record.asset_materialization
+        assert materialization is not None and materialization.partition is not None
+        latest[materialization.partition] = materialization.metadata[
+            "tracks below wanted quality"
+        ].value
+    return latest
+
+
+def test_each_library_materialization_counts_the_stored_tracks_below_the_wanted_quality(
+    sync_world: World,
+) -> None:
+    world = mixed_world(sync_world)
+
+    assert world.sync().code == 0
+
+    # Plain came as AAC where LOSSLESS was wanted: one track below, library-wide.
+    assert below_wanted_quality_metadata() == {MIX: 1, DEEP: 1}
+
+    pkce_login_through_the_cli(world)
+    assert world.sync("--upgrade").code == 0
+
+    assert below_wanted_quality_metadata() == {MIX: 0, DEEP: 0}
 
 
 def pkce_login_through_the_cli(world: SyncWorld) -> None:

@@ -18,12 +18,13 @@ import soundfile
 from tests.fixtures.sandbox import logged_in_session, pkce_session
 from tidal_sync_assets.disk.remux import (
     RemuxFailed,
+    StoredAudio,
     flac_samples_md5,
     mp4_boxes,
     to_native,
 )
 from tidal_sync_assets.library.download import download_primary
-from tidal_sync_assets.sandbox.audio import track_flac, track_samples
+from tidal_sync_assets.sandbox.audio import SAMPLE_RATE, track_flac, track_samples
 from tidal_sync_assets.sandbox.server import SandboxServer
 from tidal_sync_assets.tidal.snapshot import TidalTrack
 
@@ -113,6 +114,38 @@ def test_a_zero_streaminfo_md5_is_filled_with_the_samples_md5(tmp_path: Path, bi
     # The encoder's MD5, recomputed from the samples the check decoded.
     assert (tmp_path / "a.flac").read_bytes() == original
     assert stored.codec == "flac" and stored.bit_depth == bits
+
+
+def mp3_of(samples: np.ndarray) -> bytes:
+    """``samples`` (mono int16) encoded as an MP3 by LAME, through PyAV's bundled FFmpeg."""
+    out = io.BytesIO()
+    with av.open(out, "w", format="mp3") as container:
+        stream = container.add_stream("libmp3lame", rate=SAMPLE_RATE, layout="mono")
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = SAMPLE_RATE
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return out.getvalue()
+
+
+def test_an_mp3_is_kept_byte_for_byte_and_still_decodes(tmp_path: Path) -> None:
+    if "libmp3lame" not in av.codec.codecs_available:
+        pytest.skip("this PyAV's FFmpeg has no MP3 encoder")
+    source = track_samples(AFTERGLOW, 1.5)
+    download = tmp_path / "a.part"
+    download.write_bytes(mp3_of(source))
+
+    stored = to_native(download, tmp_path / "a.mp3")
+
+    assert stored == StoredAudio("mp3", ".mp3", SAMPLE_RATE, None)
+    kept = (tmp_path / "a.mp3").read_bytes()
+    assert kept == download.read_bytes()
+    assert type(mutagen.File(tmp_path / "a.mp3")).__name__ == "MP3"
+    decoded, rate = soundfile.read(tmp_path / "a.mp3", dtype="int16")
+    assert rate == SAMPLE_RATE and abs(len(decoded) - len(source)) <= 1152  # one MP3 frame
+    # Lossy, yet the same sound: the decoded wave follows the source's.
+    length = min(len(decoded), len(source))
+    assert np.corrcoef(decoded[:length], source[:length])[0, 1] > 0.9
 
 
 def test_a_download_that_is_not_audio_never_reaches_a_final_name(tmp_path: Path) -> None:

@@ -77,6 +77,7 @@ def postgres_deployment(
         "TIDAL_SYNC_SESSION_FILE": str(sandbox_session_file),
         "TIDAL_SYNC_LIBRARY_ROOT": str(tmp_path / "library"),
         "TIDAL_SYNC_RATE_LIMIT": "1000",
+        "TIDAL_SYNC_CDN_RATE_LIMIT": "10000",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

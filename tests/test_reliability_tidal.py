@@ -17,6 +17,8 @@ from tests.fixtures.reliability import (
     AFTERNOON,
     ALPHA,
     BOUNCE,
+    BRAVO,
+    CHARLIE,
     CHILL,
     DELTA,
     ECHO,
@@ -219,6 +221,51 @@ def test_an_unreadable_manifest_fails_its_track_and_the_next_sync_stores_it(
     assert echo.download_status == DownloadStatus.DOWNLOADED
     assert world.primary(ECHO).is_file()
     case.check()
+
+
+# TIDAL's answers to a track it lists as streamable but will not play to this account.
+REFUSALS = {
+    401: FaultRule(
+        path=rf"^/v1/tracks/{ECHO}/playback",
+        status=401,
+        sub_status=4005,
+        message="Asset is not ready for playback",
+        times=None,
+    ),
+    403: FaultRule(path=rf"^/v1/tracks/{ECHO}/playback", status=403, times=None),
+}
+
+
+@pytest.mark.parametrize("status", sorted(REFUSALS))
+def test_a_track_tidal_refuses_to_play_is_recorded_unavailable_and_the_sync_succeeds(
+    sync_world: World, reliability: Reliability, status: int
+) -> None:
+    world = sync_world(small_account())
+    case = reliability("tidal", world)
+    world.sandbox.faults.add(REFUSALS[status])
+
+    result = world.sync()
+
+    assert result.code == 0, result
+    assert "failed" not in without_progress(result.err), result.err
+    answered = {(path.partition("?")[0], s) for _, path, s in world.sandbox.request_log}
+    assert (f"/v1/tracks/{ECHO}/playbackinfopostpaywall", status) in answered
+    rows = world.track_rows()
+    echo = rows[ECHO]
+    assert echo.download_status == DownloadStatus.ERROR and echo.file_path is None
+    assert f"cannot be downloaded: TIDAL refuses to stream it ({status})" in echo.download_error
+    assert not any(f"/_audio/{ECHO}/" in path for path in world.audio_requests())
+    for other in (ALPHA, BRAVO, CHARLIE, DELTA):
+        assert rows[other].download_status == DownloadStatus.DOWNLOADED
+        assert world.primary(other).is_file()
+    chill = world.folder(CHILL)
+    assert sorted(p.name for p in chill.iterdir()) == ["Cat - Charlie.flac", "Chill.m3u8"]
+    assert "Echo" not in (chill / "Chill.m3u8").read_text()
+
+    # TIDAL plays it again: the next sync stores it.
+    world.sandbox.faults.clear()
+    case.check()
+    assert world.track_rows()[ECHO].download_status == DownloadStatus.DOWNLOADED
 
 
 def test_an_access_token_that_expires_mid_run_is_refreshed(

@@ -6,8 +6,12 @@ import dataclasses
 import http.client
 import io
 import json
+import re
+import signal
 import socket
 import struct
+import subprocess
+import sys
 import time
 import unicodedata
 from pathlib import Path
@@ -20,6 +24,7 @@ import tidalapi
 from tidalapi.exceptions import ObjectNotFound, TooManyRequests
 
 from tests.fixtures.sandbox import logged_in_session, sandbox_session
+from tests.fixtures.sync import REPO
 from tidal_sync_assets.sandbox.catalog import (
     DEMO_CATALOG_PATH,
     Catalog,
@@ -206,6 +211,52 @@ def test_an_audio_url_without_its_signature_is_forbidden(
     assert requests.get(url, timeout=5).status_code == 403
 
 
+def url_expiry(session: tidalapi.Session) -> tuple[str, float]:
+    """A fresh signed audio URL of track 1001, and when it expires (epoch seconds)."""
+    url: str = session.track("1001").get_stream().get_stream_manifest().urls[0]
+    match = re.search(r"exp=(\d+)", url)
+    assert match, url
+    return url, int(match[1]) / 1000
+
+
+def test_the_sandbox_command_sets_how_long_audio_urls_stay_valid(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "tidal_sync_assets.cli", "sandbox", "--port", "0"]
+    server = subprocess.Popen(
+        [*command, "--catalog", str(DEMO_CATALOG_PATH), "--url-seconds", "1.5"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        base = re.search(r"listening on (http://\S+)", server.stdout.readline())
+        assert base, "the sandbox did not say where it listens"
+        session = logged_in_session(base[1], tmp_path / "session.json")
+
+        asked = time.time()
+        url, expires = url_expiry(session)
+        assert asked + 1.5 - 0.002 <= expires <= time.time() + 1.5
+        time.sleep(max(0.0, expires - time.time()) + 0.05)
+        assert requests.get(url, timeout=5).status_code == 403
+
+        # Over the control API too, for the URLs signed from then on.
+        settings = f"{base[1]}/_sandbox/settings"
+        assert requests.get(settings, timeout=5).json() == {"url_seconds": 1.5}
+        changed = requests.put(settings, json={"url_seconds": 600}, timeout=5)
+        assert changed.json() == {"url_seconds": 600}
+        asked = time.time()
+        url, expires = url_expiry(session)
+        assert expires >= asked + 600 - 0.002
+        assert requests.get(url, timeout=5).status_code == 200
+        refused = requests.put(settings, json={"url_seconds": 0}, timeout=5)
+        assert refused.status_code == 400
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+        if server.stdout is not None:
+            server.stdout.close()
+
+
 def test_an_unavailable_track_answers_like_tidal(sandbox_tidal_session: tidalapi.Session) -> None:
     track = sandbox_tidal_session.track(str(UNSTREAMABLE_TRACK))
     assert not track.allow_streaming
@@ -229,6 +280,29 @@ def test_429_carries_retry_after_to_tidalapi(
         sandbox_tidal_session.track("1001")
     assert limited.value.retry_after == 1
     assert sandbox_tidal_session.track("1001").id == 1001, "the rule fires once"
+
+
+def test_a_status_fault_answers_with_tidals_own_error_body(
+    sandbox: SandboxServer, sandbox_tidal_session: tidalapi.Session
+) -> None:
+    # A streamable track refused as TIDAL refuses one it will not play to this account.
+    rule: dict[str, str | int] = {
+        "path": r"^/v1/tracks/1001/playback",
+        "status": 401,
+        "sub_status": 4005,
+        "message": "Asset is not ready for playback",
+    }
+    added = requests.post(f"{sandbox.base_url}/_sandbox/faults", json=rule, timeout=5)
+    assert added.status_code == 201
+    with pytest.raises(requests.HTTPError) as refused:
+        sandbox_tidal_session.track("1001").get_stream()
+    answer = refused.value.response
+    assert answer is not None and answer.status_code == 401
+    unstreamable = sandbox_tidal_session.track(str(UNSTREAMABLE_TRACK))
+    with pytest.raises(requests.HTTPError) as genuine:
+        unstreamable.get_stream()
+    assert genuine.value.response is not None
+    assert answer.json() == genuine.value.response.json()
 
 
 def test_a_short_page_skips_items_but_still_announces_them_all(

@@ -74,7 +74,7 @@ def test_unset_the_defaults_are_the_documented_ones(tmp_path: Path) -> None:
         None,
     )
     assert (settings.download_workers, settings.rate_limit, settings.http_timeout) == (4, 3, 30)
-    assert settings.cdn_rate_limit == 20  # audio from the CDN: a limit of its own
+    assert settings.cdn_rate_limit == 5  # audio from the CDN: a limit of its own
     assert (settings.key_notation, settings.favorite_tracks, settings.favorite_playlists) == (
         "classic",
         False,

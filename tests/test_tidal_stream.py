@@ -8,6 +8,7 @@ URLs; encrypted streams; and TIDAL's error answers on a track's playback info.
 from __future__ import annotations
 
 import dataclasses
+import time
 from pathlib import Path
 
 import av
@@ -19,10 +20,11 @@ from tests.fixtures.sandbox import pkce_session
 from tidal_sync_assets.disk.remux import EncryptedStream, mp4_boxes, to_native
 from tidal_sync_assets.sandbox.faults import FaultRule
 from tidal_sync_assets.sandbox.server import SandboxServer
-from tidal_sync_assets.tidal.http import RetryPolicy
+from tidal_sync_assets.settings import Settings
+from tidal_sync_assets.tidal.http import RetryPolicy, requests_made
 from tidal_sync_assets.tidal.login import login
 from tidal_sync_assets.tidal.ratelimit import RateLimiter
-from tidal_sync_assets.tidal.session import open_session
+from tidal_sync_assets.tidal.session import open_configured, open_session
 from tidal_sync_assets.tidal.stream import (
     DownloadFailed,
     TrackUnavailable,
@@ -40,7 +42,8 @@ RETRY = RetryPolicy(patience=0.2, backoff_base=0.01, backoff_max=0.05, retry_aft
 def session(sandbox: SandboxServer, tmp_path: Path) -> tidalapi.Session:
     path = tmp_path / "session.json"
     login(path, sandbox.base_url, print_fn=lambda _: None)
-    return open_session(path, sandbox.base_url, retry=RETRY, limiter=RateLimiter(rate=10_000))
+    fast = RateLimiter(rate=10_000)
+    return open_session(path, sandbox.base_url, retry=RETRY, limiter=fast, cdn_limiter=fast)
 
 
 @pytest.fixture
@@ -303,6 +306,46 @@ def test_a_download_asks_tidal_for_its_playback_info_and_its_audio_only(
         assert audio == [f"/_audio/{track_id}/aac320.mp4"], "the playback info and the file"
     else:
         assert len(audio) >= 3, "the playback info, the init segment and the media segments"
+
+
+def test_audio_waits_its_turn_at_the_cdn_limit_and_api_calls_keep_their_own(
+    sandbox: SandboxServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "session.json"
+    login(path, sandbox.base_url, print_fn=lambda _: None)
+    cdn_rate = 5  # a bucket of 5 requests, refilled at 5 a second
+    settings = Settings.from_env(
+        {
+            "TIDAL_SYNC_SESSION_FILE": str(path),
+            "TIDAL_SYNC_API_BASE": sandbox.base_url,
+            "TIDAL_SYNC_RATE_LIMIT": "1000",
+            "TIDAL_SYNC_CDN_RATE_LIMIT": str(cdn_rate),
+        }
+    )
+    tidal = open_configured(settings)
+    api_before = requests_made(tidal.request_session)
+    sandbox.clear_log()
+
+    started = time.monotonic()
+    for n in range(2):  # DASH FLAC: the init segment and the media segments, each a request
+        download_track(tidal, MASTERED, "LOSSLESS", tmp_path / f"{n}.part")
+    elapsed = time.monotonic() - started
+
+    paths = [p for _, p, _ in sandbox.request_log]
+    audio = [p for p in paths if p.startswith("/_audio/")]
+    api = [p for p in paths if not p.startswith("/_audio/")]
+    assert len(audio) >= 10 and len(api) == 2  # two playback infos
+    # Every audio request went through the CDN's limit, none through the API's.
+    assert requests_made(tidal.audio_http) == len(audio)
+    assert requests_made(tidal.request_session) - api_before == len(api)
+    # The bucket's 5 went at once; each further audio request waited 1/5 s for a token.
+    assert elapsed >= (len(audio) - cdn_rate) / cdn_rate
+
+    # The CDN's bucket is empty now; API calls do not take from it.
+    for _ in range(20):
+        tidal.track(str(AFTERGLOW))
+    assert requests_made(tidal.audio_http) == len(audio)
+    assert requests_made(tidal.request_session) - api_before == len(api) + 20
 
 
 def test_an_unknown_quality_is_refused(session: tidalapi.Session, tmp_path: Path) -> None:

@@ -182,7 +182,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("rate_limit", "TIDAL_SYNC_RATE_LIMIT", _positive_number, "3",
             "TIDAL API requests per second, all API calls together",
             resource="tidal.requests_per_second", shapes_library=False),
-    Setting("cdn_rate_limit", "TIDAL_SYNC_CDN_RATE_LIMIT", _positive_number, "20",
+    Setting("cdn_rate_limit", "TIDAL_SYNC_CDN_RATE_LIMIT", _positive_number, "5",
             "audio requests (files, DASH segments) per second to TIDAL's CDN",
             resource="tidal.cdn_requests_per_second", shapes_library=False),
     Setting("http_timeout", "TIDAL_SYNC_HTTP_TIMEOUT", _positive_number, "30",

@@ -221,8 +221,19 @@ def _trash(args: argparse.Namespace) -> int:
 def _sandbox(args: argparse.Namespace) -> int:
     from tidal_sync_assets.sandbox.server import serve
 
-    serve(args.port, Path(args.catalog), host=args.host)
+    options = {} if args.url_seconds is None else {"url_seconds": args.url_seconds}
+    serve(args.port, Path(args.catalog), host=args.host, **options)
     return 0
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0:  # also refuses NaN
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds greater than 0")
+    return seconds
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -295,6 +306,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="a catalog file; the demo's is tidal_sync_assets/sandbox/demo_catalog.json",
     )
     sandbox.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
+    sandbox.add_argument(
+        "--url-seconds",
+        type=_positive_seconds,
+        metavar="N",
+        help="seconds a signed audio URL stays valid; after that it answers 403, as TIDAL's "
+        "CDN does (default: 600)",
+    )
     trash = command("trash", _trash, "list, restore or empty removed files")
     trash_commands = trash.add_subparsers(dest="trash_command", required=True)
     trash_commands.add_parser("list", help="every removed file: id, batch, where it was, why")

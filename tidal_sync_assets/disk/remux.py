@@ -62,7 +62,8 @@ def to_native(download: Path, dest: Path) -> StoredAudio:
             if not source.streams.audio:
                 raise RemuxFailed("the download holds no audio stream")
             stream = source.streams.audio[0]
-            codec = stream.codec_context.name
+            # The codec, not the decoder FFmpeg picked for it (MP3 decodes with "mp3float").
+            codec = stream.codec_context.codec.canonical_name
             if codec not in _EXTENSIONS:
                 raise RemuxFailed(f"unsupported codec {codec!r}")
             is_mp4 = "mp4" in source.format.name

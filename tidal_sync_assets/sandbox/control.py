@@ -9,6 +9,9 @@ DELETE   /_sandbox/faults                    remove every rule
 GET      /_sandbox/requests                  the request log: ``{"requests": [{method, path,
                                              status}]}``
 DELETE   /_sandbox/requests                  clear the request log
+GET      /_sandbox/settings                  ``{"url_seconds": N}``: how long a signed audio
+                                             URL stays valid
+PUT      /_sandbox/settings                  change it (URLs signed from now on)
 GET      /_sandbox/catalog                   the live catalog, in the catalog file format
 PUT      /_sandbox/catalog/tracks/<id>       add or replace a track (catalog track format)
 PUT      /_sandbox/catalog/playlists/<uuid>  add or replace a playlist (catalog format)
@@ -72,6 +75,18 @@ def _clear_requests(server: SandboxServer, request: Request, _: re.Match[str]) -
     return json_response(200, {"requests": []})
 
 
+def _settings(server: SandboxServer, request: Request, _: re.Match[str]) -> Response:
+    return json_response(200, {"url_seconds": server.signer.lifetime_seconds})
+
+
+def _change_settings(server: SandboxServer, request: Request, match: re.Match[str]) -> Response:
+    seconds = float(request.json()["url_seconds"])
+    if not seconds > 0:  # also refuses NaN
+        raise ValueError("url_seconds must be greater than 0")
+    server.signer.lifetime_seconds = seconds
+    return _settings(server, request, match)
+
+
 def _catalog(server: SandboxServer, request: Request, _: re.Match[str]) -> Response:
     return json_response(200, server.catalog.to_dict())
 
@@ -112,6 +127,8 @@ _ACTIONS: list[tuple[str, re.Pattern[str], _Action]] = [
         ("DELETE", "faults", _clear_faults),
         ("GET", "requests", _requests),
         ("DELETE", "requests", _clear_requests),
+        ("GET", "settings", _settings),
+        ("PUT", "settings", _change_settings),
         ("GET", "catalog", _catalog),
         ("PUT", r"catalog/tracks/(?P<id>\d+)", _put_track),
         ("PUT", r"catalog/playlists/(?P<uuid>[^/]+)", _put_playlist),

@@ -6,7 +6,10 @@ It fires ``times`` times (``None``: on every match) and then retires. Kinds:
 
 ``status``
     answer ``status`` (429, 500, 503, ...) with a TIDAL-style JSON error body; with
-    ``retry_after`` seconds a ``Retry-After`` header is sent.
+    ``retry_after`` seconds a ``Retry-After`` header is sent. ``sub_status`` and
+    ``message`` set the body's ``subStatus`` and ``userMessage``, e.g. TIDAL's 401 / 4005
+    "Asset is not ready for playback" to a track's playback info when it will not stream
+    that track to this account (a region or licence limit the track listing does not show).
 ``slow``
     wait ``delay`` seconds before the response, or between headers and body when
     ``during_body`` is true; the response itself is the normal one.
@@ -62,6 +65,8 @@ class FaultRule:
     during_body: bool = False
     after_bytes: int = 0
     drop_items: int = 1
+    sub_status: int = 0
+    message: str | None = None  # None: the status's usual words
     _pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -124,9 +124,16 @@ class SandboxServer:
             self._log.append((method, target, status))
 
 
-def serve(port: int, catalog_path: Path, host: str = "127.0.0.1") -> None:
-    """Serve ``catalog_path`` on ``host:port`` until interrupted (Ctrl-C)."""
-    with SandboxServer(load_catalog(catalog_path), host=host, port=port) as sandbox:
+def serve(
+    port: int,
+    catalog_path: Path,
+    host: str = "127.0.0.1",
+    url_seconds: float = DEFAULT_URL_SECONDS,
+) -> None:
+    """Serve ``catalog_path`` on ``host:port`` until interrupted (Ctrl-C); signed audio URLs
+    stay valid for ``url_seconds``."""
+    catalog = load_catalog(catalog_path)
+    with SandboxServer(catalog, host=host, port=port, url_seconds=url_seconds) as sandbox:
         print(f"Sandbox TIDAL listening on {sandbox.base_url}", flush=True)
         try:
             while True:
@@ -244,9 +251,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _fault_status(rule: FaultRule) -> Response:
-    message = _STATUS_MESSAGES.get(rule.status, "Sandbox fault")
+    message = rule.message or _STATUS_MESSAGES.get(rule.status, "Sandbox fault")
     headers = {"Retry-After": str(rule.retry_after)} if rule.retry_after is not None else {}
-    body = json.dumps(payloads.error(rule.status, 0, message)).encode()
+    body = json.dumps(payloads.error(rule.status, rule.sub_status, message)).encode()
     return Response(rule.status, body, headers=headers)
 
 

@@ -3,11 +3,12 @@
 TIDAL answers bursts with 429s and restricts accounts that pull too much too fast,
 so a session has one bucket for the API and another for audio from TIDAL's CDN.
 
-The defaults are for a real account: peers stay around one API request a second
-(streamrip: 60 a minute; tidal-dl-ng: 3 downloads with a few seconds between
-tracks). 3 API requests a second is about 1 track a second (a track costs about
-3 API calls); 20 CDN requests a second is 5 DASH segments of ~4 s each per
-second, i.e. roughly 20x real time, a few MB/s of FLAC.
+The defaults are for a real account (the README's "Polite defaults" says why each):
+peers stay around one API request a second (streamrip: 60 a minute; tidal-dl-ng: 3
+downloads with a few seconds between tracks). 3 API requests a second is about 1 new
+track a second (a new track costs about 3 API calls: its playback info, its album, the
+cover). Each DASH segment (~4 s of audio) is one CDN request, so 5 CDN requests a
+second is ~20 s of audio a second, 20x real time: about 2 MB/s of CD-quality FLAC.
 
 Twenty lines of token bucket stay hand-written: pyrate-limiter would bring its own
 bucket stores and an API that changed twice in two major versions, for the same
@@ -20,7 +21,7 @@ import threading
 import time
 
 DEFAULT_REQUESTS_PER_SECOND = 3.0
-DEFAULT_CDN_REQUESTS_PER_SECOND = 20.0
+DEFAULT_CDN_REQUESTS_PER_SECOND = 5.0
 
 
 class RateLimiter:

@@ -26,7 +26,12 @@ from tidal_sync_assets.database import make_engine
 from tidal_sync_assets.database.action_store import action_outcomes
 from tidal_sync_assets.database.export_store import export_count
 from tidal_sync_assets.database.migrations import upgrade
-from tidal_sync_assets.database.plan_store import latest_plan, load_actions, mark_in_sync
+from tidal_sync_assets.database.plan_store import (
+    action_playlists,
+    latest_plan,
+    load_actions,
+    mark_in_sync,
+)
 from tidal_sync_assets.database.tidal_store import playlist_names
 from tidal_sync_assets.defs.partitions import span_tags
 from tidal_sync_assets.planning.actions import Action
@@ -107,20 +112,21 @@ def run_sync(
     assert latest is not None  # the planning run just stored one
     names = playlist_names(engine)
     selected = _resolve(playlists, names)
-    actions = load_actions(engine, latest[0])
     if dry_run:
         grouped: dict[str, list[Action]] = defaultdict(list)
-        for action in actions:
+        for action in load_actions(engine, latest[0]):
             if not selected or action.playlist_id in selected:
                 grouped[names.get(action.playlist_id or "", "(library)")].append(action)
         report.plan = sorted(grouped.items())
         return report
-    pending = [a for a in actions if not selected or a.playlist_id in selected]
+    # The playlists with actions, not the actions: the library run loads those itself.
+    with_actions = action_playlists(engine, latest[0])
+    pending = bool(selected & with_actions) if selected else bool(with_actions)
     # Nothing to do: no library run. Otherwise the run covers the span of partitions
     # from the first to the last playlist with actions and works on (and records)
     # only those: Dagster's bookkeeping per partition would cost more than a small
     # change (see bench/sync_benchmark.py).
-    touched = selected or {a.playlist_id for a in pending if a.playlist_id}
+    touched = selected or {p for p in with_actions if p}
     span = span_tags(dagster, touched)
     if span and pending:
         raise_if_stopped()

@@ -222,23 +222,36 @@ def latest_plan(engine: Engine) -> tuple[int, PlanStatus, str | None] | None:
 def load_actions(engine: Engine, plan_id: int, *, pending_only: bool = False) -> list[Action]:
     """A plan's actions, in order (with ``pending_only``, those not carried out yet)."""
     table = PlanAction.__table__
-    query = select(table).where(table.c.plan_id == plan_id).order_by(table.c.seq)
+    query = (
+        select(
+            table.c.seq,
+            table.c.kind,
+            table.c.playlist_tidal_id,
+            table.c.track_tidal_id,
+            table.c.source_path,
+            table.c.target_path,
+            table.c.size,
+        )
+        .where(table.c.plan_id == plan_id)
+        .order_by(table.c.seq)
+    )
     if pending_only:
         query = query.where(table.c.status == ActionStatus.PENDING)
     with engine.connect() as connection:
-        rows = connection.execute(query).all()
-    return [
-        Action(
-            seq=row.seq,
-            kind=ActionKind(row.kind),
-            playlist_id=row.playlist_tidal_id,
-            track_id=row.track_tidal_id,
-            source=row.source_path,
-            target=row.target_path,
-            size=row.size,
-        )
-        for row in rows
-    ]
+        # Row by row, not ``.all()``: a first sync's plan is 150,000 actions at 50,000
+        # tracks, and its rows need not be held beside the actions made of them.
+        return [
+            Action(seq, ActionKind(kind), playlist, track, source, target, size)
+            for seq, kind, playlist, track, source, target, size in connection.execute(query)
+        ]
+
+
+def action_playlists(engine: Engine, plan_id: int) -> set[str | None]:
+    """The playlists a plan has actions for (None: actions of no playlist)."""
+    table = PlanAction.__table__
+    query = select(table.c.playlist_tidal_id).where(table.c.plan_id == plan_id).distinct()
+    with engine.connect() as connection:
+        return set(connection.execute(query).scalars())
 
 
 def plan_started(engine: Engine, plan_id: int) -> tuple[datetime | None, str]:

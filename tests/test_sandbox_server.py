@@ -529,3 +529,28 @@ def test_favourite_tracks_carry_when_each_was_added_and_a_new_one_comes_first(
     assert [t for t, _ in again] == [1002, 1001, 1003]
     assert dict(again)[1001] == added[1001], "the others keep when they were added"
     assert dict(again)[1002] > added[1001]
+
+
+def test_an_albums_cover_is_served_until_the_album_has_no_track(
+    sandbox: SandboxServer, sandbox_tidal_session: tidalapi.Session
+) -> None:
+    catalog = sandbox.catalog
+    track = catalog.track(1001)
+    assert track is not None
+    album = sandbox_tidal_session.album(catalog.album_id(track))
+    url = album.image(640)
+
+    def status(of: str) -> int:
+        return sandbox_tidal_session.request_session.get(of, timeout=10).status_code
+
+    cover = sandbox_tidal_session.request_session.get(url, timeout=10)
+    assert (cover.status_code, cover.content[:3]) == (200, b"\xff\xd8\xff")  # a JPEG
+    assert status(url.replace(album.cover.replace("-", "/"), "0000/0000/0000/0000")) == 404
+    # A new album is numbered after the first cover was asked for: its cover is known too.
+    catalog.put_track(dataclasses.replace(track, album="A New Album", album_artist="New"))
+    moved = sandbox_tidal_session.album(catalog.album_id(catalog.track(1001) or track))
+    assert status(moved.image(640)) == 200
+    # An album none of whose tracks is left has no cover to serve.
+    for left in [t for t in catalog.tracks() if catalog.album_id(t) == album.id]:
+        catalog.put_track(dataclasses.replace(left, album="A New Album", album_artist="New"))
+    assert status(url) == 404

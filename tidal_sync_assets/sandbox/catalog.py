@@ -216,6 +216,11 @@ class Catalog:
         """The id of an artist of a catalog track (numbered in catalog order)."""
         return self._artist_ids[name]
 
+    def album_ids(self) -> list[int]:
+        """Every album id the catalog has numbered (albums left without tracks too)."""
+        with self._lock:
+            return list(self._album_ids.values())
+
     def album_tracks(self, album_id: int) -> list[Track]:
         with self._lock:
             return [self._tracks[t] for t in self._album_tracks.get(album_id, ())]

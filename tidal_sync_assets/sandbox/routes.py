@@ -42,7 +42,8 @@ def token_expired() -> Response:
 
 
 class TidalApi:
-    """Answers one request against the live catalog; stateless apart from the tokens."""
+    """Answers one request against the live catalog; stateless apart from the tokens and
+    an index of the cover image ids."""
 
     def __init__(
         self, catalog: Catalog, tokens: TokenAuthority, base_url: str, signer: manifests.UrlSigner
@@ -51,6 +52,7 @@ class TidalApi:
         self.tokens = tokens
         self.base_url = base_url
         self.signer = signer
+        self._cover_albums: dict[str, int] = {}  # cover image id -> album id
 
     def handle(self, request: Request) -> Response:
         for method, pattern, needs_token, handler in _ROUTES:
@@ -415,10 +417,21 @@ class TidalApi:
         """An album cover as TIDAL's image server sends it: a JPEG at any listed size (the
         same picture; its comment names the image, so each album's bytes differ)."""
         image = match["image"].replace("/", "-")
-        known = {payloads.cover_id(self.catalog.album_id(t)) for t in self.catalog.tracks()}
-        if image not in known or match["size"] not in _COVER_SIZES:
+        album = self._album_of_cover(image)
+        if album is None or not self.catalog.album_tracks(album):
+            return not_found("Image")
+        if match["size"] not in _COVER_SIZES:
             return not_found("Image")
         return Response(200, cover_jpeg(image), content_type="image/jpeg")
+
+    def _album_of_cover(self, image: str) -> int | None:
+        """The album whose cover ``image`` is. The index is built again only when the
+        catalog has numbered a new album: a cover request never walks every track (at
+        50,000 tracks that made each one cost more than the download it belongs to)."""
+        albums = self.catalog.album_ids()
+        if len(albums) != len(self._cover_albums):
+            self._cover_albums = {payloads.cover_id(album): album for album in albums}
+        return self._cover_albums.get(image)
 
     def _refuse_audio(
         self, request: Request, scope: str, track_id: int, rendition: str

@@ -76,16 +76,21 @@ def run_alone(
     )
     seen: dict[tuple[int, str], list[float]] = {}
     stopped_at = None
-    while process.poll() is None:
-        now = time.monotonic()
-        for pid, args in group_members(process.pid).items():
-            if pid != process.pid:
-                seen.setdefault((pid, args), [now, now])[1] = now
-        if stop_when is not None and stopped_at is None and stop_when():
-            process.terminate()
-            stopped_at = now
-        assert stopped_at is None or now - stopped_at < STOP_WITHIN, "the stop was not prompt"
-        time.sleep(0.02)
+    try:
+        while process.poll() is None:
+            now = time.monotonic()
+            for pid, args in group_members(process.pid).items():
+                if pid != process.pid:
+                    seen.setdefault((pid, args), [now, now])[1] = now
+            if stop_when is not None and stopped_at is None and stop_when():
+                process.terminate()
+                stopped_at = now
+            assert stopped_at is None or now - stopped_at < STOP_WITHIN, "the stop was not prompt"
+            time.sleep(0.02)
+    finally:
+        if process.poll() is None:  # a failed check: leave nothing running behind the test
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
     survivors = sorted(group_members(process.pid).values())
     helpers = sorted({args for (_, args), (first, last) in seen.items() if last - first >= 1.0})
     assert process.stderr is not None
@@ -119,13 +124,18 @@ def test_a_sync_starts_no_helper_process_and_none_outlives_it(
     assert survivors == [], "processes of the sync outlived it"
 
 
-@pytest.mark.parametrize("when", ["downloading", "planning"])
+@pytest.mark.parametrize("when", ["downloading", "planning", "waiting-out-an-outage"])
 def test_a_sync_stopped_with_sigterm_ends_promptly_and_says_so_in_one_sentence(
     sandbox: SandboxServer, user_env: dict[str, str], when: str
 ) -> None:
-    # A slow TIDAL holds the sync in the stage it is stopped in.
-    busy = {"downloading": r"^/_audio/", "planning": r"^/v1/playlists/"}[when]
-    sandbox.faults.add(FaultRule(path=busy, kind="slow", delay=1.0, times=None))
+    # A slow TIDAL holds the sync in the stage it is stopped in; a TIDAL whose audio is
+    # down holds every download in its retries, for the whole patience (minutes).
+    busy = {"planning": r"^/v1/playlists/"}.get(when, r"^/_audio/")
+    if when == "waiting-out-an-outage":
+        sandbox.faults.add(FaultRule(path=busy, status=503, times=None))
+        user_env = {**user_env, "TIDAL_SYNC_PATIENCE": "300"}
+    else:
+        sandbox.faults.add(FaultRule(path=busy, kind="slow", delay=1.0, times=None))
 
     def busy_now() -> bool:
         return any(re.match(busy, target) for _, target, _ in sandbox.request_log)
@@ -133,7 +143,12 @@ def test_a_sync_stopped_with_sigterm_ends_promptly_and_says_so_in_one_sentence(
     code, err, helpers, survivors = run_alone(["sync"], user_env, stop_when=busy_now)
 
     assert code == 128 + signal.SIGTERM, err
-    assert without_progress(err) == (
+    said = without_progress(err)
+    if when == "waiting-out-an-outage":  # what it was waiting for, said before the stop
+        retrying = "tidal-sync: TIDAL answered 503; trying again for up to 300 s\n"
+        assert retrying in said
+        said = said.replace(retrying, "")
+    assert said == (
         "tidal-sync: stopped; nothing is left half-written, the next sync finishes the job\n"
     )
     assert helpers == [], "the sync started helper processes"

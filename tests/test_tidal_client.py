@@ -26,12 +26,13 @@ from tidal_sync_assets.sandbox.catalog import Playlist, Track
 from tidal_sync_assets.sandbox.faults import FaultRule
 from tidal_sync_assets.sandbox.server import SandboxServer
 from tidal_sync_assets.tidal.fetch import FAVORITE_TRACKS_KEY, fetch_snapshot
-from tidal_sync_assets.tidal.http import RetryPolicy, retry_after_seconds
+from tidal_sync_assets.tidal.http import Abandoned, RetryPolicy, retry_after_seconds
 from tidal_sync_assets.tidal.login import login
 from tidal_sync_assets.tidal.ratelimit import RateLimiter
 from tidal_sync_assets.tidal.session import (
     TidalLoginRequired,
     TidalUnavailable,
+    abandon_session,
     open_session,
     rebase_url,
 )
@@ -389,6 +390,36 @@ def test_a_429_is_waited_out_for_its_retry_after(
     assert snapshot.complete
     statuses = [status for _, _, status in track_requests(sandbox)]
     assert statuses[:2] == [429, 200]
+
+
+@pytest.mark.parametrize("refusal", ["429 for a minute", "503 for minutes"])
+def test_an_abandoned_session_stops_waiting_for_tidal_at_once(
+    sandbox: SandboxServer, session_file: Path, refusal: str
+) -> None:
+    # A stopped sync must not sit out TIDAL's rate limit or outage first.
+    patient = RetryPolicy(patience=300, backoff_base=20, backoff_max=60, retry_after_cap=120)
+    session = open_session(session_file, sandbox.base_url, retry=patient, limiter=fast_limiter())
+    status, retry_after = {"429 for a minute": (429, 60), "503 for minutes": (503, None)}[refusal]
+    pages = "/v1/playlists/.*/tracks"
+    sandbox.faults.add(FaultRule(path=pages, status=status, retry_after=retry_after, times=None))
+    snapshots: list[TidalSnapshot] = []
+    fetching = threading.Thread(target=lambda: snapshots.append(fetch_snapshot(session, {})))
+    fetching.start()
+    while not track_requests(sandbox):
+        time.sleep(0.01)
+    time.sleep(0.2)  # well inside the wait now
+    stopped = time.monotonic()
+    asked = len(track_requests(sandbox))
+    abandon_session(session)
+    fetching.join(timeout=10)
+
+    assert not fetching.is_alive(), "the fetch still waited for TIDAL after the stop"
+    assert time.monotonic() - stopped < 5
+    assert not snapshots[0].complete  # what was not fetched counts as not fetched
+    assert len(track_requests(sandbox)) == asked  # nothing more was asked of TIDAL
+    assert {s for _, _, s in track_requests(sandbox)} == {status}
+    with pytest.raises(Abandoned):
+        session.request_session.get(sandbox.base_url + "/v1/sessions")
 
 
 def test_retry_after_is_read_as_seconds_or_an_http_date() -> None:

@@ -78,6 +78,7 @@ class Workbench:
     ledger: Ledger
     albums: AlbumLookup
     tidal: Callable[[], tidalapi.Session]
+    abandon_tidal: Callable[[], None]  # the sync is being stopped: stop waiting for TIDAL
     damaged: Mapping[str, str]  # path -> why the latest scan found its audio damaged
     paths: LibraryPaths = field(init=False)
     trash: Trash = field(init=False)  # one batch for the whole run

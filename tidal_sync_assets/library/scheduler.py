@@ -94,6 +94,7 @@ class Scheduler:
         self._bench = bench
         self._steps = [_step(action, plan.tracks) for action in plan.actions]
         self._status: dict[int, ActionStatus] = dict(plan.statuses)
+        self._stopping = threading.Event()  # the sync is being stopped
         self._primary_step = {
             s.action.track_id: s
             for s in self._steps
@@ -151,9 +152,12 @@ class Scheduler:
             futures += [pool.submit(self._retag, step, outcome) for step in retags]
             try:
                 wait(futures)
-            except BaseException:  # the sync was stopped: no new download starts
-                pool.shutdown(cancel_futures=True)
-                raise
+            except BaseException:  # the sync was stopped: no new download starts, and
+                # the running ones wait for TIDAL no longer (an outage, a rate limit)
+                pool.shutdown(wait=False, cancel_futures=True)
+                self._stopping.set()
+                self._bench.abandon_tidal()
+                raise  # leaving the pool waits for the running ones: moments now
 
     def _ensure_primary(self, track: int, outcome: PlaylistOutcome) -> bool:
         """Make sure ``track``'s primary exists; True when it does."""
@@ -207,6 +211,8 @@ class Scheduler:
                 step.fields, self._bench
             )
         except Exception as exc:  # one action's failure never stops the others
+            if self._stopping.is_set():  # cut short by the stop: still to do, not failed
+                return
             status, error = ActionStatus.FAILED, describe(exc)
             log.warning("%s failed: %s", _label(action), error)
         else:

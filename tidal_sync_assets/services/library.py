@@ -27,6 +27,7 @@ from tidal_sync_assets.library.ledger import Ledger
 from tidal_sync_assets.library.recovery import record_interrupted_work
 from tidal_sync_assets.library.scheduler import LoadedPlan, PlaylistOutcome, Scheduler
 from tidal_sync_assets.progress import PROGRESS
+from tidal_sync_assets.tidal.session import abandon_session
 
 LOCK_TIMEOUT_SECONDS = 60.0
 
@@ -87,13 +88,14 @@ def run_playlists(
         record_interrupted_work(engine, root)
         plan = load_plan(engine, plan_id)
         plan_store.mark_started(engine, plan_id)
-        session = _once(open_session)
+        session = _SharedSession(open_session)
         bench = Workbench(
             root=root,
             settings=settings,
             ledger=Ledger(engine),
             albums=AlbumLookup(engine, session, root),
             tidal=session,
+            abandon_tidal=session.abandon,
             damaged=dict(scan_store.load_damaged(engine)),
         )
         scheduler = Scheduler(plan, bench)
@@ -102,15 +104,23 @@ def run_playlists(
             yield scheduler.run_playlist(playlist)
 
 
-def _once(open_session: Callable[[], tidalapi.Session]) -> Callable[[], tidalapi.Session]:
-    """``open_session``, called the first time a session is needed and shared after."""
-    opened: list[tidalapi.Session] = []
-    lock = threading.Lock()
+class _SharedSession:
+    """``open_session``, called the first time a session is needed and shared after;
+    ``abandon`` stops the requests of the one opened (if any)."""
 
-    def session() -> tidalapi.Session:
-        with lock:
-            if not opened:
-                opened.append(open_session())
-            return opened[0]
+    def __init__(self, open_session: Callable[[], tidalapi.Session]) -> None:
+        self._open = open_session
+        self._opened: tidalapi.Session | None = None
+        self._lock = threading.Lock()
 
-    return session
+    def __call__(self) -> tidalapi.Session:
+        with self._lock:
+            if self._opened is None:
+                self._opened = self._open()
+            return self._opened
+
+    def abandon(self) -> None:
+        with self._lock:
+            opened = self._opened
+        if opened is not None:
+            abandon_session(opened)

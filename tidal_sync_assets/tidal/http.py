@@ -33,6 +33,7 @@ from tenacity import (
     Retrying,
     retry_if_exception_type,
     stop_before_delay,
+    stop_when_event_set,
     wait_exponential_jitter,
 )
 from tidalapi.exceptions import TooManyRequests
@@ -71,6 +72,14 @@ class OutOfPatience(requests.RequestException):
             f"{reason} for longer than the {patience:g} s TIDAL_SYNC_PATIENCE allows",
             request=request,
         )
+
+
+class Abandoned(requests.RequestException):
+    """The command is being stopped: no request is sent to TIDAL any more, and nothing
+    waits for it (a rate limit, a retry) any longer."""
+
+    def __init__(self, request: requests.PreparedRequest) -> None:
+        super().__init__("stopped while waiting for TIDAL", request=request)
 
 
 class _Refused(Exception):
@@ -113,6 +122,13 @@ class TidalAdapter(HTTPAdapter):
         self._backoff = wait_exponential_jitter(
             initial=policy.backoff_base, max=policy.backoff_max, jitter=policy.backoff_base
         )
+        self._abandoned = threading.Event()
+
+    def abandon(self) -> None:
+        """From now on every request through this adapter ends at once as ``Abandoned``,
+        and every wait (the rate limit, a ``Retry-After``, a backoff) ends early: a stopped
+        sync must not sit out TIDAL's outage first (the patience is minutes)."""
+        self._abandoned.set()
 
     @property
     def requests_made(self) -> int:
@@ -132,7 +148,9 @@ class TidalAdapter(HTTPAdapter):
             timeout = self.timeout
 
         def attempt() -> requests.Response:
-            self.limiter.acquire()
+            self.limiter.acquire(self._abandoned)
+            if self._abandoned.is_set():
+                raise Abandoned(request)
             with self._count_lock:
                 self._count += 1
             response = super(TidalAdapter, self).send(
@@ -146,12 +164,16 @@ class TidalAdapter(HTTPAdapter):
 
         retrying = Retrying(
             retry=retry_if_exception_type((_Refused, *_TRANSIENT_ERRORS)),
-            stop=stop_before_delay(self.policy.patience),
+            stop=stop_before_delay(self.policy.patience) | stop_when_event_set(self._abandoned),
             wait=self._wait,
+            sleep=self._sleep,
             before_sleep=lambda state: _announce(request, state, self.policy.patience),
             retry_error_callback=lambda state: self._give_up(request, state),
         )
         return retrying(attempt)
+
+    def _sleep(self, seconds: float) -> None:
+        self._abandoned.wait(seconds)  # a stop ends the wait
 
     def _raise_if_refused(self, response: requests.Response) -> None:
         status = response.status_code
@@ -175,6 +197,8 @@ class TidalAdapter(HTTPAdapter):
         """Out of patience (or none at all): the last answer, or one clear error."""
         error = state.outcome.exception() if state.outcome else None
         assert error is not None  # only failures are retried
+        if self._abandoned.is_set():
+            raise Abandoned(request) from None
         if self.policy.patience <= 0:
             # No patience: the caller sees TIDAL's own answer, as without retries.
             if isinstance(error, _Refused):
@@ -212,6 +236,14 @@ def requests_made(request_session: requests.Session) -> int:
     """Requests sent so far through the TIDAL adapter of ``request_session`` (0 if none)."""
     adapter = request_session.get_adapter("https://")
     return adapter.requests_made if isinstance(adapter, TidalAdapter) else 0
+
+
+def abandon_requests(*request_sessions: requests.Session) -> None:
+    """``TidalAdapter.abandon`` on the TIDAL adapter of each of ``request_sessions``."""
+    for request_session in request_sessions:
+        adapter = request_session.get_adapter("https://")
+        if isinstance(adapter, TidalAdapter):
+            adapter.abandon()
 
 
 def mount(request_session: requests.Session, adapter: TidalAdapter) -> None:

@@ -36,8 +36,9 @@ class RateLimiter:
         self._stamp = time.monotonic()
         self._lock = threading.Lock()
 
-    def acquire(self) -> float:
-        """Take one token, sleeping until one is free; returns the seconds waited."""
+    def acquire(self, stop: threading.Event | None = None) -> float:
+        """Take one token, sleeping until one is free (or until ``stop`` is set); returns
+        the seconds it meant to wait."""
         with self._lock:
             now = time.monotonic()
             self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
@@ -47,7 +48,10 @@ class RateLimiter:
             # see an even lower balance, so waits are handed out in arrival order.
             wait = -self._tokens / self.rate if self._tokens < 0 else 0.0
         if wait > 0:
-            time.sleep(wait)
+            if stop is None:
+                time.sleep(wait)
+            else:
+                stop.wait(wait)
         return wait
 
     def hold(self, seconds: float) -> None:

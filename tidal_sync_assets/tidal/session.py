@@ -27,6 +27,7 @@ from tidal_sync_assets.settings import Settings
 from tidal_sync_assets.tidal.http import (
     RetryPolicy,
     TidalAdapter,
+    abandon_requests,
     describe_failure,
     mount,
     origin_of,
@@ -161,6 +162,13 @@ def new_session(
     )
     mount(session.audio_http, cdn)
     return session
+
+
+def abandon_session(session: tidalapi.Session) -> None:
+    """End every request of ``session`` to TIDAL at once, the API's and the audio's, and
+    every wait for TIDAL (``TidalAdapter.abandon``): the command is being stopped."""
+    audio = session.audio_http if isinstance(session, PersistedSession) else None
+    abandon_requests(session.request_session, *([audio] if audio is not None else []))
 
 
 def require_session_file(session_file: Path) -> None:

@@ -27,11 +27,12 @@ from tidalapi.exceptions import AuthenticationError, TidalAPIError
 
 from tidal_sync_assets.dj.keys import classic_key
 from tidal_sync_assets.progress import PROGRESS
-from tidal_sync_assets.tidal.http import describe_failure, requests_made
+from tidal_sync_assets.tidal.http import Abandoned, describe_failure, requests_made
 from tidal_sync_assets.tidal.session import (
     REAL_TIDAL_ORIGIN,
     TidalLoginRequired,
     TidalUnavailable,
+    abandon_session,
 )
 from tidal_sync_assets.tidal.snapshot import TidalPlaylist, TidalSnapshot, TidalTrack
 
@@ -111,10 +112,15 @@ def fetch_snapshot(
     parse = _TrackParser(session)
     PROGRESS.begin_fetch(len(changed) + int(include_favorite_tracks))
     with ThreadPoolExecutor(FETCH_WORKERS) as pool:
-        results = pool.map(lambda e: _fetch_tracks(parse, e.playlist, page_size), changed)
-        fetched_by_id = {
-            str(e.playlist.id): result for e, result in zip(changed, results, strict=True)
-        }
+        try:
+            results = pool.map(lambda e: _fetch_tracks(parse, e.playlist, page_size), changed)
+            fetched_by_id = {
+                str(e.playlist.id): result for e, result in zip(changed, results, strict=True)
+            }
+        except BaseException:  # stopped: the pages under way wait for TIDAL no longer
+            pool.shutdown(wait=False, cancel_futures=True)
+            abandon_session(session)
+            raise
 
     playlists: list[TidalPlaylist] = []
     tracks: dict[int, TidalTrack] = {}
@@ -280,6 +286,8 @@ def _fetch_tracks(
             if not items:
                 break
             fetched.extend(parse(item) for item in items)
+    except Abandoned:  # the command is being stopped: nothing to report
+        return fetched, False
     except _PAGE_ERRORS as exc:
         log.warning(
             "Playlist %r: tracks from position %d could not be fetched (%s); "

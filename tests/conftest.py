@@ -1,12 +1,16 @@
 """Fixtures come from one plugin module per real part of the system.
 
-Two things here only decide where and in which order the suite runs, never what a test does:
+Three things here only decide where and in which order the suite runs, never what a test does:
 
 - the temporary folders (``tmp_path``: libraries, databases, DAGSTER_HOMEs) live in
   ``/dev/shm`` where it is a writable tmpfs, unless ``--basetemp``, ``PYTEST_DEBUG_TEMPROOT``
   or ``TMPDIR`` say otherwise. They are real files on a real POSIX file system all the
   same; what goes is the wait for the disk on every ``fsync``, and Dagster's SQLite storage
   syncs each event of each run (about a thousand ``fdatasync`` calls per sync);
+- a suite started in the background by a shell without job control (``make test &`` in a
+  script) inherits SIGINT ignored, and so would every ``dagster dev`` and sandbox command
+  the tests start and then stop with SIGINT, as a person's Ctrl-C would: it is given back
+  its default handler before any test runs;
 - the longest tests start first (by their declared ``timeout``, then the ``slow`` ones), so
   under ``pytest -n 2`` the short ones fill in at the end instead of one worker finishing
   a long end-to-end test alone.
@@ -15,6 +19,7 @@ Two things here only decide where and in which order the suite runs, never what 
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -43,6 +48,8 @@ def _on_tmpfs(folder: Path) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # runs in each xdist worker too
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     chosen = config.option.basetemp or {"PYTEST_DEBUG_TEMPROOT", "TMPDIR"} & set(os.environ)
     if not chosen and _on_tmpfs(MEMORY_FOLDER) and os.access(MEMORY_FOLDER, os.W_OK):
         # Read by pytest when it first makes a temporary folder (after this hook), and

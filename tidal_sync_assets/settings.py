@@ -87,7 +87,7 @@ def _number(
 
 _positive_int = _number(int, lambda n: n >= 1, "must be a whole number of at least 1")
 _seconds = _number(int, lambda n: n >= 0, "must be a whole number of seconds, 0 or more")
-_positive_number = _number(float, lambda n: n > 0, "must be a number greater than 0")
+positive_number = _number(float, lambda n: n > 0, "must be a number greater than 0")
 
 
 def _switch(text: str) -> bool:
@@ -179,13 +179,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("favorite_playlists", "TIDAL_SYNC_FAVORITE_PLAYLISTS", _switch, "off",
             "also sync playlists the user favourited (other creators')",
             resource="tidal.include_favourites"),
-    Setting("rate_limit", "TIDAL_SYNC_RATE_LIMIT", _positive_number, "3",
+    Setting("rate_limit", "TIDAL_SYNC_RATE_LIMIT", positive_number, "3",
             "TIDAL API requests per second, all API calls together",
             resource="tidal.requests_per_second", shapes_library=False),
-    Setting("cdn_rate_limit", "TIDAL_SYNC_CDN_RATE_LIMIT", _positive_number, "5",
+    Setting("cdn_rate_limit", "TIDAL_SYNC_CDN_RATE_LIMIT", positive_number, "5",
             "audio requests (files, DASH segments) per second to TIDAL's CDN",
             resource="tidal.cdn_requests_per_second", shapes_library=False),
-    Setting("http_timeout", "TIDAL_SYNC_HTTP_TIMEOUT", _positive_number, "30",
+    Setting("http_timeout", "TIDAL_SYNC_HTTP_TIMEOUT", positive_number, "30",
             "seconds before a TIDAL request times out (then retried)",
             resource="tidal.timeout_seconds", shapes_library=False),
     Setting("patience", "TIDAL_SYNC_PATIENCE", _seconds, "300",

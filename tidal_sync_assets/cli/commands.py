@@ -28,7 +28,7 @@ from tidal_sync_assets.disk.lock import LibraryBusy, library_lock
 from tidal_sync_assets.disk.paths import LibraryRootMissing
 from tidal_sync_assets.disk.scan import root_missing
 from tidal_sync_assets.disk.trash import ALL, Trash
-from tidal_sync_assets.settings import ConfigurationError, Settings
+from tidal_sync_assets.settings import ConfigurationError, Settings, positive_number
 from tidal_sync_assets.tidal.http import WAITS
 from tidal_sync_assets.tidal.session import (
     TidalLoginRequired,
@@ -228,12 +228,11 @@ def _sandbox(args: argparse.Namespace) -> int:
 
 def _positive_seconds(text: str) -> float:
     try:
-        seconds = float(text)
+        return float(positive_number(text))  # the settings' own parser: NaN refused too
     except ValueError:
-        seconds = float("nan")
-    if not seconds > 0:  # also refuses NaN
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds greater than 0")
-    return seconds
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of seconds greater than 0"
+        ) from None
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -418,9 +418,11 @@ class TidalApi:
         same picture; its comment names the image, so each album's bytes differ)."""
         image = match["image"].replace("/", "-")
         album = self._album_of_cover(image)
-        if album is None or not self.catalog.album_tracks(album):
-            return not_found("Image")
-        if match["size"] not in _COVER_SIZES:
+        if (
+            album is None
+            or not self.catalog.album_tracks(album)
+            or match["size"] not in _COVER_SIZES
+        ):
             return not_found("Image")
         return Response(200, cover_jpeg(image), content_type="image/jpeg")
 

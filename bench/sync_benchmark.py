@@ -709,6 +709,10 @@ def replanned(instance: DagsterInstance, since: float) -> bool | None:
     return None if value is None else bool(value.value)
 
 
+def command_of_sync() -> list[str]:
+    return [sys.executable, "-m", "tidal_sync_assets.cli", "sync"]
+
+
 def run_sync(label: str, sandbox: Sandbox, work: Work, clock: str | None) -> SyncFigures:
     """One ``tidal-sync sync`` in a process of its own; ``clock``: profile it (see
     ``profiled``)."""
@@ -716,12 +720,17 @@ def run_sync(label: str, sandbox: Sandbox, work: Work, clock: str | None) -> Syn
         runs_before = instance.get_runs_count()
     sandbox.clear_requests()
     target = None
-    command = [sys.executable, "-m", "tidal_sync_assets.cli", "sync"]
+    command = command_of_sync()
     if clock is not None:
         slug = re.sub(r"\W+", "-", label).strip("-")
-        name = f"sync-bench-{slug}-{clock}.pstats"
-        target = Path(tempfile.gettempdir()) / name
-        command = [sys.executable, __file__, "--as-child", "profile", str(target), clock]
+        suffix = "txt" if clock == "spy" else "pstats"
+        target = Path(tempfile.gettempdir()) / f"sync-bench-{slug}-{clock}.{suffix}"
+        if clock == "spy":  # sampled: no cost per call, so many small calls are not inflated
+            spy = os.environ.get("BENCH_PY_SPY") or shutil.which("py-spy") or "py-spy"
+            command = [spy, "record", "--format", "raw", "--threads", "--idle", "--rate", "50"]
+            command += ["--output", str(target), "--", *command_of_sync()]
+        else:
+            command = [sys.executable, __file__, "--as-child", "profile", str(target), clock]
     since = time.time()
     child = run_child(command, work.env, work.folder)
     paths = sandbox.request_paths()
@@ -775,9 +784,9 @@ def show(figures: SyncFigures, tracks: int) -> None:
     if f.steps:
         print("    steps: " + ", ".join(f"{k} {v:.2f} s" for k, v in f.steps.items()))
     if f.profile:
-        print(f"    profile (cProfile, every thread): {f.profile}")
-        top = pstats.Stats(f.profile)
-        top.sort_stats("cumulative").print_stats(25)
+        print(f"    profile (cProfile or py-spy, every thread): {f.profile}")
+        if f.profile.endswith(".pstats"):
+            pstats.Stats(f.profile).sort_stats("cumulative").print_stats(25)
     if c.code != 0:
         print("    stderr: " + c.stderr.strip()[-2000:].replace("\n", "\n            "))
 
@@ -1277,13 +1286,15 @@ def main(argv: list[str] | None = None) -> None:
         action="append",
         default=[],
         choices=("first", "nochange", "change"),
-        help="profile these syncs (cProfile in every thread; stats to the temp dir)",
+        help="profile these syncs (every thread; to the temp dir; see --profile-clock)",
     )
     parser.add_argument(
         "--profile-clock",
-        choices=("wall", "cpu"),
+        choices=("wall", "cpu", "spy"),
         default="wall",
-        help="time the profile by the wall clock (waits included) or each thread's CPU time",
+        help="time the profile by the wall clock (waits included) or each thread's CPU time "
+        "(cProfile: each call costs, inflating many small ones), or sample it with py-spy "
+        "(BENCH_PY_SPY or py-spy on the PATH; collapsed stacks, idle ones included)",
     )
     parser.add_argument(
         "--state",

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import requests
 import tidalapi
+from requests.utils import get_netrc_auth
 from tidalapi.exceptions import AuthenticationError, TidalAPIError
 
 from tidal_sync_assets.settings import Settings
@@ -85,16 +86,25 @@ def rebase_url(url: str, api_base: str) -> str:
 class _TidalRequests(requests.Session):
     """A requests session that sends TIDAL API/auth URLs to ``api_base`` instead (when
     set), and reads its settings from the environment (proxies, ``no_proxy``, a CA
-    bundle) once per origin. requests reads them again for every request: at thousands
-    of downloads that cost more CPU than the requests themselves, and a command's
-    environment does not change while it runs."""
+    bundle, ``~/.netrc``) once per origin. requests reads them again for every request:
+    at thousands of downloads that cost more CPU than the requests themselves (the
+    netrc lookup alone, two file checks, was a tenth of a snapshot fetch's), and a
+    command's environment does not change while it runs."""
 
     def __init__(self, api_base: str | None = None) -> None:
         super().__init__()
         self.api_base = api_base
         self._environment: dict[tuple[object, ...], dict[str, Any]] = {}
+        self._netrc: dict[tuple[str, str], Any] = {}
 
     def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        if (
+            request.auth is None
+            and self.auth is None
+            and self.trust_env
+            and isinstance(request.url, str)
+        ):
+            request.auth = self._netrc_auth(request.url)
         prepared = super().prepare_request(request)
         if self.api_base:
             prepared.url = rebase_url(prepared.url or "", self.api_base)
@@ -112,6 +122,20 @@ class _TidalRequests(requests.Session):
             settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
             self._environment[key] = settings
         return {**settings, "proxies": dict(settings["proxies"])}
+
+    def _netrc_auth(self, url: str) -> Any:
+        """What requests would take from ``~/.netrc`` for ``url``'s origin, looked up
+        once; without an entry, an auth that leaves the request as it is (requests then
+        looks no further)."""
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        if key not in self._netrc:
+            self._netrc[key] = get_netrc_auth(url) or _unchanged
+        return self._netrc[key]
+
+
+def _unchanged(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    return request
 
 
 class PersistedSession(tidalapi.Session):

@@ -727,7 +727,7 @@ def run_sync(label: str, sandbox: Sandbox, work: Work, clock: str | None) -> Syn
         target = Path(tempfile.gettempdir()) / f"sync-bench-{slug}-{clock}.{suffix}"
         if clock == "spy":  # sampled: no cost per call, so many small calls are not inflated
             spy = os.environ.get("BENCH_PY_SPY") or shutil.which("py-spy") or "py-spy"
-            command = [spy, "record", "--format", "raw", "--threads", "--idle", "--rate", "50"]
+            command = [spy, "record", "--format", "raw", "--threads", "--idle", "--rate", "200"]
             command += ["--output", str(target), "--", *command_of_sync()]
         else:
             command = [sys.executable, __file__, "--as-child", "profile", str(target), clock]

@@ -97,7 +97,7 @@ def load_state(engine: Engine, settings: PlanSettings) -> LibraryState:
     """Both snapshots and the previous placement, as the planner's input."""
     placement = plan_store.load_placement(engine)
     tracks = load_tracks(engine, placement.wanted_tracks())
-    scan = scan_store.load_scan(engine)
+    scan = scan_store.load_scan(engine, tags=False)
     placed = set(placement.primaries.values()) | set(placement.links.values())
     return LibraryState(
         playlists=placement.playlists,

@@ -122,3 +122,26 @@ def test_the_quick_walk_sees_a_change_exactly_when_the_scan_records_one(
         assert (seen is not None) == (saved.changes > 0), (change, seen, saved.changes)
         assert (change == "nothing") == (seen is None), change
         assert changed_since(library_root, load_scanned_stats(engine)) is None, change
+
+
+def test_the_quick_walk_gives_up_when_asked_and_says_changed(
+    engine: Engine, library_root: Path
+) -> None:
+    """The quick check stops walking once TIDAL told of a change: asked every few
+    thousand entries, a walk told to give up says ``Playlists`` changed (never wrong to
+    say: the full sync scans anyway); one never told to walks to its end."""
+    folder = library_root / "Playlists" / "Many"
+    folder.mkdir(parents=True)
+    for i in range(5_000):
+        (folder / f"note {i}.txt").write_text("")
+    rescan(engine, library_root)
+    stats = load_scanned_stats(engine)
+    asked: list[bool] = []
+
+    def give_up() -> bool:
+        asked.append(True)
+        return True
+
+    assert changed_since(library_root, stats, give_up=give_up) == "Playlists"
+    assert len(asked) == 1
+    assert changed_since(library_root, stats, give_up=lambda: False) is None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
@@ -72,12 +72,20 @@ def scan_library(
     return ScanResult(entries, reread, [e for e in entries if e.error is not None])
 
 
-def changed_since(root: Path, stored: Mapping[str, ScanStat]) -> str | None:
+_GIVE_UP_EVERY = 4096  # entries walked between two questions to ``give_up``
+
+
+def changed_since(
+    root: Path, stored: Mapping[str, ScanStat], give_up: Callable[[], bool] | None = None
+) -> str | None:
     """The first path under ``<root>/Playlists`` a scan would record otherwise than
     ``stored`` (the latest scan's stats, by path), or that ``stored`` holds and the disk
     no longer does; None when the disk is as stored. Reads no tags and builds no entries:
     it compares what the walk sees (kind, size, mtime, inode, link count; where each link
-    ends up) with the stored rows, in about the time of the walk itself."""
+    ends up) with the stored rows, in about the time of the walk itself.
+
+    ``give_up`` is asked every few thousand entries: once it says so (the answer no longer
+    matters), the walk ends and says ``Playlists`` changed, which is never wrong to say."""
     real_root = os.path.realpath(root)
     playlists = os.path.join(real_root, PLAYLISTS)
     if not os.path.isdir(root) or os.path.islink(playlists) or not os.path.isdir(playlists):
@@ -90,6 +98,8 @@ def changed_since(root: Path, stored: Mapping[str, ScanStat]) -> str | None:
     seen = 0
     for rel, _, st, undecodable in _found(real_root):
         seen += 1
+        if give_up is not None and not seen % _GIVE_UP_EVERY and give_up():
+            return PLAYLISTS
         if isinstance(st, str):  # unreadable: the same reason as last time
             entry = _unreadable(rel, undecodable, st)
             before = get_stored(entry.path)

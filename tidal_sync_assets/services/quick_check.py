@@ -60,10 +60,16 @@ def what_changed(settings: Settings, engine: Engine) -> str | None:
         return "no sync under these settings found the library in sync since it last changed"
     if settings.rekordbox_xml is not None and export_count(engine) == 0:
         return "the Rekordbox XML was never written"
-    # TIDAL's answers are waited for while the disk is walked.
+    # TIDAL's answers are waited for while the disk is walked; once TIDAL tells of a
+    # change the walk stops: the full sync will scan anyway.
     with ThreadPoolExecutor(1, thread_name_prefix="tidal-sync quick check") as pool:
         tidal = pool.submit(_tidal_changed, settings, engine)
-        path = changed_since(settings.library_root, scan_store.load_scanned_stats(engine))
+
+        def tidal_changed() -> bool:
+            return tidal.done() and (tidal.exception() is not None or tidal.result() is not None)
+
+        stats = {} if tidal_changed() else scan_store.load_scanned_stats(engine)
+        path = changed_since(settings.library_root, stats, give_up=tidal_changed)
         changed = tidal.result()
     if changed is not None:
         return changed

@@ -52,6 +52,7 @@ _TRACK_FIELDS = (
     "bpm",
     "musical_key",
 )
+_TRACK_COLUMNS = (*_TRACK_FIELDS, "artists")  # a track's columns a snapshot writes
 # An entry's state, copied as it is when its playlist's positions are replaced (what
 # the status becomes is ``status_store``'s to say); a new entry's is the columns' default.
 _CARRIED = ("is_primary", "symlink_path", "symlink_valid", "sync_status", "synced_at")
@@ -70,6 +71,24 @@ def _track_row(track: TidalTrack) -> dict[str, object]:
         **{f: getattr(track, f) for f in _TRACK_FIELDS},
         "artists": json.dumps(track.artists, ensure_ascii=False),
     }
+
+
+def _changed_track_rows(
+    connection: Connection, tracks: Iterable[TidalTrack]
+) -> Iterator[dict[str, object]]:
+    """The rows of ``tracks`` that are new or differ from the stored ones: a playlist
+    fetched again brings back mostly tracks stored as they are (writing those again was
+    most of a small change's snapshot write)."""
+    stored = {
+        row[0]: tuple(row[1:])
+        for row in connection.execute(
+            select(Track.tidal_id, *[getattr(Track, c) for c in _TRACK_COLUMNS])
+        )
+    }
+    for track in tracks:
+        row = _track_row(track)
+        if stored.get(track.tidal_id) != tuple(row[c] for c in _TRACK_COLUMNS):
+            yield row
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -125,9 +144,9 @@ def save_snapshot(engine: Engine, snapshot: TidalSnapshot) -> SnapshotOutcome:
         upsert(
             connection,
             Track.__table__,  # type: ignore[arg-type]
-            (_track_row(t) for t in snapshot.tracks.values()),
+            _changed_track_rows(connection, snapshot.tracks.values()),
             keys=["tidal_id"],
-            update=(*_TRACK_FIELDS, "artists"),
+            update=_TRACK_COLUMNS,
         )
         upsert(
             connection,

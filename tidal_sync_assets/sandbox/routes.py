@@ -253,12 +253,14 @@ class TidalApi:
             key=lambda p: p.title.casefold() if by_name else (p.created or p.last_updated),
             reverse=descending,
         )
-        items = [self._folder_item(f) for f in folders] + [
-            self._playlist_item(p) for p in playlists
-        ]
+        items: list[Folder | Playlist] = [*folders, *playlists]
         start = _cursor_offset(request.query.get("cursor"))
         limit = min(max(1, request.int_param("limit", 50)), 50)
-        page = items[start : start + limit]
+        # Only the page's items are rendered: a playlist's JSON sums its tracks.
+        page = [
+            self._folder_item(i) if isinstance(i, Folder) else self._playlist_item(i)
+            for i in items[start : start + limit]
+        ]
         following = start + limit if start + limit < len(items) else None
         return json_response(
             200,

@@ -512,3 +512,39 @@ def test_a_missing_session_file_fails_asking_to_log_in(
 def assert_one_clear_sentence(text: str) -> None:
     assert text.endswith(".") and ". " not in text and "\n" not in text
     assert "Traceback" not in text and 'File "' not in text
+
+
+def test_a_playlist_fetched_again_rewrites_only_the_entries_that_moved(
+    sandbox: SandboxServer, sync: Sync
+) -> None:
+    """A track added at the end of a playlist leaves its other entries' rows as they are;
+    after one removed at the front, every entry moved up. Either way the positions are
+    TIDAL's order."""
+
+    def row_ids() -> dict[int, int]:  # position -> row id
+        with sync.engine.connect() as connection:
+            return dict(
+                connection.execute(
+                    select(PlaylistTrack.position, PlaylistTrack.id)
+                    .join(Playlist, Playlist.id == PlaylistTrack.playlist_id)
+                    .where(Playlist.tidal_id == PEAK_TIME, PlaylistTrack.position.is_not(None))
+                )
+                .tuples()
+                .all()
+            )
+
+    assert sync.materialize().success
+    before = row_ids()
+    sandbox.catalog.add_playlist_tracks(PEAK_TIME, [1002])
+
+    assert sync.materialize().success
+
+    after = row_ids()
+    assert {p: after[p] for p in before} == before  # untouched
+    assert len(after) == len(before) + 1
+    order = list(sandbox.catalog.playlist(PEAK_TIME).track_ids)  # type: ignore[union-attr]
+    assert tidal_order(sync.engine, PEAK_TIME) == order
+
+    sandbox.catalog.remove_playlist_tracks(PEAK_TIME, [order[0]])
+    assert sync.materialize().success
+    assert tidal_order(sync.engine, PEAK_TIME) == order[1:]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, bindparam, delete, func, select, union, update
+from sqlalchemy import Connection, Engine, bindparam, delete, func, select, union, update
 
 from tidal_sync_assets.database import status_store
 from tidal_sync_assets.database.bulk import ROWS_PER_STATEMENT, insert_many, upsert
@@ -365,30 +365,31 @@ def _replace_positions(
     track_ids: dict[int, int],
 ) -> dict[int, tuple[int, int]]:
     """Store each playlist's ``wanted`` tracks (by playlist key) as its positions,
-    carrying each entry's state over; all playlists in a few statements.
+    carrying each entry's state over; all playlists in a few statements. A row that
+    stays as it is (the same track at the same position, in the same state) is left
+    alone: an entry added or dropped on TIDAL rewrites the rows after it, not the
+    whole playlist.
 
     Returns per playlist (entries added, entries dropped) counted by track, against
     the tracks it listed before: an entry already pending removal is not dropped again.
     """
     playlist_pks = list(wanted)
-    old_rows: list[Row[Any]] = []
+    columns = ("playlist_id", "track_id", "position", *_CARRIED)
+    stored: dict[tuple[Any, ...], list[int]] = defaultdict(list)  # row -> its ids
     for batch in range(0, len(playlist_pks), ROWS_PER_STATEMENT):
         pks = playlist_pks[batch : batch + ROWS_PER_STATEMENT]
-        old_rows += connection.execute(
-            select(
-                PlaylistTrack.playlist_id,
-                PlaylistTrack.track_id,
-                PlaylistTrack.position,
-                *[getattr(PlaylistTrack, c) for c in _CARRIED],
-            ).where(PlaylistTrack.playlist_id.in_(pks))
-        ).all()
-        connection.execute(delete(PlaylistTrack).where(PlaylistTrack.playlist_id.in_(pks)))
+        for row_id, *values in connection.execute(
+            select(PlaylistTrack.id, *[getattr(PlaylistTrack, c) for c in columns]).where(
+                PlaylistTrack.playlist_id.in_(pks)
+            )
+        ):
+            stored[tuple(values)].append(row_id)
     state: dict[int, dict[int, dict[str, object]]] = defaultdict(dict)
     listed: dict[int, set[int]] = defaultdict(set)
-    for row in old_rows:
-        state[row.playlist_id][row.track_id] = {c: getattr(row, c) for c in _CARRIED}
-        if row.position is not None:
-            listed[row.playlist_id].add(row.track_id)
+    for playlist_id, track_id, position, *entry in stored:
+        state[playlist_id][track_id] = dict(zip(_CARRIED, entry, strict=True))
+        if position is not None:
+            listed[playlist_id].add(track_id)
     rows: list[dict[str, object]] = []
     counts: dict[int, tuple[int, int]] = {}
     for playlist_id, tracks in wanted.items():
@@ -412,7 +413,18 @@ def _replace_positions(
         ]
         was = listed[playlist_id]
         counts[playlist_id] = (len(wanted_set - was), len(was - wanted_set))
-    insert_many(connection, PlaylistTrack.__table__, rows)  # type: ignore[arg-type]
+    new_rows = []
+    for row in rows:
+        kept = stored.get(tuple(row[c] for c in columns))
+        if kept:
+            kept.pop()
+        else:
+            new_rows.append(row)
+    gone = [row_id for ids in stored.values() for row_id in ids]
+    for batch in range(0, len(gone), ROWS_PER_STATEMENT):
+        ids = gone[batch : batch + ROWS_PER_STATEMENT]
+        connection.execute(delete(PlaylistTrack).where(PlaylistTrack.id.in_(ids)))
+    insert_many(connection, PlaylistTrack.__table__, new_rows)  # type: ignore[arg-type]
     status_store.entries_after_snapshot(connection, playlist_pks)
     return counts
 

@@ -120,7 +120,8 @@ class StoredScan:
 def load_scan(engine: Engine, *, tags: bool = True) -> StoredScan:
     """The latest scan, by path: rows streamed as plain tuples, each value named as it
     is unpacked (150,000 of them load in about a second). Without ``tags`` (the planner
-    reads none) the entries carry none, which at 50,000 tracks is a fifth less memory."""
+    reads none) the entries carry none: a tenth less memory and a fifth less time for
+    the planner's state."""
     f = ScannedFile
     query = select(
         f.path,

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, select, update
 
-from tidal_sync_assets.database.bulk import insert_many
+from tidal_sync_assets.database.bulk import STREAMED_ROWS, insert_many
 from tidal_sync_assets.database.models import (
     ActionStatus,
     Plan,
@@ -61,7 +61,13 @@ def load_placement(engine: Engine) -> Placement:
                 Playlist.m3u8_paths,
             )
         ).all()
-        entries = connection.execute(
+        uuid = {row.id: row.tidal_id for row in playlists}
+        order: dict[int, list[int]] = defaultdict(list)
+        links: dict[tuple[str, int], str] = {}
+        # Streamed: every entry of the library, not held as rows while they are sorted in.
+        for playlist_id, position, symlink_path, tidal_id in connection.execution_options(
+            yield_per=STREAMED_ROWS
+        ).execute(
             select(
                 PlaylistTrack.playlist_id,
                 PlaylistTrack.position,
@@ -70,7 +76,11 @@ def load_placement(engine: Engine) -> Placement:
             )
             .join(Track, Track.id == PlaylistTrack.track_id)
             .order_by(PlaylistTrack.playlist_id, PlaylistTrack.position)
-        ).all()
+        ):
+            if position is not None:
+                order[playlist_id].append(tidal_id)
+            if symlink_path:
+                links[(uuid[playlist_id], tidal_id)] = symlink_path
         placed = connection.execute(
             select(
                 Track.tidal_id,
@@ -81,14 +91,6 @@ def load_placement(engine: Engine) -> Placement:
                 Track.tagged_notation,
             ).where(Track.file_path.is_not(None), Track.file_path != "")
         ).all()
-    uuid = {row.id: row.tidal_id for row in playlists}
-    order: dict[int, list[int]] = defaultdict(list)
-    links: dict[tuple[str, int], str] = {}
-    for entry in entries:
-        if entry.position is not None:
-            order[entry.playlist_id].append(entry.tidal_id)
-        if entry.symlink_path:
-            links[(uuid[entry.playlist_id], entry.tidal_id)] = entry.symlink_path
     return Placement(
         playlists=tuple(
             PlaylistState(

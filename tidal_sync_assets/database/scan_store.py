@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, delete, select, update
 
-from tidal_sync_assets.database.bulk import ROWS_PER_STATEMENT, upsert
+from tidal_sync_assets.database.bulk import ROWS_PER_STATEMENT, STREAMED_ROWS, upsert
 from tidal_sync_assets.database.models import (
     Playlist,
     PlaylistTrack,
@@ -164,7 +164,7 @@ def load_scan(engine: Engine, *, tags: bool = True) -> StoredScan:
             match_method,
             ownership,
             *tag_values,
-        ) in connection.execute(query).tuples():
+        ) in connection.execution_options(yield_per=STREAMED_ROWS).execute(query).tuples():
             entries[path] = ScannedEntry(
                 path=path,
                 kind=kinds[kind],
@@ -191,7 +191,9 @@ def load_scanned_stats(engine: Engine) -> dict[str, ScanStat]:
     columns = ("path", *_ENTRY_COLUMNS)
     with engine.connect() as connection:
         # Iterated, not fetched whole: 150,000 rows without building them twice.
-        rows = connection.execute(select(*[table.c[c] for c in columns]))
+        rows = connection.execution_options(yield_per=STREAMED_ROWS).execute(
+            select(*[table.c[c] for c in columns])
+        )
         return {row[0]: row[1:] for row in rows}
 
 

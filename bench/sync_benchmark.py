@@ -93,6 +93,7 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parents[1]
 DAGSTER_YAML = REPO / "dagster_home" / "dagster.yaml"
+SYNC_COMMAND = [sys.executable, "-m", "tidal_sync_assets.cli", "sync"]  # as a user runs it
 ASSETS = (
     "tidal_snapshot",
     "filesystem_snapshot",
@@ -709,10 +710,6 @@ def replanned(instance: DagsterInstance, since: float) -> bool | None:
     return None if value is None else bool(value.value)
 
 
-def command_of_sync() -> list[str]:
-    return [sys.executable, "-m", "tidal_sync_assets.cli", "sync"]
-
-
 def run_sync(label: str, sandbox: Sandbox, work: Work, clock: str | None) -> SyncFigures:
     """One ``tidal-sync sync`` in a process of its own; ``clock``: profile it (see
     ``profiled``)."""
@@ -720,17 +717,16 @@ def run_sync(label: str, sandbox: Sandbox, work: Work, clock: str | None) -> Syn
         runs_before = instance.get_runs_count()
     sandbox.clear_requests()
     target = None
-    command = command_of_sync()
-    if clock is not None:
-        slug = re.sub(r"\W+", "-", label).strip("-")
-        suffix = "txt" if clock == "spy" else "pstats"
-        target = Path(tempfile.gettempdir()) / f"sync-bench-{slug}-{clock}.{suffix}"
-        if clock == "spy":  # sampled: no cost per call, so many small calls are not inflated
-            spy = os.environ.get("BENCH_PY_SPY") or shutil.which("py-spy") or "py-spy"
-            command = [spy, "record", "--format", "raw", "--threads", "--idle", "--rate", "200"]
-            command += ["--output", str(target), "--", *command_of_sync()]
-        else:
-            command = [sys.executable, __file__, "--as-child", "profile", str(target), clock]
+    command = SYNC_COMMAND
+    slug = re.sub(r"\W+", "-", label).strip("-")
+    if clock == "spy":  # sampled: no cost per call, so many small calls are not inflated
+        target = Path(tempfile.gettempdir()) / f"sync-bench-{slug}-spy.txt"
+        spy = os.environ.get("BENCH_PY_SPY") or shutil.which("py-spy") or "py-spy"
+        command = [spy, "record", "--format", "raw", "--threads", "--idle", "--rate", "200"]
+        command += ["--output", str(target), "--", *SYNC_COMMAND]
+    elif clock is not None:
+        target = Path(tempfile.gettempdir()) / f"sync-bench-{slug}-{clock}.pstats"
+        command = [sys.executable, __file__, "--as-child", "profile", str(target), clock]
     since = time.time()
     child = run_child(command, work.env, work.folder)
     paths = sandbox.request_paths()

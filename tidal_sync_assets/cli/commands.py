@@ -228,7 +228,7 @@ def _sandbox(args: argparse.Namespace) -> int:
 
 def _positive_seconds(text: str) -> float:
     try:
-        return float(positive_number(text))  # the settings' own parser: NaN refused too
+        return positive_number(text)  # the settings' own parser: NaN refused too
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a number of seconds greater than 0"

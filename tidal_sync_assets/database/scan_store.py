@@ -139,9 +139,7 @@ def load_scan(engine: Engine, *, tags: bool = True) -> StoredScan:
         f.matched_tidal_id,
         f.match_method,
         f.ownership,
-        # In ``AudioTags``' order.
-        *((f.title, f.artist, f.album, f.album_artist, f.track_number, f.isrc) if tags else ()),
-        *((f.tag_tidal_id, f.duration) if tags else ()),
+        *(getattr(f, column) for column in (_TAG_COLUMNS.values() if tags else ())),
     )
     entries: dict[str, ScannedEntry] = {}
     placed: dict[str, Placed] = {}
@@ -175,7 +173,9 @@ def load_scan(engine: Engine, *, tags: bool = True) -> StoredScan:
                 link_target=link_target,
                 link_resolves_to=link_resolves_to,
                 link_outside_root=link_outside_root,
-                tags=AudioTags(*tag_values) if any(v is not None for v in tag_values) else None,
+                tags=AudioTags(**dict(zip(_TAG_COLUMNS, tag_values, strict=True)))
+                if any(v is not None for v in tag_values)
+                else None,
                 error=error,
                 audio_checked=bool(audio_checked),
                 audio_damage=audio_damage,
